@@ -1,0 +1,118 @@
+"""Layered configuration: package defaults < configs/<profile>.yaml < environment < overrides (papermill / -p).
+
+Every key must exist in defaults.yaml; its default fixes its type. Overrides use dotted keys
+(``balance.samples_per_disease``) or a leaf name that is unique across sections (``samples_per_disease``).
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+PROFILES = ("cpu", "t4", "smoke")
+ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def defaults() -> dict:
+    return yaml.safe_load(DEFAULTS_FILE.read_text())
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def valid_keys() -> list[str]:
+    return sorted(_flatten(defaults()))
+
+
+def _canonical_key(key: str, flat_defaults: dict) -> str:
+    if key in flat_defaults:
+        return key
+    matches = [k for k in flat_defaults if k.rsplit(".", 1)[-1] == key]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ConfigError(f"Config key {key!r} is ambiguous; use one of: {', '.join(matches)}")
+    raise ConfigError(f"Unknown config key {key!r}. Valid keys:\n  " + "\n  ".join(sorted(flat_defaults)))
+
+
+def _coerce(key: str, value, default):
+    """Parse strings from the command line (YAML syntax) and check the type against the default's."""
+    if isinstance(value, str) and not isinstance(default, str):
+        value = yaml.safe_load(value)
+    expected = type(default)
+    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"Config key {key!r} needs a {expected.__name__} (default {default!r}); got {value!r}")
+    return value
+
+
+def _set(cfg: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    node[leaf] = value
+
+
+def _apply(cfg: dict, flat_defaults: dict, updates: dict, origin: str) -> None:
+    for key, value in updates.items():
+        try:
+            canon = _canonical_key(key, flat_defaults)
+            _set(cfg, canon, _coerce(canon, value, flat_defaults[canon]))
+        except ConfigError as e:
+            raise ConfigError(f"{origin}: {e}") from None
+
+
+def resolve_profile(profile: str) -> str:
+    if profile == "auto":
+        try:
+            import torch
+
+            cuda = torch.cuda.is_available()
+        except ImportError:
+            cuda = False
+        chosen = "t4" if cuda else "cpu"
+        print(f"profile 'auto' -> {chosen!r} ({'CUDA GPU found' if cuda else 'no CUDA GPU'})")
+        return chosen
+    if profile not in PROFILES:
+        raise ConfigError(f"Unknown profile {profile!r}; choose auto or one of {', '.join(PROFILES)}")
+    return profile
+
+
+def load_config(profile: str = "cpu", overrides: dict | None = None) -> dict:
+    """The resolved config for a profile; raises ConfigError naming the valid keys on an unknown key."""
+    profile = resolve_profile(profile)
+    cfg = defaults()
+    flat = _flatten(copy.deepcopy(cfg))
+    profile_file = paths.CONFIGS / f"{profile}.yaml"
+    if profile_file.exists():
+        _apply(cfg, flat, _flatten(yaml.safe_load(profile_file.read_text()) or {}), str(profile_file))
+    env = {dotted: os.environ[var] for var, dotted in ENV_OVERRIDES.items() if os.environ.get(var)}
+    _apply(cfg, flat, env, "environment")
+    _apply(cfg, flat, dict(overrides or {}), "overrides")
+    cfg["profile"] = profile
+    return cfg
+
+
+def section(cfg: dict, *names: str) -> dict:
+    """The parts of a config a step depends on (for its fingerprint)."""
+    return {n: cfg[n] for n in names}

@@ -1,0 +1,37 @@
+"""Project-root anchored paths, so notebooks work from any cwd (papermill, Colab, CLI)."""
+import os
+from pathlib import Path
+
+ROOT = Path(os.environ.get("MEDILLAMA_ROOT", Path(__file__).resolve().parents[2]))
+CONFIGS = ROOT / "configs"
+NOTEBOOKS = ROOT / "notebooks"
+KNOWLEDGE = ROOT / "data" / "knowledge"
+MODELS = ROOT / "models"
+OUTPUTS = ROOT / "outputs"
+
+
+def resolve(path) -> Path:
+    """A config path: absolute as given, relative to the project root otherwise."""
+    p = Path(os.path.expanduser(str(path)))
+    return p if p.is_absolute() else ROOT / p
+
+
+def run_dir(run: str) -> Path:
+    return OUTPUTS / run
+
+
+def interim_dir(run: str) -> Path:
+    return ROOT / "data" / "interim" / run
+
+
+def processed_dir(run: str) -> Path:
+    return ROOT / "data" / "processed" / run
+
+
+def rel(path) -> str:
+    """A path as recorded in manifests: relative to the project root when inside it (portable clones)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(ROOT.resolve()))
+    except ValueError:
+        return str(p)

@@ -1,0 +1,126 @@
+"""The chain of numbered steps: what each reads, its fingerprint, and its manifest.
+
+A step is current (skipped on re-run) when its manifest's fingerprint -- a hash of the config sections it
+reads, its input files, and its code (notebook + modules) -- still matches, and its outputs are unchanged.
+"""
+from __future__ import annotations
+
+import platform
+import resource
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import config as config_mod
+from . import io, paths
+
+RAW_FILES = ("dataset.csv", "symptom_Description.csv", "symptom_precaution.csv", "Symptom-severity.csv")
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    sections: tuple[str, ...]
+    modules: tuple[str, ...]
+    inputs: Callable[[dict, str], list[Path]]
+
+    @property
+    def notebook(self) -> Path:
+        return paths.NOTEBOOKS / f"{self.name}.ipynb"
+
+
+def _raw_inputs(cfg: dict, run: str) -> list[Path]:
+    raw = paths.resolve(cfg["ingest"]["raw_dir"])
+    return [raw / f for f in RAW_FILES]
+
+
+def _ingest_outputs(cfg: dict, run: str) -> list[Path]:
+    d = paths.interim_dir(run)
+    return [d / "diseases.parquet", d / "symptoms.parquet", d / "cases.parquet"]
+
+
+STEPS: dict[str, StepSpec] = {
+    s.name: s
+    for s in [
+        StepSpec("01_ingest", ("ingest",), ("ingest.py",), _raw_inputs),
+        StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py",), _ingest_outputs),
+    ]
+}
+
+
+def fingerprint(spec: StepSpec, cfg: dict, run: str) -> dict:
+    pkg = Path(__file__).parent
+    code = {spec.notebook.name: io.file_hash(spec.notebook)}
+    code.update({m: io.file_hash(pkg / m) for m in spec.modules})
+    inputs = {}
+    for p in spec.inputs(cfg, run):
+        inputs[paths.rel(p)] = io.file_hash(p) if p.exists() else None
+    params = config_mod.section(cfg, *spec.sections)
+    parts = {"params": io.text_hash(params), "inputs": io.text_hash(inputs), "code": io.text_hash(code)}
+    return {"params": params, "inputs": inputs, "code": code, "hash": io.text_hash(parts)}
+
+
+def manifest_path(run: str, step: str) -> Path:
+    return paths.run_dir(run) / step / "manifest.json"
+
+
+def is_current(spec: StepSpec, cfg: dict, run: str) -> bool:
+    import json
+
+    mpath = manifest_path(run, spec.name)
+    if not mpath.exists():
+        return False
+    m = json.loads(mpath.read_text())
+    if m.get("status") != "complete" or m.get("fingerprint") != fingerprint(spec, cfg, run)["hash"]:
+        return False
+    outs = [paths.resolve(o["path"]) for o in m["outputs"].values()]
+    return all(p.exists() and io.file_hash(p) == o["sha256"] for p, o in zip(outs, m["outputs"].values()))
+
+
+class Step:
+    """Used by each notebook: resolves the config, saves it, and writes the manifest when the step ends."""
+
+    def __init__(self, name: str, profile: str = "auto", run: str = "", overrides: dict | None = None):
+        self.spec = STEPS[name]
+        self.cfg = config_mod.load_config(profile, overrides)
+        self.run = run or self.cfg["profile"]
+        self.dir = paths.run_dir(self.run) / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        io.write_yaml(self.dir / "config.yaml", self.cfg)
+        self.started = datetime.now(timezone.utc)
+        self._t0 = time.perf_counter()
+
+    @property
+    def interim(self) -> Path:
+        return paths.interim_dir(self.run)
+
+    @property
+    def processed(self) -> Path:
+        return paths.processed_dir(self.run)
+
+    def finish(self, outputs: dict[str, Path], counts: dict | None = None, metrics: dict | None = None) -> dict:
+        fp = fingerprint(self.spec, self.cfg, self.run)
+        manifest = {
+            "step": self.spec.name,
+            "status": "complete",
+            "run": self.run,
+            "profile": self.cfg["profile"],
+            "fingerprint": fp["hash"],
+            "params": fp["params"],
+            "inputs": fp["inputs"],
+            "code": fp["code"],
+            "config_sha256": io.text_hash(self.cfg),
+            "outputs": {k: {"path": paths.rel(p), "sha256": io.file_hash(p)} for k, p in outputs.items()},
+            "counts": counts or {},
+            "metrics": metrics or {},
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - self._t0, 2),
+            # ru_maxrss is KiB on Linux; each notebook runs in a fresh kernel, so this is the step's peak.
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "python": platform.python_version(),
+        }
+        io.write_json(manifest_path(self.run, self.spec.name), manifest)
+        return manifest

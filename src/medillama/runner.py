@@ -1,0 +1,122 @@
+"""Run the numbered notebooks in order with papermill; skip the steps whose manifest still matches."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import config as config_mod
+from . import paths
+from .pipeline import STEPS, is_current, manifest_path
+
+KERNEL = "medillama"
+
+
+def kernel_name() -> str:
+    """The project's registered kernel (run_all.sh registers it); Colab and bare Jupyter fall back to python3."""
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    name = os.environ.get("MEDILLAMA_KERNEL", KERNEL)
+    if name in find_kernel_specs():
+        return name
+    print(f"kernel {name!r} is not registered; using 'python3' (register with: "
+          f"python -m ipykernel install --user --name {KERNEL})")
+    return "python3"
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="run_all.sh", description=__doc__)
+    ap.add_argument("--profile", default="auto", choices=["auto", *config_mod.PROFILES])
+    ap.add_argument("--run", default="", help="run name (outputs/<run>/); default: the profile name")
+    ap.add_argument("--from", dest="start", default=None, help="first step to run, e.g. 03")
+    ap.add_argument("--only", default=None, help="run just this step, e.g. 02")
+    ap.add_argument("--force", action="store_true", help="re-run steps even when their manifest matches")
+    ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                    help="override a config key (dotted, or a unique leaf name)")
+    ap.add_argument("--timeout", type=int, default=6 * 3600, help="per-cell execution timeout in seconds")
+    ap.add_argument("--list-keys", action="store_true", help="print the valid config keys and exit")
+    return ap.parse_args(argv)
+
+
+def select_steps(start: str | None, only: str | None) -> list[str]:
+    names = list(STEPS)
+    for flag, val in (("--from", start), ("--only", only)):
+        if val is not None and not any(n.startswith(val) for n in names):
+            raise SystemExit(f"{flag} {val}: no such step; steps are {', '.join(names)}")
+    if only is not None:
+        return [n for n in names if n.startswith(only)]
+    if start is not None:
+        return names[next(i for i, n in enumerate(names) if n.startswith(start)):]
+    return names
+
+
+def run_step(name: str, profile: str, run: str, overrides: dict, kernel: str, timeout: int) -> Path:
+    import papermill as pm
+
+    out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
+    log_file = paths.run_dir(run) / "logs" / f"{name}.log"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    pm_log = logging.getLogger("papermill")
+    pm_log.addHandler(handler)
+    pm_log.setLevel(logging.INFO)
+    try:
+        pm.execute_notebook(
+            str(STEPS[name].notebook), str(out_nb),
+            parameters={"profile": profile, "run": run, "overrides": overrides},
+            kernel_name=kernel, cwd=str(paths.ROOT), execution_timeout=timeout,
+            log_output=True, progress_bar=False,
+        )
+    finally:
+        pm_log.removeHandler(handler)
+        handler.close()
+    return out_nb
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list_keys:
+        print("\n".join(config_mod.valid_keys()))
+        return 0
+    overrides = dict(args.p)
+    try:
+        profile = config_mod.resolve_profile(args.profile)
+        cfg = config_mod.load_config(profile, overrides)  # fails early on an unknown key or a bad type
+    except config_mod.ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    run = args.run or profile
+    steps = select_steps(args.start, args.only)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
+    kernel = kernel_name()
+    print(f"run {run!r} (profile {profile}); steps: {', '.join(steps)}; outputs in {paths.run_dir(run)}")
+    for name in steps:
+        spec = STEPS[name]
+        if not args.force and is_current(spec, cfg, run):
+            print(f"[{name}] skipped: manifest matches ({manifest_path(run, name)})")
+            continue
+        print(f"[{name}] running ...", flush=True)
+        t0 = time.perf_counter()
+        out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
+        try:
+            run_step(name, profile, run, overrides, kernel, args.timeout)
+        except Exception as e:  # papermill's PapermillExecutionError carries the cell's traceback
+            reason = getattr(e, "ename", type(e).__name__) + ": " + str(getattr(e, "evalue", e)).splitlines()[0][:500]
+            print(f"[{name}] FAILED after {time.perf_counter() - t0:.1f} s -- {reason}", file=sys.stderr)
+            print(f"  the rendered notebook shows the error: {out_nb}", file=sys.stderr)
+            print(f"  log: {paths.run_dir(run) / 'logs' / f'{name}.log'}", file=sys.stderr)
+            return 1
+        if not is_current(spec, cfg, run):
+            print(f"[{name}] FAILED: the notebook ran but wrote no matching manifest; see {out_nb}", file=sys.stderr)
+            return 1
+        print(f"[{name}] done in {time.perf_counter() - t0:.1f} s -> {out_nb}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
