@@ -62,12 +62,14 @@ def _subsets_for(disease_cases: pd.DataFrame, n: int, min_size: int, rng: random
     sets = [(g, list(s)) for g, s in zip(disease_cases["group_id"], disease_cases["symptoms"])]
     rng.shuffle(sets)
     rows = [(g, s, "full") for g, s in sets[:n]]
-    pool = []  # every subset not yet taken, in a seeded order
+    pool = []  # candidate subsets not yet taken, in a seeded order
     for g, s in sets:
-        for k in range(min_size, len(s)):
-            for combo in itertools.combinations(s, k):
-                if frozenset(combo) not in taken:
-                    pool.append((g, list(combo)))
+        if len(s) <= 10:  # small sets: every subset (fungal infection's 4-symptom set has none left)
+            combos = [c for k in range(min_size, len(s)) for c in itertools.combinations(s, k)]
+        else:  # large sets have thousands; a seeded draw is plenty
+            combos = [tuple(t for t in s if t in set(rng.sample(s, rng.randint(min_size, len(s) - 1))))
+                      for _ in range(4 * n)]
+        pool += [(g, list(c)) for c in combos if frozenset(c) not in taken]
     rng.shuffle(pool)
     for g, sub in pool:
         if len(rows) >= n:

@@ -1,0 +1,214 @@
+"""Text generation: a small backend interface, a batched HF backend, a fake for tests, and a resumable cache."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from medillama import io
+
+
+@dataclass
+class GenResult:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (EOS or a stop string) or "length" (max_new_tokens)
+
+
+@dataclass
+class GenStats:
+    rows: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds else 0.0
+
+
+class Backend(Protocol):
+    name: str  # model id; part of cache keys
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]: ...
+
+
+def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
+    """``text`` up to the earliest stop string, and whether one was found."""
+    cuts = [i for i in (text.find(s) for s in stop or []) if i >= 0]
+    return (text[:min(cuts)], True) if cuts else (text, False)
+
+
+def longest_first(lengths: list[int]) -> list[int]:
+    """Indices ordered by length, longest first (stable), so batches hold similar lengths."""
+    return sorted(range(len(lengths)), key=lambda i: -lengths[i])
+
+
+def batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class HFBackend:
+    """Batched ``model.generate`` with left padding; greedy at temperature 0, else seeded sampling."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 32, chat: bool | None = None,
+                 system: str | None = None, name: str | None = None):
+        self.model, self.tokenizer, self.batch_size, self.system = model, tokenizer, batch_size, system
+        self.chat = bool(tokenizer.chat_template) if chat is None else chat
+        self.name = name or getattr(model, "name_or_path", "") or "hf"
+        self.stats = GenStats()
+        tokenizer.padding_side = "left"  # right padding would put pad tokens between prompt and answer
+        eos = model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
+
+    @classmethod
+    def from_name(cls, name: str, dtype: str = "float32", device: str = "auto", batch_size: int = 32,
+                  chat: bool | None = None, system: str | None = None) -> "HFBackend":
+        from medillama.models import load_model
+
+        model, tokenizer = load_model(name, dtype=dtype, device=device)
+        return cls(model, tokenizer, batch_size=batch_size, chat=chat, system=system, name=name)
+
+    def encode(self, prompt: str) -> list[int]:
+        if not self.chat:
+            return self.tokenizer(prompt)["input_ids"]
+        messages = ([{"role": "system", "content": self.system}] if self.system else [])
+        messages.append({"role": "user", "content": prompt})
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        # The template already holds the special tokens; don't let the tokenizer add a second BOS.
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]:
+        ids = [self.encode(p) for p in prompts]
+        order = longest_first([len(x) for x in ids])
+        results: list[GenResult | None] = [None] * len(prompts)
+        for b, idx in enumerate(batches(order, self.batch_size)):
+            start = time.perf_counter()
+            out = self.generate_batch([ids[i] for i in idx], max_new_tokens, temperature, seed + b, stop)
+            self.stats.seconds += time.perf_counter() - start
+            for i, r in zip(idx, out):
+                results[i] = r
+                self.stats.rows += 1
+                self.stats.completion_tokens += r.completion_tokens
+        return results
+
+    def generate_batch(self, ids: list[list[int]], max_new_tokens: int, temperature: float,
+                       seed: int, stop: list[str] | None) -> list[GenResult]:
+        import torch
+
+        tok = self.tokenizer
+        enc = tok.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.model.device)
+        kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, do_sample=temperature > 0)
+        if temperature > 0:
+            kwargs.update(temperature=temperature, top_k=0, top_p=1.0)  # plain temperature sampling
+            torch.manual_seed(seed)
+        if stop:
+            kwargs.update(stop_strings=stop, tokenizer=tok)  # lets finished rows stop the batch early
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        new = out[:, enc["input_ids"].shape[1]:].tolist()
+        return [self.result(len(p), row, max_new_tokens, stop) for p, row in zip(ids, new)]
+
+    def result(self, prompt_tokens: int, row: list[int], max_new_tokens: int, stop) -> GenResult:
+        # Finished rows are filled with pad; count generated tokens up to and including EOS.
+        n = next((k + 1 for k, t in enumerate(row) if t in self.eos_ids), None)
+        hit_eos = n is not None
+        if n is None:
+            n = len(row)
+            while n and row[n - 1] == self.tokenizer.pad_token_id:
+                n -= 1
+        text, hit_stop = cut_at_stop(self.tokenizer.decode(row[:n], skip_special_tokens=True), stop)
+        reason = "stop" if hit_eos or hit_stop else "length"
+        return GenResult(text, prompt_tokens, n, reason)
+
+
+class FakeBackend:
+    """Deterministic stand-in: ``fn(prompt)`` or a hash-derived echo; tokens are whitespace words."""
+
+    def __init__(self, fn: Callable[[str], str] | None = None, name: str = "fake"):
+        self.fn, self.name = fn, name
+        self.calls = 0  # generate() calls, for cache tests
+        self.stats = GenStats()
+
+    def text(self, prompt: str, temperature: float, seed: int) -> str:
+        if self.fn is not None:
+            return self.fn(prompt)
+        salt = f"{seed}:" if temperature > 0 else ""
+        digest = hashlib.sha256((salt + prompt).encode()).hexdigest()[:8]
+        return f"[{digest}] " + " ".join(prompt.split()[:8])
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]:
+        self.calls += 1
+        out = []
+        for p in prompts:
+            text, hit_stop = cut_at_stop(self.text(p, temperature, seed), stop)
+            words = text.split()
+            reason = "length" if len(words) > max_new_tokens else "stop"
+            if len(words) > max_new_tokens:
+                text = " ".join(words[:max_new_tokens])
+            out.append(GenResult(text, len(p.split()), min(len(words), max_new_tokens), reason))
+        self.stats.rows += len(out)
+        self.stats.completion_tokens += sum(r.completion_tokens for r in out)
+        return out
+
+
+class CachedGenerator:
+    """Generates in batches, caching each batch as JSON, so an interrupted run resumes where it stopped."""
+
+    def __init__(self, backend: Backend, cache_dir, batch_size: int = 64, progress: bool = True):
+        self.backend, self.cache_dir = backend, Path(cache_dir)
+        self.batch_size, self.progress = batch_size, progress
+        self.last_run_stats: dict = {}
+
+    def key(self, task_name: str, template_hash: str, prompts: list[str], gen_params: dict) -> str:
+        return io.text_hash([self.backend.name, task_name, template_hash, prompts, gen_params])
+
+    def load(self, path: Path, prompts: list[str]) -> list[GenResult] | None:
+        """A cached batch, or None when missing or unreadable (then it is regenerated)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            results = [GenResult(**r) for r in data["results"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return results if data.get("prompts") == prompts and len(results) == len(prompts) else None
+
+    def run(self, task_name: str, template_hash: str, prompts: list[str], gen_params: dict) -> list[GenResult]:
+        order = longest_first([len(p) for p in prompts])  # characters: a tokenizer-free proxy
+        groups = batches(order, self.batch_size)
+        every = math.ceil(len(groups) / 20) or 1
+        results: list[GenResult | None] = [None] * len(prompts)
+        st = dict(rows=len(prompts), batches=len(groups), cached_batches=0, completion_tokens=0, seconds=0.0)
+        done = 0
+        for b, idx in enumerate(groups):
+            batch = [prompts[i] for i in idx]
+            key = self.key(task_name, template_hash, batch, gen_params)
+            path = self.cache_dir / task_name / f"{key}.json"
+            out = self.load(path, batch)
+            if out is None:
+                # Seed from the key: a batch's samples depend only on its content, not its position.
+                params = {**gen_params, "seed": int(key[:8], 16)}
+                start = time.perf_counter()
+                out = self.backend.generate(batch, **params)
+                st["seconds"] += time.perf_counter() - start
+                st["completion_tokens"] += sum(r.completion_tokens for r in out)
+                io.write_json(path, {"key": key, "prompts": batch, "results": [dataclasses.asdict(r) for r in out]})
+            else:
+                st["cached_batches"] += 1
+            for i, r in zip(idx, out):
+                results[i] = r
+            done += len(idx)
+            if self.progress and ((b + 1) % every == 0 or b + 1 == len(groups)):
+                tps = st["completion_tokens"] / st["seconds"] if st["seconds"] else 0.0
+                print(f"{task_name}: {done}/{len(prompts)} rows, {st['completion_tokens']} new tokens, "
+                      f"{tps:.1f} tok/s, cached {st['cached_batches']}", flush=True)
+        st["tokens_per_s"] = st["completion_tokens"] / st["seconds"] if st["seconds"] else 0.0
+        self.last_run_stats = st
+        return results

@@ -1,0 +1,55 @@
+import pytest
+
+from medillama import config
+
+
+def test_profile_layers_over_defaults():
+    d = config.defaults()
+    smoke = config.load_config("smoke")
+    assert smoke["balance"]["samples_per_disease"] == 4 != d["balance"]["samples_per_disease"]
+    assert smoke["balance"]["min_subset_size"] == d["balance"]["min_subset_size"]
+    assert smoke["profile"] == "smoke"
+    assert config.load_config("t4")["models"]["base"] == "meta-llama/Llama-3.2-1B"
+
+
+def test_overrides_win_dotted_and_leaf(monkeypatch):
+    monkeypatch.setenv("MEDILLAMA_RAW_DIR", "/from/env")
+    cfg = config.load_config("smoke", {"samples_per_disease": "9", "balance.min_subset_size": 2})
+    assert cfg["balance"]["samples_per_disease"] == 9 and cfg["balance"]["min_subset_size"] == 2
+    assert cfg["ingest"]["raw_dir"] == "/from/env"
+    assert config.load_config("smoke", {"raw_dir": "/cli"})["ingest"]["raw_dir"] == "/cli"
+
+
+def test_list_values_parse_from_strings():
+    cfg = config.load_config("cpu", {"diseases": "[malaria, dengue]"})
+    assert cfg["balance"]["diseases"] == ["malaria", "dengue"]
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(config.ConfigError) as e:
+        config.load_config("cpu", {"samples_per_diseas": 3})
+    assert "Unknown config key 'samples_per_diseas'" in str(e.value)
+    assert "balance.samples_per_disease" in str(e.value) and "ingest.raw_dir" in str(e.value)
+
+
+def test_wrong_type_fails():
+    with pytest.raises(config.ConfigError, match="needs a int"):
+        config.load_config("cpu", {"samples_per_disease": "many"})
+    with pytest.raises(config.ConfigError, match="needs a int"):
+        config.load_config("cpu", {"samples_per_disease": True})
+
+
+def test_unknown_profile_and_auto(monkeypatch):
+    with pytest.raises(config.ConfigError, match="Unknown profile"):
+        config.load_config("gpu")
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert config.resolve_profile("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.resolve_profile("auto") == "t4"
+
+
+def test_profile_files_only_use_known_keys():
+    for p in config.PROFILES:
+        config.load_config(p)  # raises on an unknown key in configs/<p>.yaml
