@@ -82,7 +82,8 @@ def set_pad_token(tokenizer) -> None:
     for tok in tokenizer.all_special_tokens:
         if tok not in busy and tok not in template:
             tokenizer.pad_token = tok
-            warnings.warn(f"tokenizer has no pad token distinct from EOS; padding with the unused special token {tok!r}")
+            warnings.warn(f"tokenizer has no pad token distinct from EOS; padding with the unused "
+                          f"special token {tok!r}")
             return
     tokenizer.pad_token = tokenizer.eos_token
     warnings.warn("tokenizer has no pad token and no spare special token; padding with EOS")

@@ -1,0 +1,62 @@
+"""The answer format every model output is trained on, parsed by and scored against.
+
+    Likely condition: <display name>
+    Why: <rationale>
+    Precautions: <1-4 precautions, '; '-separated>
+    See a doctor: <triage advice sentence>
+    India notes: <local names; programme or helpline; context>
+    <disclaimer>
+"""
+from __future__ import annotations
+
+import re
+
+from . import DISCLAIMER
+
+SECTIONS = ("Likely condition", "Why", "Precautions", "See a doctor", "India notes")
+FIELDS = ("condition", "why", "precautions", "see_doctor", "india_notes")
+_FIELD_OF = {s.lower(): f for s, f in zip(SECTIONS, FIELDS)}
+# a header at a line start (after optional markdown bullets/bold), e.g. "**Why:**", "- See a doctor -"
+_HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in SECTIONS) + r")\s*\**\s*[:\-–]\s*\**",
+                     re.IGNORECASE | re.MULTILINE)
+
+
+def format_answer(condition: str, why: str, precautions: list[str], see_doctor: str, india_notes: str,
+                  disclaimer: str = DISCLAIMER) -> str:
+    prec = "; ".join(p.strip().rstrip(".") for p in precautions if p.strip())
+    lines = [f"Likely condition: {condition.strip()}", f"Why: {why.strip()}",
+             f"Precautions: {prec[:1].upper() + prec[1:]}.", f"See a doctor: {see_doctor.strip()}",
+             f"India notes: {india_notes.strip()}"]
+    return "\n".join(lines) + f"\n{disclaimer}"
+
+
+def parse_answer(text: str) -> dict:
+    """Fields of an answer; tolerates missing, reordered, repeated (first wins) or markdown-decorated sections.
+
+    Returns every field (None when missing) plus ``sections_found``, ``complete`` (all five present) and
+    ``precaution_list``. Text after the last section's first line break that is not a section (e.g. the
+    disclaimer) is kept in ``trailing``.
+    """
+    text = text or ""
+    out: dict = {f: None for f in FIELDS}
+    matches = list(_HEADER.finditer(text))
+    for i, m in enumerate(matches):
+        field = _FIELD_OF[m.group(1).lower()]
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        body = text[m.end():end].strip()
+        if out[field] is None:
+            out[field] = body
+    trailing = ""
+    last = next((f for f in reversed(FIELDS) if out[f]), None)
+    if last and "\n" in out[last] and matches and _FIELD_OF[matches[-1].group(1).lower()] == last:
+        body, trailing = out[last].split("\n", 1)
+        out[last] = body.strip()
+    for f in FIELDS:
+        if out[f] is not None:
+            out[f] = " ".join(out[f].split()) or None
+    out["precaution_list"] = [p.strip(" .").lower() for p in re.split(r";|\n|, (?=[a-z])", out["precautions"] or "")
+                              if p.strip(" .")]
+    out["sections_found"] = sum(out[f] is not None for f in FIELDS)
+    out["complete"] = out["sections_found"] == len(FIELDS)
+    out["trailing"] = trailing.strip()
+    return out

@@ -1,0 +1,194 @@
+"""The hand-written, sourced knowledge files in data/knowledge/: loading, validation, triage rules, India notes."""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml")
+
+
+@functools.lru_cache(maxsize=None)
+def _load(path: str) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def load(name: str, folder: Path | None = None) -> dict:
+    return _load(str((folder or paths.KNOWLEDGE) / name))
+
+
+def lexicon(folder=None) -> dict:
+    return load("symptom_lexicon.yaml", folder)["symptoms"]
+
+
+def india(folder=None) -> dict:
+    return load("india_context.yaml", folder)
+
+
+def triage_rules(folder=None) -> dict:
+    return load("triage.yaml", folder)
+
+
+def is_latin(text: str) -> bool:
+    """True when every letter is Latin (digits, punctuation and emoji are not letters)."""
+    return all(not unicodedata.category(c).startswith("L") or unicodedata.name(c, "").startswith("LATIN")
+               for c in text)
+
+
+def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
+    """Problems with the knowledge files (empty list = valid): completeness, empty fields, source ids."""
+    problems = []
+    lex = lexicon(folder)
+    for t in sorted(set(symptom_tokens) - set(lex)):
+        problems.append(f"symptom_lexicon: no entry for {t}")
+    for t in sorted(set(lex) - set(symptom_tokens)):
+        problems.append(f"symptom_lexicon: unknown symptom {t}")
+    for t, e in lex.items():
+        en, hi, kw = e.get("en") or [], e.get("hinglish") or [], e.get("keywords") or []
+        if len(set(en)) < 3:
+            problems.append(f"symptom_lexicon: {t} has fewer than 3 English phrasings")
+        if not kw:
+            problems.append(f"symptom_lexicon: {t} has no keywords")
+        for p in en + hi:
+            if not p.strip() or not is_latin(p):
+                problems.append(f"symptom_lexicon: {t}: empty or non-Latin phrasing {p!r}")
+            elif not any(k in p.lower() for k in kw):
+                problems.append(f"symptom_lexicon: {t}: phrasing {p!r} contains none of its keywords")
+    ctx = india(folder)
+    sources = ctx.get("sources") or {}
+    programmes = ctx.get("programmes") or {}
+    dis = ctx.get("diseases") or {}
+    for k in sorted(set(disease_keys) - set(dis)):
+        problems.append(f"india_context: no entry for {k}")
+    for k, e in dis.items():
+        if k not in disease_keys:
+            problems.append(f"india_context: unknown disease {k}")
+        if not e.get("local_names") or not all(n.get("name") for n in e["local_names"]):
+            problems.append(f"india_context: {k} has no local name")
+        if not (e.get("access") or "").strip():
+            problems.append(f"india_context: {k} has no access note")
+        if not e.get("sources"):
+            problems.append(f"india_context: {k} has no sources")
+        problems += [f"india_context: {k}: unknown source {s}" for s in e.get("sources", []) if s not in sources]
+        problems += [f"india_context: {k}: unknown programme {p}" for p in e.get("programmes", [])
+                     if p not in programmes]
+    for sid, s in sources.items():
+        if not (s.get("title") and s.get("url")):
+            problems.append(f"india_context: source {sid} needs a title and a url")
+    tri = triage_rules(folder)
+    levels = tri.get("levels") or {}
+    for k in sorted(set(disease_keys) - set(tri.get("diseases") or {})):
+        problems.append(f"triage: no default level for {k}")
+    for k, lvl in (tri.get("diseases") or {}).items():
+        if lvl not in levels:
+            problems.append(f"triage: {k} has unknown level {lvl}")
+    for rf in tri.get("red_flags") or []:
+        for t in (rf.get("all_of") or []) + (rf.get("any_of") or []):
+            if t not in symptom_tokens:
+                problems.append(f"triage: red flag {rf.get('id')} uses unknown symptom {t}")
+        if not rf.get("phrases"):
+            problems.append(f"triage: red flag {rf.get('id')} has no phrases")
+    return problems
+
+
+# --- triage ------------------------------------------------------------------------------------------------
+
+def level_rank(level: str, folder=None) -> int:
+    return triage_rules(folder)["levels"][level]["rank"]
+
+
+def red_flags_in_symptoms(symptoms, folder=None) -> list[str]:
+    s = set(symptoms)
+    hits = []
+    for rf in triage_rules(folder).get("red_flags") or []:
+        all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
+        if all_of <= s and (not any_of or any_of & s) and (all_of or any_of):
+            hits.append(rf["id"])
+    return hits
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def red_flags_in_text(text: str, folder=None) -> list[str]:
+    """Red flags whose phrases (English or Hinglish) occur in free text, e.g. a user's query."""
+    t = f" {_norm(text)} "
+    return [rf["id"] for rf in triage_rules(folder).get("red_flags") or []
+            if any(f" {_norm(p)} " in t for p in rf.get("phrases") or [])]
+
+
+def triage_level(disease: str, symptoms, severity_total: int, folder=None) -> tuple[str, list[str]]:
+    """The reference level of a case and why: disease default, raised by red flags (-> emergency) or by a
+    high severity total (a routine/self-care disease becomes urgent at the threshold)."""
+    rules = triage_rules(folder)
+    level = rules["diseases"][disease]
+    reasons = [f"default for {disease}: {level}"]
+    flags = red_flags_in_symptoms(symptoms, folder)
+    if flags:
+        reasons.append(f"red flags: {', '.join(flags)}")
+        return "emergency", reasons
+    threshold = (rules.get("severity_thresholds") or {}).get("escalate_to_urgent_at")
+    if threshold is not None and severity_total >= threshold and level_rank(level, folder) < level_rank("urgent", folder):
+        reasons.append(f"severity {severity_total} >= {threshold}: urgent")
+        return "urgent", reasons
+    return level, reasons
+
+
+def triage_advice(level: str, folder=None) -> str:
+    return triage_rules(folder)["levels"][level]["advice"]
+
+
+def level_from_text(text: str, folder=None) -> str | None:
+    """The triage level a 'See a doctor' sentence expresses: its exact advice text, else keyword cues."""
+    if not text:
+        return None
+    levels = triage_rules(folder)["levels"]
+    t = _norm(text)
+    for name, lv in levels.items():
+        if _norm(lv["advice"]) in t or t in _norm(lv["advice"]):
+            return name
+    cues = [("emergency", ("108", "emergency", "immediately", "right away")),
+            ("urgent", ("24 hours", "today", "urgent", "as soon as possible")),
+            ("self_care", ("at home", "manage this", "self care", "home care")),
+            ("routine", ("few days", "not better", "if symptoms", "routine"))]
+    for name, words in cues:
+        if name in levels and any(w in t for w in words):
+            return name
+    return None
+
+
+# --- India notes -------------------------------------------------------------------------------------------
+
+def india_notes(disease: str, fields=("local_names", "seasonality", "access", "programmes", "helplines"),
+                folder=None) -> str:
+    """Compose the India notes of an answer from the knowledge file only (facts, no generation)."""
+    ctx = india(folder)
+    e = ctx["diseases"][disease]
+    parts = []
+    if "local_names" in fields:
+        sure = [n["name"] for n in e["local_names"] if not n.get("uncertain")]
+        names = sure or [f"{e['local_names'][0]['name']} (colloquial)"]
+        parts.append(f"Local name: {', '.join(names[:2])}.")
+    for f in ("seasonality", "access", "caution"):
+        if f in fields and e.get(f):
+            parts.append(e[f].strip())
+    if "programmes" in fields and e.get("programmes"):
+        progs = [f"{p} ({ctx['programmes'][p]['name']})" if ctx["programmes"][p].get("name") not in (None, p) else p
+                 for p in e["programmes"]]
+        parts.append(f"Programme: {'; '.join(progs)}.")
+    if "helplines" in fields and e.get("helplines"):
+        parts.append(f"Helpline: {', '.join(str(h) for h in e['helplines'])}.")
+    return " ".join(parts)
+
+
+def disease_aliases(disease: str, display: str, folder=None) -> list[str]:
+    """Names of a disease a patient query must not contain: display name and local names."""
+    names = {display.lower()}
+    names |= {n["name"].lower() for n in india(folder)["diseases"].get(disease, {}).get("local_names", [])}
+    return sorted(names)

@@ -1,0 +1,150 @@
+import json
+
+import pytest
+import torch
+
+from medillama import models
+from medillama.generate import CachedGenerator, FakeBackend, GenResult, HFBackend, cut_at_stop
+
+PROMPTS = ["short", "a much longer prompt with many words in it", "mid length one",
+           "x", "another fairly long prompt here", "tiny"]
+PARAMS = {"max_new_tokens": 16, "temperature": 0.0}
+
+
+# ---- FakeBackend and CachedGenerator (no model) ----
+
+def test_fake_backend_deterministic():
+    a, b = FakeBackend(), FakeBackend()
+    out = a.generate(PROMPTS, max_new_tokens=50)
+    assert out == b.generate(PROMPTS, max_new_tokens=50)
+    assert len({r.text for r in out}) == len(PROMPTS)
+    assert all(isinstance(r, GenResult) and r.finish_reason == "stop" for r in out)
+    r = a.generate(["one two three four"], max_new_tokens=2)[0]
+    assert (r.completion_tokens, r.finish_reason, r.prompt_tokens) == (2, "length", 4)
+    assert FakeBackend(lambda p: p + " END more").generate(["hi"], max_new_tokens=9, stop=[" END"])[0].text == "hi"
+
+
+def test_cut_at_stop():
+    assert cut_at_stop("abc\ndef###", ["###", "\n"]) == ("abc", True)
+    assert cut_at_stop("abc", None) == ("abc", False)
+
+
+def make_gen(tmp_path, **kw):
+    backend = FakeBackend(lambda p: p.upper())
+    return backend, CachedGenerator(backend, tmp_path, batch_size=2, progress=False, **kw)
+
+
+def test_cache_order_and_resume(tmp_path):
+    backend, gen = make_gen(tmp_path)
+    out = gen.run("task", "t1", PROMPTS, PARAMS)
+    assert [r.text for r in out] == [p.upper() for p in PROMPTS]
+    assert backend.calls == 3 and gen.last_run_stats["cached_batches"] == 0
+    assert len(list((tmp_path / "task").glob("*.json"))) == 3
+
+    backend, gen = make_gen(tmp_path)
+    assert gen.run("task", "t1", PROMPTS, PARAMS) == out
+    assert backend.calls == 0
+    st = gen.last_run_stats
+    assert (st["rows"], st["batches"], st["cached_batches"], st["completion_tokens"]) == (6, 3, 3, 0)
+
+
+def test_corrupt_cache_file_is_regenerated(tmp_path):
+    _, gen = make_gen(tmp_path)
+    out = gen.run("task", "t1", PROMPTS, PARAMS)
+    files = sorted((tmp_path / "task").glob("*.json"))
+    files[0].write_text(files[0].read_text()[:20])  # a half-written file
+    files[1].write_text(json.dumps({"prompts": [], "results": []}))  # wrong content
+    backend, gen = make_gen(tmp_path)
+    assert gen.run("task", "t1", PROMPTS, PARAMS) == out
+    assert backend.calls == 2 and gen.last_run_stats["cached_batches"] == 1
+
+
+def test_keys_depend_on_params_template_and_model(tmp_path):
+    backend, gen = make_gen(tmp_path)
+    base = gen.key("task", "t1", PROMPTS[:2], PARAMS)
+    assert base != gen.key("task", "t1", PROMPTS[:2], {**PARAMS, "temperature": 0.7})
+    assert base != gen.key("task", "t2", PROMPTS[:2], PARAMS)
+    backend.name = "other-model"
+    assert base != gen.key("task", "t1", PROMPTS[:2], PARAMS)
+    backend.name = "fake"
+    gen.run("task", "t1", PROMPTS, PARAMS)
+    gen.run("task", "t1", PROMPTS, {**PARAMS, "max_new_tokens": 32})
+    assert backend.calls == 6
+    assert len(list((tmp_path / "task").glob("*.json"))) == 6
+
+
+def test_progress_is_short(tmp_path, capsys):
+    gen = CachedGenerator(FakeBackend(), tmp_path, batch_size=1, progress=True)
+    gen.run("task", "t1", [f"prompt {i}" for i in range(100)], PARAMS)
+    lines = capsys.readouterr().out.splitlines()
+    assert 1 <= len(lines) <= 20
+    assert lines[-1].startswith("task: 100/100 rows,")
+
+
+# ---- HFBackend on a tiny random Llama with the real SmolLM2 tokenizer ----
+
+@pytest.fixture(scope="module")
+def tiny():
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(models.resolve_model(models.OFFLINE_MODEL), padding_side="left")
+    with pytest.warns(UserWarning):
+        models.set_pad_token(tok)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id)
+    return LlamaForCausalLM(config).eval(), tok
+
+
+HF_PROMPTS = ["Hi", "What are the common symptoms of dengue fever in adults?", "Is paracetamol safe?"]
+
+
+def test_hf_batched_equals_single_and_keeps_order(tiny):
+    model, tok = tiny
+    backend = HFBackend(model, tok, batch_size=8, name="tiny")
+    batched = backend.generate(HF_PROMPTS, max_new_tokens=8)
+    single = HFBackend(model, tok, batch_size=1).generate(HF_PROMPTS, max_new_tokens=8)
+    assert [r.text for r in batched] == [r.text for r in single]
+    # Each row matches its own generation: results are in input order, not length order.
+    for p, r in zip(HF_PROMPTS, batched):
+        assert backend.generate([p], max_new_tokens=8)[0] == r
+    assert batched[0].prompt_tokens < batched[1].prompt_tokens
+    assert all(r.completion_tokens == 8 and r.finish_reason == "length" for r in batched)
+    assert backend.stats.completion_tokens > 0 and backend.stats.tokens_per_s > 0
+
+
+def test_hf_eos_gives_stop(tiny):
+    model, tok = tiny
+    ids = HFBackend(model, tok).encode("Hi")
+    first_id = model.generate(torch.tensor([ids]), max_new_tokens=1, do_sample=False)[0, -1].item()
+    saved = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = first_id  # the model's first token now ends the answer
+    try:
+        r = HFBackend(model, tok).generate(["Hi"], max_new_tokens=8)[0]
+    finally:
+        model.generation_config.eos_token_id = saved
+    assert (r.completion_tokens, r.finish_reason) == (1, "stop")
+
+
+def test_hf_seeded_sampling_reproducible(tiny):
+    model, tok = tiny
+    backend = HFBackend(model, tok, batch_size=2, chat=False)
+    a = backend.generate(HF_PROMPTS, max_new_tokens=8, temperature=1.0, seed=3)
+    b = backend.generate(HF_PROMPTS, max_new_tokens=8, temperature=1.0, seed=3)
+    c = backend.generate(HF_PROMPTS, max_new_tokens=8, temperature=1.0, seed=4)
+    assert a == b
+    assert a != c
+
+
+# ---- The real offline model ----
+
+@pytest.mark.slow
+def test_real_smollm2_answers(tmp_path):
+    backend = HFBackend.from_name(models.OFFLINE_MODEL, batch_size=4)
+    gen = CachedGenerator(backend, tmp_path, progress=False)
+    r = gen.run("smoke", "t0", ["What is 2+2?"], {"max_new_tokens": 24, "temperature": 0.0})[0]
+    assert r.text.strip() and r.finish_reason in {"stop", "length"}
+    assert 0 < r.completion_tokens <= 24
+    assert gen.last_run_stats["tokens_per_s"] > 0 and backend.stats.tokens_per_s > 0
