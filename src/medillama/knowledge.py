@@ -43,6 +43,7 @@ def is_latin(text: str) -> bool:
 def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
     """Problems with the knowledge files (empty list = valid): completeness, empty fields, source ids."""
     problems = []
+    disease_keys, symptom_tokens = set(disease_keys), set(symptom_tokens)
     lex = lexicon(folder)
     for t in sorted(set(symptom_tokens) - set(lex)):
         problems.append(f"symptom_lexicon: no entry for {t}")
@@ -179,8 +180,11 @@ def india_notes(disease: str, fields=("local_names", "seasonality", "access", "p
         if f in fields and e.get(f):
             parts.append(e[f].strip())
     if "programmes" in fields and e.get("programmes"):
-        progs = [f"{p} ({ctx['programmes'][p]['name']})" if ctx["programmes"][p].get("name") not in (None, p) else p
-                 for p in e["programmes"]]
+        progs = []
+        for p in e["programmes"]:
+            name = ctx["programmes"][p].get("name") or p
+            acronym = re.fullmatch(r"[A-Z][A-Z0-9-]{1,9}", p) and p not in name and "(" not in name
+            progs.append(f"{p} ({name})" if acronym else name)
         parts.append(f"Programme: {'; '.join(progs)}.")
     if "helplines" in fields and e.get("helplines"):
         parts.append(f"Helpline: {', '.join(str(h) for h in e['helplines'])}.")

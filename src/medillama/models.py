@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import logging
 import warnings
 from pathlib import Path
 
@@ -82,8 +83,8 @@ def set_pad_token(tokenizer) -> None:
     for tok in tokenizer.all_special_tokens:
         if tok not in busy and tok not in template:
             tokenizer.pad_token = tok
-            warnings.warn(f"tokenizer has no pad token distinct from EOS; padding with the unused "
-                          f"special token {tok!r}")
+            # expected for SmolLM2 (pad == EOS == <|im_end|>): not worth a warning in every notebook
+            logging.getLogger(__name__).info("padding with the unused special token %r", tok)
             return
     tokenizer.pad_token = tokenizer.eos_token
     warnings.warn("tokenizer has no pad token and no spare special token; padding with EOS")

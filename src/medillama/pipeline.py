@@ -41,11 +41,21 @@ def _ingest_outputs(cfg: dict, run: str) -> list[Path]:
     return [d / "diseases.parquet", d / "symptoms.parquet", d / "cases.parquet"]
 
 
+def _base_cases(cfg: dict, run: str) -> list[Path]:
+    kdir = paths.KNOWLEDGE
+    prompts = Path(__file__).with_name("prompts")
+    return ([paths.processed_dir(run) / "base_cases.parquet", paths.interim_dir(run) / "diseases.parquet"]
+            + sorted(kdir.glob("*.yaml")) + sorted(prompts.glob("*.txt")))
+
+
 STEPS: dict[str, StepSpec] = {
     s.name: s
     for s in [
         StepSpec("01_ingest", ("ingest",), ("ingest.py",), _raw_inputs),
         StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py",), _ingest_outputs),
+        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
+                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
+                 _base_cases),
     ]
 }
 

@@ -19,11 +19,18 @@ def kernel_name() -> str:
     """The project's registered kernel (run_all.sh registers it); Colab and bare Jupyter fall back to python3."""
     from jupyter_client.kernelspec import find_kernel_specs
 
+    from jupyter_client.kernelspec import KernelSpecManager
+
     name = os.environ.get("MEDILLAMA_KERNEL", KERNEL)
     if name in find_kernel_specs():
-        return name
-    print(f"kernel {name!r} is not registered; using 'python3' (register with: "
-          f"python -m ipykernel install --user --name {KERNEL})")
+        exe = KernelSpecManager().get_kernel_spec(name).argv[0]
+        # a spec left by another checkout would run that checkout's code
+        if Path(exe).resolve().parent == Path(sys.executable).resolve().parent or not Path(exe).is_absolute():
+            return name
+        print(f"kernel {name!r} runs {exe}, not this environment's Python ({sys.executable}); using 'python3'")
+    else:
+        print(f"kernel {name!r} is not registered; using 'python3' (register with: "
+              f"python -m ipykernel install --sys-prefix --name {KERNEL})")
     return "python3"
 
 

@@ -1,0 +1,42 @@
+from medillama import DISCLAIMER
+from medillama.answer import FIELDS, format_answer, parse_answer
+
+
+def sample():
+    return format_answer("Malaria", "Fever with chills and sweating fits malaria.", ["Consult nearest hospital",
+                         "avoid oily food", "keep mosquitos out"], "See a doctor within 24 hours.",
+                         "Local name: malaria bukhar. Programme: NCVBDC.")
+
+
+def test_round_trip():
+    a = sample()
+    assert a.endswith(DISCLAIMER)
+    p = parse_answer(a)
+    assert p["complete"] and p["sections_found"] == 5
+    assert p["condition"] == "Malaria" and p["see_doctor"] == "See a doctor within 24 hours."
+    assert p["precaution_list"] == ["consult nearest hospital", "avoid oily food", "keep mosquitos out"]
+    assert p["trailing"] == DISCLAIMER
+
+
+def test_missing_and_reordered_sections():
+    p = parse_answer("Why: high fever\nLikely condition: Dengue\nIndia notes: NCVBDC")
+    assert p["condition"] == "Dengue" and p["why"] == "high fever" and p["india_notes"] == "NCVBDC"
+    assert p["precautions"] is None and p["see_doctor"] is None
+    assert p["sections_found"] == 3 and not p["complete"]
+
+
+def test_markdown_and_case_tolerated():
+    p = parse_answer("**Likely Condition:** Typhoid\n- **why**: long fever\n* See a doctor - today")
+    assert (p["condition"], p["why"], p["see_doctor"]) == ("Typhoid", "long fever", "today")
+
+
+def test_garbage_and_empty():
+    for text in ("", None, "I think you have a cold, drink water.", "Likely condition:"):
+        p = parse_answer(text)
+        assert set(FIELDS) <= set(p) and not p["complete"]
+    assert parse_answer("Likely condition:")["condition"] is None
+
+
+def test_repeated_section_first_wins_and_runaway_kept_apart():
+    p = parse_answer("Likely condition: GERD\nLikely condition: Malaria\n")
+    assert p["condition"] == "GERD"

@@ -1,0 +1,60 @@
+"""The committed knowledge files are complete and consistent (41 diseases, 131 symptoms, no empty fields)."""
+import pytest
+
+from medillama import knowledge
+
+
+@pytest.fixture(scope="module")
+def keys(ingested):
+    return list(ingested.diseases["key"]), list(ingested.symptoms["token"])
+
+
+def test_knowledge_files_valid(keys):
+    assert knowledge.validate(*keys) == []
+
+
+def test_validate_catches_gaps(keys):
+    diseases, symptoms = keys
+    problems = knowledge.validate(diseases + ["new_disease"], symptoms + ["new_symptom"])
+    assert "symptom_lexicon: no entry for new_symptom" in problems
+    assert "india_context: no entry for new_disease" in problems and "triage: no default level for new_disease" in problems
+
+
+def test_lexicon_coverage(keys):
+    lex = knowledge.lexicon()
+    assert len(lex) == 131
+    assert all(len(set(e["en"])) >= 3 for e in lex.values())
+    hinglish = [t for t, e in lex.items() if e.get("hinglish")]
+    assert {"high_fever", "cough", "vomiting", "diarrhoea", "dizziness"} <= set(hinglish)
+
+
+def test_programmes_named_in_the_issue_are_attached():
+    d = knowledge.india()["diseases"]
+    assert "NCVBDC" in d["malaria"]["programmes"] and "NCVBDC" in d["dengue"]["programmes"]
+    assert "NTEP" in d["tuberculosis"]["programmes"]
+    assert "1097" in " ".join(map(str, d["aids"]["helplines"]))
+    assert any("NVHCP" in p for p in d["hepatitis_b"]["programmes"])
+
+
+def test_triage_levels_and_red_flags():
+    assert knowledge.triage_level("heart_attack", ["vomiting"], 5)[0] == "emergency"
+    assert knowledge.triage_level("common_cold", ["cough"], 4)[0] == "self_care"
+    assert knowledge.triage_level("common_cold", ["cough"], 25)[0] == "urgent"  # severity escalation
+    assert knowledge.triage_level("migraine", ["weakness_of_one_body_side"], 5)[0] == "emergency"  # red flag
+    assert "one_sided_weakness" in knowledge.red_flags_in_symptoms(["weakness_of_one_body_side"])
+    assert knowledge.red_flags_in_text("I have chest pain and sweating since morning")
+    assert knowledge.red_flags_in_text("mild headache since yesterday") == []
+
+
+def test_level_from_text():
+    for lvl in ("emergency", "urgent", "routine", "self_care"):
+        assert knowledge.level_from_text(knowledge.triage_advice(lvl)) == lvl
+    assert knowledge.level_from_text("Call 108 immediately") == "emergency"
+    assert knowledge.level_from_text("") is None
+
+
+def test_india_notes_are_composed_from_the_file_only():
+    notes = knowledge.india_notes("malaria")
+    entry = knowledge.india()["diseases"]["malaria"]
+    assert entry["access"].strip() in notes and "NCVBDC" in notes
+    assert notes.startswith("Local name:")

@@ -1,0 +1,89 @@
+"""Synthesis with the deterministic fake backend: gates, fallbacks, caching, answers, splits."""
+import pandas as pd
+import pytest
+
+from medillama.answer import parse_answer
+from medillama.balance import add_severity, balanced_sample
+from medillama.generate import CachedGenerator, FakeBackend
+from medillama import knowledge
+from medillama.splits import group_split, overlap_report
+from medillama.synth import synthesize, template_query
+
+CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphrase_rationale"],
+       "temperature": 0.0, "max_new_tokens_query": 60, "max_new_tokens_rationale": 60, "hinglish_rate": 0.25,
+       "min_symptom_share": 0.6, "near_duplicate_rouge_l": 0.7, "query_words": [8, 120], "rationale_words": [6, 80],
+       "india_fields": ["local_names", "access", "programmes", "helplines"], "split_ratios": [0.8, 0.1, 0.1]}
+
+
+@pytest.fixture(scope="module")
+def base(ingested):
+    cases = add_severity(ingested.cases, ingested.symptoms)
+    b = balanced_sample(cases, 6, diseases=["malaria", "dengue", "heart_attack", "acne"])
+    return add_severity(b, ingested.symptoms, max_total=int(cases["severity_total"].max()))
+
+
+def good_or_bad(prompt: str) -> str:
+    """A fake model: every third prompt gets junk (in Chinese, or naming the disease); the rest a good answer."""
+    lex = knowledge.lexicon()
+    h = sum(map(ord, prompt)) % 3
+    if "patient sends to a doctor" in prompt:
+        if h == 0:
+            return "我发烧了 I have malaria and dengue"
+        found = [e["en"][0] for e in lex.values() if e["en"][0] in prompt or any(p in prompt for p in e["en"])]
+        return f"Hello doctor, I have had {', '.join(found[:12]) or 'fever'} for some days now, please help me."
+    if "Rewrite this patient's message" in prompt:
+        return "As an AI I cannot" if h == 0 else prompt.split("Message: ", 1)[1] + " Thank you."
+    if "explain to the patient" in prompt:
+        return "It is heart attack obviously." if h == 0 else "These symptoms, like the fever and chills, fit it."
+    return "Those signs, including the fever and the chills, point to this condition."
+
+
+def test_synthesize_with_fake_backend(base, ingested, tmp_path):
+    backend = FakeBackend(good_or_bad)
+    gen = CachedGenerator(backend, tmp_path / "cache", batch_size=8, progress=False)
+    res = synthesize(base, ingested.diseases, gen, CFG, seed=1)
+    df = res.rows
+    assert len(df) == 2 * len(base)  # no row lost
+    assert set(df["source"]) <= {"llm", "template", "template_hinglish"}
+    assert (df["source"] == "llm").any() and (df["source"] == "template").any()
+    log = pd.DataFrame(res.generations)
+    assert (~log["accepted"]).any() and log.loc[~log["accepted"], "reason"].notna().all()  # failures kept
+    assert log.loc[~log["accepted"], "raw"].str.contains("我|As an AI|malaria|heart attack", regex=True).any()
+    # no disease name in any query, Latin script everywhere
+    for q, cond in zip(df["input_text"], df["condition"]):
+        assert cond.lower() not in q.lower()
+    assert not df["input_text"].str.contains("我").any()
+    # every answer parses into five sections with the right condition and triage
+    for _, r in df.iterrows():
+        p = parse_answer(r["output_text"])
+        assert p["complete"] and p["condition"] == r["condition"]
+        assert knowledge.level_from_text(p["see_doctor"]) == r["triage"]
+    assert set(df.loc[df["disease"] == "heart_attack", "triage"]) == {"emergency"}
+    # paraphrases point at their originals
+    para = df.dropna(subset=["paraphrase_of"])
+    assert len(para) == len(base) and set(para["paraphrase_of"]) <= set(df["id"])
+    # second run comes from the cache: the backend is not called again
+    calls = backend.calls
+    again = synthesize(base, ingested.diseases, gen, CFG, seed=1).rows
+    assert backend.calls == calls and again.equals(df)
+
+
+def test_without_llm_everything_is_template(base, ingested):
+    df = synthesize(base, ingested.diseases, None, CFG, seed=1).rows
+    assert set(df["source"]) == {"template", "template_hinglish"}
+    assert (df["source"] == "template_hinglish").sum() > 0
+    assert not df["input_text"].str.contains("_").any()  # no raw tokens like 'skin_rash'
+
+
+def test_template_query_reads_naturally(base):
+    row = base.iloc[0].to_dict()
+    q = template_query(row, knowledge.lexicon(), "s")
+    assert q.count("I have had") == 1 and "_" not in q and q.endswith(("?", "."))
+    assert template_query(row, knowledge.lexicon(), "s") == q
+
+
+def test_split_of_synth_rows_has_no_overlap(base, ingested):
+    df = synthesize(base, ingested.diseases, None, CFG, seed=1).rows
+    df["split"] = group_split(df, CFG["split_ratios"], 1)
+    assert all(v == 0 for v in overlap_report(df).values())
+    assert set(df["split"]) == {"train", "validation", "test"}
