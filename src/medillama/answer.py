@@ -60,3 +60,18 @@ def parse_answer(text: str) -> dict:
     out["complete"] = out["sections_found"] == len(FIELDS)
     out["trailing"] = trailing.strip()
     return out
+
+
+ALPACA = "### Input:\n{input_text}\n\n### Output:\n"  # the original work's format; fits a base model
+
+
+def build_prompt(query: str, style: str = "alpaca", tokenizer=None) -> str:
+    """The prompt a model sees for a patient query; training, evaluation and `ask` all use this one function."""
+    if style == "alpaca":
+        return ALPACA.format(input_text=query.strip())
+    if style == "chat":
+        if tokenizer is None or not tokenizer.chat_template:
+            raise ValueError("prompt style 'chat' needs a tokenizer with a chat template; use 'alpaca' for base models")
+        return tokenizer.apply_chat_template([{"role": "user", "content": query.strip()}], tokenize=False,
+                                             add_generation_prompt=True)
+    raise ValueError(f"unknown prompt style {style!r}; use 'alpaca' or 'chat'")

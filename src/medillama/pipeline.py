@@ -48,6 +48,10 @@ def _base_cases(cfg: dict, run: str) -> list[Path]:
             + sorted(kdir.glob("*.yaml")) + sorted(prompts.glob("*.txt")))
 
 
+def _dataset(cfg: dict, run: str) -> list[Path]:
+    return [paths.processed_dir(run) / "dataset"]
+
+
 STEPS: dict[str, StepSpec] = {
     s.name: s
     for s in [
@@ -56,6 +60,8 @@ STEPS: dict[str, StepSpec] = {
         StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
                  ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
                  _base_cases),
+        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
+                 ("train.py", "answer.py", "models.py"), _dataset),
     ]
 }
 

@@ -1,0 +1,104 @@
+"""LoRA SFT on a tiny random Llama (SmolLM2 tokenizer): masking, learning, adapter round trip."""
+import pandas as pd
+import pytest
+import torch
+
+from medillama.answer import build_prompt, format_answer
+from medillama.models import resolve_model, set_pad_token
+from medillama import train
+
+LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj",
+        "gate_proj", "up_proj", "down_proj"], "task_type": "CAUSAL_LM"}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+    set_pad_token(tok)
+    tok.padding_side = "right"
+    return tok
+
+
+def tiny_model(tok):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
+                      initializer_range=0.3)  # a frozen, tiny-std head would cap the logits LoRA can reach
+    return LlamaForCausalLM(cfg)
+
+
+def rows(n=8):
+    ans = format_answer("Malaria", "Fever with chills fits malaria.", ["consult nearest hospital"],
+                        "See a doctor within 24 hours.", "Local name: malaria bukhar.")
+    return pd.DataFrame({"input_text": [f"I have fever and chills for {i} days" for i in range(n)],
+                         "output_text": [ans] * n, "disease": ["malaria"] * n,
+                         "base_row_id": [f"m-{i // 2}" for i in range(n)]})
+
+
+def sft(tmp_path, **kw):
+    base = dict(num_train_epochs=1, max_steps=30, learning_rate=1e-2, per_device_train_batch_size=4,
+                gradient_accumulation_steps=1, max_length=256, logging_steps=5, eval_strategy="no",
+                save_strategy="no", activation_checkpointing=False, seed=0, data_seed=0, use_cpu=True, bf16=False)
+    return {**base, **kw}
+
+
+def test_masking_and_learning(tokenizer, tmp_path):
+    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer)
+    assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
+    assert ds[0]["completion"].endswith(tokenizer.eos_token)
+    model = tiny_model(tokenizer)
+    trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
+    report = train.masking_report(trainer)
+    assert report["ok"], report
+    assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in report["rows"])
+    params = train.trainable_parameters(trainer.model)
+    assert 0 < params["share"] < 0.5
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert losses[-1] < 0.5 * losses[0], losses  # the loop really learns a repeated batch
+
+
+def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
+    from peft import PeftModel
+
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    model = tiny_model(tokenizer)
+    trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA, tmp_path / "out")
+    trainer.train()
+    trainer.model.save_pretrained(tmp_path / "adapter")
+    trainer.model.eval()
+    x = tokenizer(build_prompt("I have fever", "alpaca"), return_tensors="pt")
+    with torch.no_grad():
+        want = trainer.model(**x).logits
+    base = tiny_model(tokenizer)  # same seed: same base weights
+    loaded = PeftModel.from_pretrained(base, tmp_path / "adapter").eval()
+    with torch.no_grad():
+        got = loaded(**x).logits
+    assert torch.allclose(want, got, atol=1e-5)
+
+
+def test_select_rows_per_disease():
+    df = pd.concat([rows(10).assign(disease=d) for d in ("a", "b")])
+    sel = train.select_rows(df, 4, seed=0)
+    assert sel.groupby("disease").size().tolist() == [4, 4]
+    assert train.select_rows(df, 4, seed=0).equals(sel)
+    assert len(train.select_rows(df, 0, seed=0)) == 20
+
+
+def test_bad_field_names_fail_early():
+    with pytest.raises(ValueError, match="SFTConfig has no field"):
+        train.check_sft_fields({"learning_rat": 1e-4}, {})
+    with pytest.raises(ValueError, match="LoraConfig has no field"):
+        train.check_sft_fields({}, {"rank": 8})
+
+
+def test_chat_prompt_needs_template(tokenizer):
+    p = build_prompt("I have fever", "chat", tokenizer)
+    assert "I have fever" in p and p.rstrip().endswith("assistant")
+    with pytest.raises(ValueError):
+        build_prompt("x", "chat", None)
