@@ -8,3 +8,4 @@ import warnings as _warnings
 
 # tqdm.auto warns at import in a kernel without ipywidgets (transformers imports it); the runner disables bars
 _warnings.filterwarnings("ignore", message="IProgress not found")
+_warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*is deprecated")

@@ -100,6 +100,7 @@ def main(argv=None) -> int:
     run = args.run or profile
     steps = select_steps(args.start, args.only)
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")  # tqdm.auto, imported by datasets
     kernel = kernel_name()
     print(f"run {run!r} (profile {profile}); steps: {', '.join(steps)}; outputs in {paths.run_dir(run)}")
     for name in steps:

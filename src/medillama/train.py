@@ -80,7 +80,10 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig, SFTTrainer
 
+    import torch
+
     check_sft_fields(sft, lora)
+    sft = {"dataloader_pin_memory": torch.cuda.is_available(), **sft}
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True, report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
     return SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
