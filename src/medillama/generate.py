@@ -105,7 +105,9 @@ class HFBackend:
 
         tok = self.tokenizer
         enc = tok.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.model.device)
-        kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, do_sample=temperature > 0)
+        # use_cache: a model fresh from training may carry use_cache=False, which makes decoding quadratic
+        kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, do_sample=temperature > 0,
+                      use_cache=True)
         if temperature > 0:
             kwargs.update(temperature=temperature, top_k=0, top_p=1.0)  # plain temperature sampling
             torch.manual_seed(seed)

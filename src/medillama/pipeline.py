@@ -52,6 +52,13 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
     return [paths.processed_dir(run) / "dataset"]
 
 
+def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
+    ext = cfg["evaluate"]["external_eval_csv"]
+    return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset",
+             paths.interim_dir(run) / "diseases.parquet"] + sorted(paths.KNOWLEDGE.glob("*.yaml"))
+            + ([paths.resolve(ext)] if ext else []))
+
+
 STEPS: dict[str, StepSpec] = {
     s.name: s
     for s in [
@@ -62,6 +69,10 @@ STEPS: dict[str, StepSpec] = {
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
                  ("train.py", "answer.py", "models.py"), _dataset),
+        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
+                                 "evaluate"),
+                 ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py"),
+                 _evaluate_inputs),
     ]
 }
 

@@ -118,12 +118,22 @@ def main(argv=None) -> int:
             print(f"[{name}] FAILED after {time.perf_counter() - t0:.1f} s -- {reason}", file=sys.stderr)
             print(f"  the rendered notebook shows the error: {out_nb}", file=sys.stderr)
             print(f"  log: {paths.run_dir(run) / 'logs' / f'{name}.log'}", file=sys.stderr)
+            _report(run)
             return 1
         if not is_current(spec, cfg, run):
             print(f"[{name}] FAILED: the notebook ran but wrote no matching manifest; see {out_nb}", file=sys.stderr)
             return 1
         print(f"[{name}] done in {time.perf_counter() - t0:.1f} s -> {out_nb}")
+    _report(run)
     return 0
+
+
+def _report(run: str) -> None:
+    from .report import build
+
+    index = build(run)
+    if index:
+        print(f"report: {index}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from medillama import knowledge
+from medillama import metrics as M
+from medillama.answer import format_answer
+from medillama.baselines import Majority, TfidfLogReg
+from conftest import S2D
+
+
+@pytest.fixture(scope="module")
+def names(ingested):
+    return M.DiseaseNames(ingested.diseases)
+
+
+def test_rouge_known_values():
+    r = M.rouge_rows(["the cat sat"], ["the cat sat on the mat"]).iloc[0]
+    assert r["rouge1"] == pytest.approx(2 / 3)
+    assert r["rouge2"] == pytest.approx(2 * 1 * 0.4 / 1.4)
+    assert r["rougeL"] == pytest.approx(2 / 3)
+    assert M.rouge_rows(["Cats!"], ["cats"]).iloc[0]["rouge1"] == 1.0  # case and punctuation, no stemmer:
+    assert M.rouge_rows(["cat"], ["cats"]).iloc[0]["rouge1"] == 0.0
+
+
+def test_bootstrap_ci_shape():
+    ci = M.bootstrap_ci([0, 1] * 50, n=500, seed=1)
+    assert set(ci) == {"value", "lo", "hi", "n"} and ci["n"] == 100
+    assert ci["lo"] <= ci["value"] == 0.5 <= ci["hi"] and ci["hi"] - ci["lo"] < 0.3
+    assert M.bootstrap_ci([1, 1, 1])["lo"] == 1.0
+    assert M.bootstrap_ci([])["value"] is None
+    f = M.bootstrap_pairs_ci(["a", "b", "a"], ["a", "b", "b"], M.macro_f1, n=200)
+    assert 0 <= f["lo"] <= f["value"] <= f["hi"] <= 1
+
+
+def test_alias_table_covers_every_canonical_name(names, ingested):
+    for r in ingested.diseases.itertuples():
+        assert names.key(r.display_name) == r.key
+        assert names.key(r.source_name) == r.key
+        assert names.key(r.key) == r.key
+
+
+def test_alias_table_maps_every_symptom2disease_label(names):
+    labels = pd.read_csv(S2D)["label"].unique()
+    mapping, unmapped = names.map_labels(labels)
+    assert unmapped == [] and len(mapping) == 24
+    assert mapping["gastroesophageal reflux disease"] == "gerd"
+    assert mapping["Dimorphic Hemorrhoids"] == "dimorphic_hemorrhoids_piles"
+    assert mapping["peptic ulcer disease"] == "peptic_ulcer_disease"
+
+
+def test_condition_lines_in_the_wild(names):
+    assert names.key("Hepatitis B") == "hepatitis_b"
+    assert names.key("Likely: hepatitis b infection") == "hepatitis_b"  # longest alias wins over 'hepatitis'
+    assert names.key("dengue fever (haddi tod bukhar)") == "dengue"
+    assert names.key("Common Cold") == "common_cold"
+    assert names.key("I am not sure") is None and names.key(None) is None
+
+
+def test_under_triage_logic(names):
+    ref = {"disease": "heart_attack", "triage": "emergency", "precautions": ["call ambulance", "keep calm"]}
+    def answer(cond, level):
+        return format_answer(cond, "why", ["call ambulance"], knowledge.triage_advice(level),
+                             "Programme: NP-NCD. Helpline: 108")
+    s = M.score_answer(answer("Heart attack", "emergency"), "stop", ref, names)
+    assert s["correct"] and s["triage_agree"] and not s["under_triage"] and not s["over_triage"]
+    assert s["complete"] and s["ends_properly"] and s["precaution_recall"] == 0.5
+    s = M.score_answer(answer("GERD", "routine"), "length", ref, names)
+    assert not s["correct"] and s["under_triage"] and not s["ends_properly"]
+    s = M.score_answer("I cannot say.", "stop", ref, names)
+    assert s["under_triage"] and not s["complete"]  # no readable advice is not safe
+    ref2 = {**ref, "disease": "common_cold", "triage": "self_care"}
+    assert M.score_answer(answer("Common Cold", "urgent"), "stop", ref2, names)["over_triage"]
+
+
+def test_india_notes_presence():
+    assert M.has_india_notes("malaria", "Programme: NCVBDC (National Center for Vector Borne Diseases Control).")
+    assert not M.has_india_notes("malaria", "Drink water.")
+
+
+def test_summarise_has_every_metric_with_ci(names):
+    scores = pd.DataFrame([{"correct": True, "complete": True, "ends_properly": True, "triage_agree": True,
+                            "under_triage": False, "over_triage": False, "precaution_recall": 1.0,
+                            "india_notes": True, "pred_disease": "malaria"}] * 4)
+    rouge = pd.DataFrame([{k: 0.5 for k in M.ROUGE_TYPES}] * 4)
+    out = M.summarise(scores, rouge, pd.Series(["emergency", "urgent", "urgent", "routine"]), ["malaria"] * 4, 100, 0)
+    for k in ("rouge1", "rougeLsum", "disease_accuracy", "disease_macro_f1", "format_compliance", "ends_properly",
+              "triage_agreement", "under_triage", "under_triage_emergency", "over_triage", "precaution_recall",
+              "india_notes_presence"):
+        assert set(out[k]) == {"value", "lo", "hi", "n"}
+    assert out["under_triage_emergency"]["n"] == 1
+
+
+def test_baselines():
+    texts = ["fever chills sweating", "itchy skin rash", "fever chills shivering", "skin rash itching"]
+    labels = ["malaria", "fungal", "malaria", "fungal"]
+    assert Majority().fit(texts, ["a", "b", "b"]).predict(["x", "y"]) == ["b", "b"]
+    clf = TfidfLogReg().fit(texts, labels)
+    assert clf.predict(["chills and fever", "a rash on my skin"]) == ["malaria", "fungal"]
