@@ -97,3 +97,12 @@ def test_baselines():
     assert Majority().fit(texts, ["a", "b", "b"]).predict(["x", "y"]) == ["b", "b"]
     clf = TfidfLogReg().fit(texts, labels)
     assert clf.predict(["chills and fever", "a rash on my skin"]) == ["malaria", "fungal"]
+
+
+def test_stratified_sample():
+    from medillama.evaluation import stratified_sample
+
+    df = pd.DataFrame({"label": list("aaaabbbbcc"), "text": range(10)})
+    s = stratified_sample(df, "label", 6, seed=0)
+    assert s["label"].value_counts().to_dict() == {"a": 2, "b": 2, "c": 2}
+    assert len(stratified_sample(df, "label", 0, seed=0)) == 10

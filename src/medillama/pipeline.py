@@ -49,12 +49,13 @@ def _base_cases(cfg: dict, run: str) -> list[Path]:
 
 
 def _dataset(cfg: dict, run: str) -> list[Path]:
-    return [paths.processed_dir(run) / "dataset"]
+    # the JSONL export holds the same rows as the DatasetDict, whose files carry a random fingerprint
+    return [paths.processed_dir(run) / "dataset.jsonl"]
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     ext = cfg["evaluate"]["external_eval_csv"]
-    return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset",
+    return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
              paths.interim_dir(run) / "diseases.parquet"] + sorted(paths.KNOWLEDGE.glob("*.yaml"))
             + ([paths.resolve(ext)] if ext else []))
 
