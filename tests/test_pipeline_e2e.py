@@ -1,4 +1,5 @@
-"""Steps 01-02 through papermill on the smoke profile, reading the shared CSVs; a second run skips both."""
+"""The smoke profile end to end through papermill (01-05, the real offline model), reading the shared CSVs and
+the external evaluation set; a second run skips every step."""
 import json
 
 import pandas as pd
@@ -6,37 +7,78 @@ import pytest
 
 from medillama import paths
 from medillama.runner import main
+from conftest import S2D
 
 pytestmark = pytest.mark.slow
+STEPS = ("01_ingest", "02_severity_balance", "03_synthesize", "04_finetune", "05_evaluate")
 
 
-def test_smoke_01_02_and_skip(run_name, raw_dir, capsys):
-    args = ["--profile", "smoke", "--run", run_name, "-p", "raw_dir", str(raw_dir)]
+@pytest.fixture(scope="module")
+def smoke_run(raw_dir, tmp_path_factory):
+    import shutil
+    import uuid
+
+    name = f"pytest-{uuid.uuid4().hex[:8]}"
+    args = ["--profile", "smoke", "--run", name, "-p", "raw_dir", str(raw_dir), "-p", "external_eval_csv", str(S2D),
+            "-p", "external_max_rows", "48"]
+    yield name, args
+    for d in (paths.run_dir(name), paths.interim_dir(name), paths.processed_dir(name)):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
+    name, args = smoke_run
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[01_ingest] done" in out and "[02_severity_balance] done" in out
-
-    run = paths.run_dir(run_name)
-    for step in ("01_ingest", "02_severity_balance"):
-        assert (run / "notebooks" / f"{step}.ipynb").exists()
-        assert (run / "logs" / f"{step}.log").exists()
+    assert all(f"[{s}] done" in out for s in STEPS), out
+    run = paths.run_dir(name)
+    for step in STEPS:
+        assert (run / "notebooks" / f"{step}.ipynb").exists() and (run / "logs" / f"{step}.log").exists()
         m = json.loads((run / step / "manifest.json").read_text())
         assert m["status"] == "complete" and m["wall_seconds"] > 0 and m["peak_memory_mb"] > 0
         assert m["inputs"] and all(m["inputs"].values()) and m["code"] and m["params"]
         assert (run / step / "config.yaml").exists()
-    base = pd.read_parquet(paths.processed_dir(run_name) / "base_cases.parquet")
+    # 01-02
+    base = pd.read_parquet(paths.processed_dir(name) / "base_cases.parquet")
     assert set(base["disease"].value_counts()) == {4} and base["disease"].nunique() == 5
-    assert len(pd.read_parquet(paths.interim_dir(run_name) / "cases.parquet")) == 304
+    assert len(pd.read_parquet(paths.interim_dir(name) / "cases.parquet")) == 304
+    # 03: every row kept, no disease name in a query, splits by group
+    ds = pd.read_json(paths.processed_dir(name) / "dataset.jsonl", lines=True)
+    assert len(ds) == 40 and set(ds["split"]) == {"train", "validation", "test"}
+    assert (ds.groupby("group_id")["split"].nunique() == 1).all()
+    for q, c in zip(ds["input_text"], ds["condition"]):
+        assert c.lower() not in q.lower()
+    gens = [json.loads(x) for x in (run / "03_synthesize" / "generations.jsonl").read_text().splitlines()]
+    assert any(g["raw"] for g in gens)  # the real model generated
+    # 04: adapter with its training config; masking verified in the notebook
+    m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())
+    assert m4["metrics"]["masking_ok"] and m4["metrics"]["train_tokens_per_s"] > 0
+    assert (run / "04_finetune" / "adapter" / "adapter_config.json").exists()
+    # 05: metrics with CIs for both models and the baselines; predictions; report
+    metrics = json.loads((run / "05_evaluate" / "metrics.json").read_text())
+    for model in ("base", "finetuned"):
+        for k in ("rouge1", "rougeL", "disease_accuracy", "format_compliance", "under_triage_emergency",
+                  "precaution_recall", "india_notes_presence", "external_accuracy"):
+            assert {"value", "lo", "hi", "n"} <= set(metrics[model][k])
+    assert metrics["tfidf"]["disease_accuracy"]["n"] == metrics["n_test_rows"]
+    assert metrics["external"]["rows"] == 48 and metrics["external"]["unmapped_labels"] == []
+    preds = (run / "05_evaluate" / "predictions.jsonl").read_text().splitlines()
+    assert len(preds) == metrics["n_test_rows"]
+    index = (run / "report" / "index.html").read_text()
+    assert "Fine-tuned" in index and "05_evaluate.html" in index
 
-    # second run: nothing changed, both skipped
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[01_ingest] skipped" in out and "[02_severity_balance] skipped" in out
+    assert all(f"[{s}] skipped" in out for s in STEPS), out
 
-    # a changed parameter re-runs only the step that reads it
-    assert main([*args, "--from", "02", "-p", "samples_per_disease", "3"]) == 0
+
+def test_changed_parameter_reruns_only_its_step(raw_dir, run_name, capsys):
+    args = ["--profile", "smoke", "--run", run_name, "-p", "raw_dir", str(raw_dir), "--only", "01"]
+    assert main(args) == 0
+    assert main([*args[:-2], "--only", "02"]) == 0
+    assert main([*args[:-2], "--only", "02", "-p", "samples_per_disease", "3"]) == 0
     out = capsys.readouterr().out
-    assert "[02_severity_balance] done" in out
+    assert out.count("[01_ingest] done") == 1 and out.count("[02_severity_balance] done") == 2
     assert len(pd.read_parquet(paths.processed_dir(run_name) / "base_cases.parquet")) == 15
 
 

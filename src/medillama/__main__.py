@@ -1,18 +1,22 @@
-"""Command line: ``python -m medillama run ...`` (the pipeline; run_all.sh calls it)."""
+"""Command line: ``medillama run ...`` (the pipeline; run_all.sh calls it) and ``medillama ask "..."``."""
 import sys
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: medillama run [options]   (see: medillama run --help)")
+        print("usage: medillama run [options] | medillama ask \"symptoms\" [options]   (add --help for more)")
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "run":
         from .runner import main as run_main
 
         return run_main(rest)
-    print(f"unknown command {cmd!r}; commands: run", file=sys.stderr)
+    if cmd == "ask":
+        from .ask import main as ask_main
+
+        return ask_main(rest)
+    print(f"unknown command {cmd!r}; commands: run, ask", file=sys.stderr)
     return 2
 
 

@@ -107,6 +107,8 @@ def red_flags_in_symptoms(symptoms, folder=None) -> list[str]:
     s = set(symptoms)
     hits = []
     for rf in triage_rules(folder).get("red_flags") or []:
+        if rf.get("scope") == "query":
+            continue
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
         if all_of <= s and (not any_of or any_of & s) and (all_of or any_of):
             hits.append(rf["id"])

@@ -1,0 +1,141 @@
+"""`medillama ask`: answer new symptom queries with a fine-tuned adapter, through the safety layer."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import paths
+from .answer import build_prompt
+from .safety import EmptyQuery, apply, clean_query
+
+MAKE_ONE = "./run_all.sh --profile cpu   (step 04 writes outputs/<run>/04_finetune/adapter)"
+
+
+class NoAdapter(FileNotFoundError):
+    pass
+
+
+def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
+    """An explicit adapter folder, a run's adapter, or the newest completed run's adapter."""
+    if adapter:
+        p = paths.resolve(adapter)
+        if not (p / "adapter_config.json").exists():
+            raise NoAdapter(f"{p} holds no LoRA adapter (adapter_config.json). Make one with: {MAKE_ONE}")
+        return p
+    if run:
+        p = paths.run_dir(run) / "04_finetune" / "adapter"
+        if not (p / "adapter_config.json").exists():
+            raise NoAdapter(f"run {run!r} has no fine-tuned adapter at {p}. Make one with: {MAKE_ONE}")
+        return p
+    done = []
+    for m in paths.OUTPUTS.glob("*/04_finetune/manifest.json"):
+        info = json.loads(m.read_text())
+        if info.get("status") == "complete" and (m.parent / "adapter" / "adapter_config.json").exists():
+            done.append((info.get("finished", ""), m.parent / "adapter"))
+    if not done:
+        raise NoAdapter(f"no fine-tuned adapter found under {paths.OUTPUTS}. Make one with: {MAKE_ONE}")
+    return max(done)[1]
+
+
+class Assistant:
+    """Loads the base model and the adapter once; answers batches of queries."""
+
+    def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None):
+        import pandas as pd
+
+        from .metrics import DiseaseNames
+
+        self.adapter = Path(adapter)
+        cfg = yaml.safe_load((self.adapter / "training_config.yaml").read_text()) \
+            if (self.adapter / "training_config.yaml").exists() else {}
+        self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
+        self.max_new_tokens = max_new_tokens
+        self.tokenizer = None
+        if backend is None:
+            from peft import PeftModel
+
+            from .generate import HFBackend
+            from .models import load_model
+
+            model, tok = load_model(cfg.get("base_model", "smollm2-135m-instruct"), dtype=cfg.get("dtype", "float32"),
+                                    padding_side="left")
+            model = PeftModel.from_pretrained(model, str(self.adapter)).eval()
+            backend = HFBackend(model, tok, batch_size=batch_size, chat=False)
+            self.tokenizer = tok
+        self.backend = backend
+        diseases = _diseases()
+        self.names = DiseaseNames(diseases) if diseases is not None else None
+
+    def answer(self, queries: list[str]) -> list[dict]:
+        prompts = [build_prompt(q, self.style, self.tokenizer) for q in queries]
+        results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0)
+        out = []
+        for q, r in zip(queries, results):
+            a = apply(q, r.text, self.names)
+            out.append({"query": q, **a, "raw": r.text, "finish_reason": r.finish_reason})
+        return out
+
+
+def _diseases():
+    """The canonical disease table from any ingested run (for naming conditions); None if none exists yet."""
+    import pandas as pd
+
+    found = sorted((paths.ROOT / "data" / "interim").glob("*/diseases.parquet"))
+    return pd.read_parquet(found[0]) if found else None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="medillama ask", description=__doc__)
+    ap.add_argument("query", nargs="?", help="the symptoms, in your own words (English or Hinglish)")
+    ap.add_argument("--run", help="use this run's adapter (default: the newest completed run)")
+    ap.add_argument("--adapter", help="path to any LoRA adapter folder")
+    ap.add_argument("--batch", metavar="FILE", help="one query per line ('-' = stdin); writes JSONL to stdout")
+    ap.add_argument("--json", action="store_true", help="print the parsed fields as JSON")
+    ap.add_argument("--max-chars", type=int, default=1000, help="longer queries are truncated, with a warning")
+    ap.add_argument("--max-new-tokens", type=int, default=384)
+    ap.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args(argv)
+
+    if args.batch:
+        lines = (sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")).read().splitlines()
+    elif args.query is not None:
+        lines = [args.query]
+    elif not sys.stdin.isatty():
+        lines = sys.stdin.read().splitlines()
+    else:
+        print("error: give a query, --batch FILE, or pipe queries on stdin", file=sys.stderr)
+        return 2
+    queries = []
+    for line in lines:
+        try:
+            q, warnings = clean_query(line, args.max_chars)
+        except EmptyQuery as e:
+            if args.batch:
+                continue  # blank lines in a batch file are skipped
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        queries.append(q)
+    if not queries:
+        print("error: no non-empty query to answer", file=sys.stderr)
+        return 2
+    try:
+        assistant = Assistant(find_adapter(args.run, args.adapter), args.batch_size, args.max_new_tokens)
+    except NoAdapter as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    answers = assistant.answer(queries)
+    for a in answers:
+        if args.batch or args.json:
+            fields = {k: a[k] for k in ("query", "banner", "triage", "red_flags", "condition", "changes")}
+            fields.update({k: a["parsed"][k] for k in ("why", "precautions", "see_doctor", "india_notes")})
+            fields["text"] = a["text"]
+            print(json.dumps(fields, ensure_ascii=False))
+        else:
+            print(a["text"])
+    return 0
