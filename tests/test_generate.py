@@ -88,8 +88,8 @@ def tiny():
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tok = AutoTokenizer.from_pretrained(models.resolve_model(models.OFFLINE_MODEL), padding_side="left")
-    with pytest.warns(UserWarning):
-        models.set_pad_token(tok)
+    models.set_pad_token(tok)
+    assert tok.pad_token_id != tok.eos_token_id
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,

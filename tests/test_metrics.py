@@ -100,7 +100,7 @@ def test_baselines():
 
 
 def test_stratified_sample():
-    from medillama.evaluation import stratified_sample
+    from medillama.splits import stratified_sample
 
     df = pd.DataFrame({"label": list("aaaabbbbcc"), "text": range(10)})
     s = stratified_sample(df, "label", 6, seed=0)

@@ -76,10 +76,3 @@ def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:
     df["disease"] = df["label"].map(mapping)
     return df, mapping, unmapped
 
-
-def stratified_sample(df: pd.DataFrame, column: str, total: int, seed: int) -> pd.DataFrame:
-    """About ``total`` rows with equal numbers per value of ``column`` (all rows when total is 0)."""
-    if not total:
-        return df.reset_index(drop=True)
-    per = max(1, total // df[column].nunique())
-    return df.sample(frac=1.0, random_state=seed).groupby(column, sort=True).head(per).sort_index().reset_index(drop=True)

@@ -69,10 +69,11 @@ STEPS: dict[str, StepSpec] = {
                  ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
-                 ("train.py", "answer.py", "models.py"), _dataset),
+                 ("train.py", "answer.py", "models.py", "splits.py"), _dataset),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
                                  "evaluate"),
-                 ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py"),
+                 ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
+                  "splits.py"),
                  _evaluate_inputs),
     ]
 }

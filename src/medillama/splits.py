@@ -45,3 +45,11 @@ def overlap_report(df: pd.DataFrame, split_col: str = "split") -> dict:
         out[f"{a}/{b} groups"] = len(sets[a] & sets[b])
         out[f"{a}/{b} symptom sets"] = len(syms[a] & syms[b])
     return out
+
+
+def stratified_sample(df: pd.DataFrame, column: str, total: int, seed: int) -> pd.DataFrame:
+    """About ``total`` rows with equal numbers per value of ``column`` (all rows when total is 0)."""
+    if not total:
+        return df.reset_index(drop=True)
+    per = max(1, total // df[column].nunique())
+    return df.sample(frac=1.0, random_state=seed).groupby(column, sort=True).head(per).sort_index().reset_index(drop=True)

@@ -189,7 +189,7 @@ def synthesize(base: pd.DataFrame, diseases: pd.DataFrame, generator, cfg: dict,
 
     def run(task, rows_, fallback, reference=None):
         out = run_task(task, rows_, gen(task.name), {**params, "max_new_tokens": task.max_new_tokens}, lexicon,
-                       names, share, nd if "query" in task.name else None, fallback, log, reference)
+                       names, share, nd if task.is_query else None, fallback, log, reference)
         if gen(task.name) is not None:
             stats[task.name] = dict(generator.last_run_stats)
         return out

@@ -1,0 +1,36 @@
+"""Shared bits of the benchmarks: the machine, prompts from a run's dataset, writing results."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from medillama import io, paths
+
+OUT = paths.OUTPUTS / "bench"
+
+
+def machine() -> dict:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "processor": platform.processor() or platform.machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def queries(run: str, n: int) -> list[str]:
+    """Patient queries from a run's dataset (any split: speed does not depend on labels)."""
+    path = paths.processed_dir(run) / "dataset.jsonl"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: run ./run_all.sh --profile {run} --only 03 (or pass --run) first")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r["input_text"] for r in rows][:n]
+
+
+def save(name: str, result: dict) -> Path:
+    path = io.write_json(OUT / f"{name}.json", {"machine": machine(), **result})
+    print(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,61 @@
+"""Generation: the project's batched generator vs a per-row transformers pipeline() call (the original's way),
+same prompts, model and max_new_tokens, in one run, alternating which goes first.
+
+    python bench/generation.py [--run cpu] [--rows 64] [--max-new-tokens 64] [--batch-size 64] [--rounds 2]
+"""
+import argparse
+import time
+
+from common import queries, save
+
+from medillama.answer import build_prompt
+from medillama.generate import HFBackend
+from medillama.models import load_model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="cpu")
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--rows", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    from transformers import pipeline
+
+    model, tok = load_model(a.model)
+    prompts = [build_prompt(q, "alpaca") for q in queries(a.run, a.rows * a.rounds)]
+    batched = HFBackend(model, tok, batch_size=a.batch_size, chat=False)
+    pipe = pipeline("text-generation", model=model, tokenizer=tok)
+    totals = {"batched": [0, 0.0], "per_row": [0, 0.0]}
+
+    def run_batched(ps):
+        t = time.perf_counter()
+        out = batched.generate(ps, max_new_tokens=a.max_new_tokens)
+        return sum(r.completion_tokens for r in out), time.perf_counter() - t
+
+    def run_per_row(ps):
+        t, n = time.perf_counter(), 0
+        for p in ps:
+            out = pipe(p, max_new_tokens=a.max_new_tokens, do_sample=False, return_full_text=False)[0]["generated_text"]
+            n += len(tok(out, add_special_tokens=False)["input_ids"])
+        return n, time.perf_counter() - t
+
+    for r in range(a.rounds):
+        chunk = prompts[r * a.rows:(r + 1) * a.rows]
+        order = [("batched", run_batched), ("per_row", run_per_row)]
+        for name, fn in (order if r % 2 == 0 else order[::-1]):  # alternate to cancel drift
+            n, s = fn(chunk)
+            totals[name][0] += n
+            totals[name][1] += s
+            print(f"round {r}: {name} {n} tokens in {s:.1f} s = {n / s:.1f} tok/s", flush=True)
+    tps = {k: v[0] / v[1] for k, v in totals.items()}
+    save("generation", {"model": a.model, "rows_per_round": a.rows, "rounds": a.rounds,
+                        "max_new_tokens": a.max_new_tokens, "batch_size": a.batch_size,
+                        "tokens": {k: v[0] for k, v in totals.items()}, "seconds": {k: v[1] for k, v in totals.items()},
+                        "tokens_per_s": tps, "ratio": tps["batched"] / tps["per_row"], "target_ratio": 5})
+
+
+if __name__ == "__main__":
+    main()

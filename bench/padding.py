@@ -1,0 +1,57 @@
+"""Padding waste: share of pad tokens in generation batches (length-sorted, as the generator does, vs the
+dataset's order) and in training batches (TRL's collator in random order, vs padding-free).
+
+    python bench/padding.py [--run cpu] [--batch-size 64] [--train-batch 4]
+"""
+import argparse
+import random
+
+from common import queries, save
+
+from medillama.answer import build_prompt
+from medillama.generate import batches, longest_first
+from medillama.models import resolve_model
+
+
+def waste(lengths, size):
+    pads = total = 0
+    for b in batches(lengths, size):
+        total += max(b) * len(b)
+        pads += max(b) * len(b) - sum(b)
+    return pads / total if total else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="cpu")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--train-batch", type=int, default=4)
+    a = ap.parse_args()
+    import json
+
+    from transformers import AutoTokenizer
+
+    from medillama import paths
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+    qs = queries(a.run, 100000)
+    gen = [len(tok(build_prompt(q, "alpaca"))["input_ids"]) for q in qs]
+    rows = [json.loads(x) for x in (paths.processed_dir(a.run) / "dataset.jsonl").read_text().splitlines()]
+    train = [len(tok(build_prompt(r["input_text"], "alpaca") + r["output_text"])["input_ids"]) + 1
+             for r in rows if r["split"] == "train"]
+    shuffled = train[:]
+    random.Random(0).shuffle(shuffled)
+    save("padding", {
+        "generation": {"prompts": len(gen), "batch_size": a.batch_size,
+                       "pad_share_dataset_order": waste(gen, a.batch_size),
+                       "pad_share_length_sorted": waste([gen[i] for i in longest_first(gen)], a.batch_size)},
+        "training": {"rows": len(train), "batch_size": a.train_batch,
+                     "pad_share_random_order": waste(shuffled, a.train_batch),
+                     "pad_share_padding_free": 0.0,
+                     "note": "SFTConfig(padding_free=True) packs a batch into one row: no pad tokens, but it needs "
+                             "flash-attention kernels for correctness, which this CPU build lacks; we keep padding"},
+    })
+
+
+if __name__ == "__main__":
+    main()
