@@ -45,7 +45,6 @@ class Assistant:
     """Loads the base model and the adapter once; answers batches of queries."""
 
     def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None):
-        import pandas as pd
 
         from .metrics import DiseaseNames
 
