@@ -1,3 +1,4 @@
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -6,7 +7,8 @@ import pytest
 
 from medillama import paths
 
-SHARED = paths.ROOT.parent / "shared" / "data"
+# CI lays shared/ beside the clone; MEDILLAMA_SHARED points elsewhere (e.g. a clone in a temporary folder)
+SHARED = Path(os.environ.get("MEDILLAMA_SHARED", paths.ROOT.parent / "shared")) / "data"
 RAW = SHARED / "disease-symptom"
 S2D = SHARED / "symptom2disease" / "dev.csv"
 

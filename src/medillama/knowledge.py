@@ -115,15 +115,16 @@ def red_flags_in_symptoms(symptoms, folder=None) -> list[str]:
     return hits
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
+    """Lower case, punctuation to spaces, single spaces: for phrase matching in free text."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def red_flags_in_text(text: str, folder=None) -> list[str]:
     """Red flags whose phrases (English or Hinglish) occur in free text, e.g. a user's query."""
-    t = f" {_norm(text)} "
+    t = f" {normalise(text)} "
     return [rf["id"] for rf in triage_rules(folder).get("red_flags") or []
-            if any(f" {_norm(p)} " in t for p in rf.get("phrases") or [])]
+            if any(f" {normalise(p)} " in t for p in rf.get("phrases") or [])]
 
 
 def triage_level(disease: str, symptoms, severity_total: int, folder=None) -> tuple[str, list[str]]:
@@ -152,9 +153,9 @@ def level_from_text(text: str, folder=None) -> str | None:
     if not text:
         return None
     levels = triage_rules(folder)["levels"]
-    t = _norm(text)
+    t = normalise(text)
     for name, lv in levels.items():
-        if _norm(lv["advice"]) in t or t in _norm(lv["advice"]):
+        if normalise(lv["advice"]) in t or t in normalise(lv["advice"]):
             return name
     cues = [("emergency", ("108", "emergency", "immediately", "right away")),
             ("urgent", ("24 hours", "today", "urgent", "as soon as possible")),

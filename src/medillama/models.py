@@ -98,20 +98,32 @@ def pick_device(device: str) -> str:
     return device
 
 
+def load_tokenizer(name_or_path: str, padding_side: str = "left"):
+    """The tokenizer with a pad token distinct from EOS; raises ModelUnavailable for unloadable hub ids (cheap:
+    a gated or missing model fails here, before any weights are read)."""
+    from huggingface_hub.errors import HfHubHTTPError
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path), padding_side=padding_side)
+    except (OSError, ValueError, HfHubHTTPError) as err:
+        raise ModelUnavailable(unavailable_message(str(name_or_path), err)) from err
+    set_pad_token(tokenizer)
+    return tokenizer
+
+
 def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", padding_side: str = "left"):
     """(model, tokenizer), model in eval mode on ``device``; raises ModelUnavailable for unloadable hub ids."""
     import torch
     from huggingface_hub.errors import HfHubHTTPError
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    path = resolve_model(name_or_path)
+    tokenizer = load_tokenizer(name_or_path, padding_side)
     torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, padding_side=padding_side)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=torch_dtype)
     except (OSError, ValueError, HfHubHTTPError) as err:
         raise ModelUnavailable(unavailable_message(str(name_or_path), err)) from err
-    set_pad_token(tokenizer)
     model.config.pad_token_id = tokenizer.pad_token_id
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from . import DISCLAIMER, knowledge
+from .knowledge import normalise
 from .answer import format_answer, parse_answer
 
 BANNER = "EMERGENCY: {what}. Call 108 now or go to the nearest hospital emergency department."
@@ -33,19 +34,15 @@ def clean_query(text: str, max_chars: int) -> tuple[str, list[str]]:
     return t, warnings
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def mentioned_symptoms(text: str) -> set[str]:
     """Symptom tokens a free-text query mentions, through the lexicon's phrasings and keywords (English and
     Hinglish). Generous on purpose: a missed red flag costs more than a spurious banner."""
-    t = f" {_norm(text)} "
+    t = f" {normalise(text)} "
     found = set()
     for token, e in knowledge.lexicon().items():
-        phrases = [_norm(p) for p in (e.get("en") or []) + (e.get("hinglish") or [])]
+        phrases = [normalise(p) for p in (e.get("en") or []) + (e.get("hinglish") or [])]
         if any(f" {p} " in t for p in phrases if p) or any(
-                re.search(r"\b" + re.escape(_norm(k)), t) for k in e.get("keywords") or [] if len(k) >= 5):
+                re.search(r"\b" + re.escape(normalise(k)), t) for k in e.get("keywords") or [] if len(k) >= 5):
             found.add(token)
     return found
 

@@ -48,7 +48,7 @@ def check_sft_fields(sft: dict, lora: dict) -> None:
 
 def load_for_training(name: str, dtype: str, device: str, quantization: str = "none"):
     """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA."""
-    from .models import load_model, resolve_model, set_pad_token
+    from .models import load_model, load_tokenizer, resolve_model
 
     if quantization == "none":
         model, tok = load_model(name, dtype=dtype, device=device, padding_side="right")
@@ -56,20 +56,16 @@ def load_for_training(name: str, dtype: str, device: str, quantization: str = "n
         return model, tok
     import torch
     from peft import prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     if not torch.cuda.is_available():
         raise RuntimeError(f"quantization '{quantization}' needs a CUDA GPU (bitsandbytes); use quantization: none")
-    load_model(name, dtype=dtype, device="cpu")  # fails early, with the fix, on a gated or missing model
+    tok = load_tokenizer(name, padding_side="right")  # fails early, with the fix, on a gated or missing model
     bnb = (BitsAndBytesConfig(load_in_8bit=True) if quantization == "8bit" else
            BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                               bnb_4bit_compute_dtype=getattr(torch, dtype)))
-    path = resolve_model(name)
-    model = AutoModelForCausalLM.from_pretrained(path, quantization_config=bnb, device_map={"": 0},
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(name), quantization_config=bnb, device_map={"": 0},
                                                  dtype=getattr(torch, dtype))
-    tok = AutoTokenizer.from_pretrained(path)
-    set_pad_token(tok)
-    tok.padding_side = "right"
     model.config.pad_token_id = tok.pad_token_id
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok
 
