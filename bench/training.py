@@ -1,7 +1,7 @@
 """Training: tokens/s of the cpu profile's LoRA training step on the real model, and the share of this
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
-    python bench/training.py [--run cpu] [--steps 6]
+    python bench/training.py [--run cpu] [--steps 6] [--set sft.bf16=true ...]
 """
 import argparse
 import time
@@ -27,6 +27,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="cpu")
     ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="config overrides, as ./run_all.sh -p KEY VALUE takes them")
+    ap.add_argument("--name", default="training", help="result file name under outputs/bench/")
     a = ap.parse_args()
     import tempfile
 
@@ -34,7 +37,7 @@ def main():
 
     from medillama import paths
 
-    cfg = config.load_config("cpu")
+    cfg = config.load_config("cpu", dict(kv.split("=", 1) for kv in a.set))
     df = pd.read_json(paths.processed_dir(a.run) / "dataset.jsonl", lines=True)
     df = train.select_rows(df[df["split"] == "train"], cfg["train"]["rows_per_disease"], 0)
     model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
@@ -44,7 +47,8 @@ def main():
     peak_before = matmul_peak()
     with tempfile.TemporaryDirectory() as d:
         trainer = train.make_trainer(model, tok, train.to_prompt_completion(df, "alpaca", tok), None, sft,
-                                     cfg["lora"], d)
+                                     cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
+                                     first_line_weight=cfg["train"]["first_line_weight"])
         res = trainer.train()
     per_row = train.train_tokens(trainer) / len(trainer.train_dataset)
     tokens = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"] * per_row
@@ -52,7 +56,8 @@ def main():
     peak = max(peak_before, matmul_peak())
     # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible
     achieved = 4 * n_params * tps
-    save("training", {"steps": res.global_step, "tokens": tokens, "seconds": res.metrics["train_runtime"],
+    save(a.name, {"overrides": a.set, "sft": {k: sft[k] for k in ("per_device_train_batch_size",
+                   "gradient_accumulation_steps", "bf16", "learning_rate")}, "steps": res.global_step, "tokens": tokens, "seconds": res.metrics["train_runtime"],
                       "train_tokens_per_s": tps, "model_parameters": n_params,
                       "flops_per_token_estimate": "4 x parameters (LoRA: no weight gradients for frozen layers)",
                       "achieved_gflops": achieved / 1e9, "matmul_peak_gflops": peak / 1e9,

@@ -61,6 +61,11 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
                   "precaution_recall", "india_notes_presence", "external_accuracy"):
             assert {"value", "lo", "hi", "n"} <= set(metrics[model][k])
     assert metrics["tfidf"]["disease_accuracy"]["n"] == metrics["n_test_rows"]
+    # the safety layer only ever raises triage and never changes the named condition
+    for model in ("base", "finetuned"):
+        safe = metrics[f"{model}+safety"]
+        assert safe["under_triage"]["value"] <= metrics[model]["under_triage"]["value"]
+        assert safe["disease_accuracy"]["value"] == metrics[model]["disease_accuracy"]["value"]
     assert metrics["external"]["rows"] == 48 and metrics["external"]["unmapped_labels"] == []
     preds = (run / "05_evaluate" / "predictions.jsonl").read_text().splitlines()
     assert len(preds) == metrics["n_test_rows"]

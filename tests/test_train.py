@@ -48,14 +48,20 @@ def sft(tmp_path, **kw):
 
 
 def test_masking_and_learning(tokenizer, tmp_path):
-    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer)
+    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), condition_copies=2)
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
+    assert ds["kind"].count("condition") == 8 and ds[8]["completion"] == "Likely condition: Malaria\n"
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
     report = train.masking_report(trainer)
     assert report["ok"], report
-    assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in report["rows"])
+    answer = [r for r in report["rows"] if r["kind"] == "answer"]
+    condition = [r for r in report["rows"] if r["kind"] == "condition"]
+    assert len(answer) == 4 and len(condition) == 4
+    assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in answer)
+    n_line = len(tokenizer("### Output:\nLikely condition: Malaria\n")["input_ids"]) - len(tokenizer("### Output:\n")["input_ids"])
+    assert all(r["labelled_tokens"] == n_line for r in condition)
     params = train.trainable_parameters(trainer.model)
     assert 0 < params["share"] < 0.5
     trainer.train()
@@ -102,3 +108,43 @@ def test_chat_prompt_needs_template(tokenizer):
     assert "I have fever" in p and p.rstrip().endswith("assistant")
     with pytest.raises(ValueError):
         build_prompt("x", "chat", None)
+
+
+def test_first_line_mask_marks_the_condition_line(tokenizer):
+    nl = train.newline_token_ids(tokenizer)
+    assert tokenizer("\n")["input_ids"][-1] in nl
+    prompt = tokenizer("### Output:\n")["input_ids"]
+    line1 = tokenizer("Likely condition: Malaria\n")["input_ids"]
+    rest = tokenizer("Why: fever.\nPrecautions: rest.")["input_ids"]
+    labels = torch.tensor([[-100] * len(prompt) + line1 + rest + [-100, -100]])
+    mask = train.first_line_mask(labels, nl)[0]
+    assert mask.sum().item() == len(line1)
+    assert mask[len(prompt):len(prompt) + len(line1)].all()
+    assert not mask[:len(prompt)].any() and not mask[len(prompt) + len(line1):].any()
+
+
+@pytest.mark.parametrize("weight", [1.0, 5.0])
+def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
+    """The plain cross-entropy equals TRL's fused-head loss at weight 1, and weight > 1 only adds the
+    condition line's loss again (in training; the eval loss stays the plain mean)."""
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    losses = {}
+    for fused in (True, False):
+        trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA,
+                                     tmp_path / f"out{fused}", fused_lm_head=fused,
+                                     first_line_weight=1.0 if fused else weight)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+        trainer.model.train()
+        with torch.no_grad():
+            losses[fused] = trainer.compute_loss(trainer.model, dict(batch)).item()
+            if not fused:
+                trainer.model.eval()
+                losses["eval"] = trainer.compute_loss(trainer.model, dict(batch)).item()
+                labels = batch["labels"][:, 1:]
+                share = (train.first_line_mask(labels, trainer.newline_ids).sum() / (labels != -100).sum()).item()
+    assert losses["eval"] == pytest.approx(losses[True], rel=1e-4)
+    if weight == 1.0:
+        assert losses[False] == pytest.approx(losses[True], rel=1e-4)
+    else:
+        assert 0.02 < share < 0.5
+        assert losses[False] > losses[True] * (1 + (weight - 1) * share * 0.3)

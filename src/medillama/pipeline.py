@@ -73,7 +73,7 @@ STEPS: dict[str, StepSpec] = {
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
                                  "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py"),
+                  "splits.py", "safety.py"),
                  _evaluate_inputs),
     ]
 }

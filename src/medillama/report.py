@@ -21,11 +21,14 @@ def _cell(m) -> str:
     return f"{m['value']:.3f} <small>[{m['lo']:.3f}, {m['hi']:.3f}]</small>"
 
 
+SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("finetuned+safety", "Fine-tuned + safety layer"),
+           ("tfidf", "TF-IDF + LR"), ("majority", "Majority")]
+
+
 def headline_rows(metrics: dict) -> list[list[str]]:
-    systems = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("tfidf", "TF-IDF + LR"), ("majority", "Majority")]
     rows = []
     for key, label in HEADLINE:
-        vals = [_cell(metrics.get(s, {}).get(key)) for s, _ in systems]
+        vals = [_cell(metrics.get(s, {}).get(key)) for s, _ in SYSTEMS]
         if any(v != "&ndash;" for v in vals):
             rows.append([label, *vals])
     return rows
@@ -52,7 +55,7 @@ def build(run: str) -> Path | None:
     table = "<p>No evaluation yet (step 05 has not run).</p>"
     if mpath.exists():
         metrics = json.loads(mpath.read_text())
-        head = "<tr><th>metric (95% CI)</th><th>Base model</th><th>Fine-tuned</th><th>TF-IDF + LR</th><th>Majority</th></tr>"
+        head = "<tr><th>metric (95% CI)</th>" + "".join(f"<th>{label}</th>" for _, label in SYSTEMS) + "</tr>"
         body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in headline_rows(metrics))
         n = metrics.get("n_test_rows")
         table = (f"<p>Held-out split: {n} rows; models: base <code>{html.escape(str(metrics.get('base_model')))}</code>, "

@@ -25,13 +25,36 @@ def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer):
+def first_line(answer: str) -> str:
+    """The 'Likely condition: ...' line of an answer, with its newline."""
+    return answer.split("\n", 1)[0] + "\n"
+
+
+def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
+    # As TRL tokenizes a prompt/completion pair: the completion starts where the two tokenizations diverge.
+    p_ids = tokenizer(prompt)["input_ids"]
+    ids = tokenizer(prompt + completion)["input_ids"]
+    n = next((i for i, (a, b) in enumerate(zip(p_ids, ids)) if a != b), min(len(p_ids), len(ids)))
+    return {"input_ids": ids, "completion_mask": [0] * n + [1] * (len(ids) - n)}
+
+
+def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, condition_df: pd.DataFrame | None = None,
+                         condition_copies: int = 0):
+    """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
+    stop). ``kind='condition'``: ``condition_copies`` passes over ``condition_df`` of prompt + the first line only,
+    with no EOS, so the model does not learn to stop there. The diagnosis is a few tokens of a ~200-token answer;
+    these short rows (~80 tokens) drill it at a third of the cost of a full row."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
-    prompts = [build_prompt(q, style, tokenizer) for q in df["input_text"]]
-    completions = [a if a.endswith(eos) else a + eos for a in df["output_text"]]
-    return Dataset.from_dict({"prompt": prompts, "completion": completions})
+    rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
+             "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
+    if condition_df is not None and condition_copies > 0:
+        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": first_line(a), "kind": "condition"}
+               for q, a in zip(condition_df["input_text"], condition_df["output_text"])]
+        rows += one * condition_copies
+    rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
+    return Dataset.from_list(rows)
 
 
 def check_sft_fields(sft: dict, lora: dict) -> None:
@@ -70,44 +93,107 @@ def load_for_training(name: str, dtype: str, device: str, quantization: str = "n
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok
 
 
+def newline_token_ids(tokenizer) -> list[int]:
+    """Ids of every vocabulary token whose text holds a newline (tokenizers merge '\\n' into other pieces)."""
+    vocab = tokenizer.get_vocab()
+    return sorted(i for t, i in vocab.items() if "\n" in tokenizer.convert_tokens_to_string([t]))
+
+
+def first_line_mask(labels, newline_ids):
+    """True on each row's first completion line ('Likely condition: ...'): the labelled tokens up to and
+    including the first one that holds a newline. ``labels`` are already shifted (predicted positions)."""
+    import torch
+
+    labelled = labels != -100
+    is_nl = torch.isin(labels, torch.as_tensor(newline_ids, device=labels.device)) & labelled
+    # newlines seen strictly before each position; the first line is where none has been seen yet
+    before = torch.cumsum(is_nl.int(), dim=1) - is_nl.int()
+    return labelled & (before == 0)
+
+
+def trainer_class(fused_lm_head: bool, first_line_weight: float):
+    """TRL's SFTTrainer, or a subclass with a plain logits + cross-entropy loss. The subclass is used when the
+    condition line is up-weighted (the diagnosis is a few tokens among ~200 the loss averages over) or when the
+    fused LM head is switched off: its chunked log-probs are ~25% slower than plain cross-entropy on a CPU
+    (bench/training.py), while on a GPU they save the memory of the full logits."""
+    from trl import SFTTrainer
+
+    if fused_lm_head and first_line_weight == 1.0:
+        return SFTTrainer
+
+    class PlainLossSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            import torch
+            import torch.nn.functional as F
+
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+            outputs = model(**inputs, use_cache=False)
+            target = labels[:, 1:]
+            per_token = F.cross_entropy(outputs.logits[:, :-1].float().transpose(1, 2), target,
+                                        ignore_index=-100, reduction="none")
+            if model.training and first_line_weight != 1.0:
+                mask = first_line_mask(target, self.newline_ids)
+                per_token = per_token * (1.0 + (first_line_weight - 1.0) * mask)
+            n = num_items_in_batch if num_items_in_batch is not None else (target != -100).sum()
+            loss = per_token.sum() / torch.as_tensor(n, device=per_token.device).clamp(min=1)
+            return (loss, outputs) if return_outputs else loss
+
+    return PlainLossSFTTrainer
+
+
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
-                 early_stopping_patience: int = 0):
+                 early_stopping_patience: int = 0, fused_lm_head: bool = True, first_line_weight: float = 1.0):
+    """The SFT trainer. ``first_line_weight`` > 1 weights the loss of the 'Likely condition' line that much more
+    in training (the eval loss stays the plain mean NLL, so runs stay comparable)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     import torch
 
     check_sft_fields(sft, lora)
-    sft = {"dataloader_pin_memory": torch.cuda.is_available(), **sft}
-    args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True, report_to="none", disable_tqdm=True, **sft)
+    cuda = torch.cuda.is_available()
+    sft = {"dataloader_pin_memory": cuda, "use_cpu": not cuda, **sft}  # use_cpu: bf16 autocast on CPU
+    args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
+                     report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
-    return SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                      processing_class=tokenizer, peft_config=LoraConfig(**lora), callbacks=callbacks)
+    cls = trainer_class(fused_lm_head, first_line_weight)
+    trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+                  peft_config=LoraConfig(**lora), callbacks=callbacks)
+    trainer.newline_ids = newline_token_ids(tokenizer)
+    return trainer
 
 
 def masking_report(trainer, n: int = 4) -> dict:
-    """Collate the first ``n`` training examples the way training does and check the labels:
-    prompt tokens are -100, the completion is labelled, and the last label of every row is EOS."""
+    """Collate the first ``n`` training rows of each kind the way training does and check the labels: prompt
+    tokens are -100, the completion is labelled from its first token, and the last label is EOS for a full answer,
+    a newline (and no EOS anywhere) for a condition-only row."""
     import torch
 
     ds = trainer.train_dataset
     tok = trainer.processing_class
-    batch = trainer.data_collator([ds[i] for i in range(min(n, len(ds)))])
+    kinds = ds["kind"] if "kind" in ds.column_names else ["answer"] * len(ds)
+    pick = [i for k in ("answer", "condition") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
+    batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
+    newlines = set(getattr(trainer, "newline_ids", None) or newline_token_ids(tok))
     rows = []
-    for i in range(labels.shape[0]):
+    for row, i in enumerate(pick):
         n_prompt = len(tok(ds[i]["prompt"])["input_ids"])
-        lab = labels[i]
+        lab = labels[row]
         kept = (lab != -100).nonzero().flatten()
+        last = int(lab[kept[-1]]) if len(kept) else None
+        ends = last == tok.eos_token_id if kinds[i] == "answer" else (
+            last in newlines and not bool((lab == tok.eos_token_id).any()))
         rows.append({
-            "prompt_tokens": n_prompt, "labelled_tokens": int(len(kept)),
+            "kind": kinds[i], "prompt_tokens": n_prompt, "labelled_tokens": int(len(kept)),
             "prompt_masked": bool((lab[:n_prompt] == -100).all()),
             "first_label_at_completion": bool(len(kept) and int(kept[0]) == n_prompt),
-            "ends_with_eos": bool(len(kept) and int(lab[kept[-1]]) == tok.eos_token_id),
-            "labels_match_ids": bool(torch.equal(lab[kept], ids[i][kept])),
+            "ends_right": bool(ends),
+            "labels_match_ids": bool(torch.equal(lab[kept], ids[row][kept])),
         })
-    ok = all(r["prompt_masked"] and r["first_label_at_completion"] and r["ends_with_eos"] and r["labels_match_ids"]
+    ok = all(r["prompt_masked"] and r["first_label_at_completion"] and r["ends_right"] and r["labels_match_ids"]
              for r in rows)
     return {"ok": ok, "rows": rows}
 
