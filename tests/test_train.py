@@ -148,3 +148,12 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
     else:
         assert 0.02 < share < 0.5
         assert losses[False] > losses[True] * (1 + (weight - 1) * share * 0.3)
+
+
+def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
+    ck = tmp_path / "checkpoints"
+    (ck / "checkpoint-20").mkdir(parents=True)
+    assert train.last_checkpoint(ck, "aaa") is None and not (ck / "checkpoint-20").exists()
+    (ck / "checkpoint-20").mkdir()
+    assert train.last_checkpoint(ck, "aaa").endswith("checkpoint-20")  # same key: an interrupted run resumes
+    assert train.last_checkpoint(ck, "bbb") is None

@@ -121,6 +121,9 @@ class Step:
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
 
+    def fingerprint(self) -> str:
+        return fingerprint(self.spec, self.cfg, self.run)["hash"]
+
     @property
     def interim(self) -> Path:
         return paths.interim_dir(self.run)

@@ -204,10 +204,21 @@ def trainable_parameters(model) -> dict:
     return {"trainable": trainable, "total": total, "share": round(trainable / total, 5)}
 
 
-def last_checkpoint(out_dir: Path) -> str | None:
+def last_checkpoint(out_dir: Path, key: str | None = None) -> str | None:
+    """The checkpoint to resume from. With ``key`` (the step's fingerprint), checkpoints written under another
+    key (another config, code or dataset) are deleted rather than resumed."""
+    import shutil
+
     from transformers.trainer_utils import get_last_checkpoint
 
-    return get_last_checkpoint(str(out_dir)) if Path(out_dir).is_dir() else None
+    out_dir = Path(out_dir)
+    if key is not None:
+        stamp = out_dir / "fingerprint.txt"
+        if out_dir.is_dir() and (not stamp.exists() or stamp.read_text() != key):
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key)
+    return get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
 
 
 def train_tokens(trainer) -> int:
