@@ -126,9 +126,9 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
             import torch
             import torch.nn.functional as F
 
-            inputs = dict(inputs)
+            inputs = {**inputs, "use_cache": False}
             labels = inputs.pop("labels")
-            outputs = model(**inputs, use_cache=False)
+            outputs = model(**inputs)
             target = labels[:, 1:]
             per_token = F.cross_entropy(outputs.logits[:, :-1].float().transpose(1, 2), target,
                                         ignore_index=-100, reduction="none")
