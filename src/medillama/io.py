@@ -34,8 +34,13 @@ def write_text(path, text: str) -> Path:
     return Path(path)
 
 
+def _plain(o):
+    # numpy/pandas scalars (bool_, int64, float64) as JSON values, not as the strings 'True' / '3'
+    return o.item() if hasattr(o, "item") and callable(o.item) else str(o)
+
+
 def write_json(path, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_plain) + "\n")
 
 
 def write_yaml(path, obj) -> Path:
@@ -49,7 +54,7 @@ def write_parquet(path, df) -> Path:
 
 
 def write_jsonl(path, rows) -> Path:
-    return write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+    return write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=_plain) + "\n" for r in rows))
 
 
 def read_jsonl(path) -> list[dict]:
