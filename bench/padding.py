@@ -25,7 +25,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="cpu")
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--train-batch", type=int, default=4)
+    ap.add_argument("--train-batch", type=int, default=8)
     a = ap.parse_args()
     import json
 
@@ -41,6 +41,23 @@ def main():
              for r in rows if r["split"] == "train"]
     shuffled = train[:]
     random.Random(0).shuffle(shuffled)
+    # the cpu profile's rows: full answers for rows_per_disease rows, condition_copies x condition-only rows
+    import pandas as pd
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from medillama import config, train as T
+
+    tcfg = config.load_config("cpu")["train"]
+    df = pd.DataFrame(rows)
+    df = df[df["split"] == "train"]
+    ds = T.to_prompt_completion(T.select_rows(df, tcfg["rows_per_disease"], 0), "alpaca", tok, df,
+                                tcfg["condition_copies"])
+    mixed = [len(x) for x in ds["input_ids"]]
+    mixed_shuffled = mixed[:]
+    random.Random(0).shuffle(mixed_shuffled)
+    grouped = [mixed[i] for i in LengthGroupedSampler(a.train_batch, lengths=mixed,
+                                                       generator=torch.Generator().manual_seed(0))]
     save("padding", {
         "generation": {"prompts": len(gen), "batch_size": a.batch_size,
                        "pad_share_dataset_order": waste(gen, a.batch_size),
@@ -48,6 +65,9 @@ def main():
         "training": {"rows": len(train), "batch_size": a.train_batch,
                      "pad_share_random_order": waste(shuffled, a.train_batch),
                      "pad_share_padding_free": 0.0,
+                     "cpu_profile_rows": len(mixed),
+                     "cpu_profile_pad_share_random_order": waste(mixed_shuffled, a.train_batch),
+                     "cpu_profile_pad_share_group_by_length": waste(grouped, a.train_batch),
                      "note": "SFTConfig(padding_free=True) packs a batch into one row: no pad tokens, but it needs "
                              "flash-attention kernels for correctness, which this CPU build lacks; we keep padding"},
     })
