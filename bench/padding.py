@@ -1,7 +1,7 @@
 """Padding waste: share of pad tokens in generation batches (length-sorted, as the generator does, vs the
 dataset's order) and in training batches (TRL's collator in random order, vs padding-free).
 
-    python bench/padding.py [--run cpu] [--batch-size 64] [--train-batch 4]
+    python bench/padding.py [--run cpu] [--batch-size 64] [--train-batch 8]
 """
 import argparse
 import random
@@ -10,7 +10,6 @@ from common import queries, save
 
 from medillama.answer import build_prompt
 from medillama.generate import batches, longest_first
-from medillama.models import resolve_model
 
 
 def waste(lengths, size):
@@ -27,30 +26,26 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--train-batch", type=int, default=8)
     a = ap.parse_args()
-    import json
 
-    from transformers import AutoTokenizer
-
-    from medillama import paths
-
-    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
-    qs = queries(a.run, 100000)
-    gen = [len(tok(build_prompt(q, "alpaca"))["input_ids"]) for q in qs]
-    rows = [json.loads(x) for x in (paths.processed_dir(a.run) / "dataset.jsonl").read_text().splitlines()]
-    train = [len(tok(build_prompt(r["input_text"], "alpaca") + r["output_text"])["input_ids"]) + 1
-             for r in rows if r["split"] == "train"]
-    shuffled = train[:]
-    random.Random(0).shuffle(shuffled)
-    # the cpu profile's rows: full answers for rows_per_disease rows, condition_copies x condition-only rows
     import pandas as pd
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    from medillama import config, train as T
+    from medillama import config, paths, train as T
+    from medillama.models import load_tokenizer
 
-    tcfg = config.load_config("cpu")["train"]
-    df = pd.DataFrame(rows)
+    tok = load_tokenizer("smollm2-135m-instruct")
+    qs = queries(a.run, 100000)
+    gen = [len(tok(build_prompt(q, "alpaca"))["input_ids"]) for q in qs]
+
+    df = pd.read_json(paths.processed_dir(a.run) / "dataset.jsonl", lines=True)
     df = df[df["split"] == "train"]
+    # the training rows exactly as step 04 tokenizes them (answers + EOS)
+    train = [len(x) for x in T.to_prompt_completion(df, "alpaca", tok)["input_ids"]]
+    shuffled = train[:]
+    random.Random(0).shuffle(shuffled)
+    # the cpu profile's rows: full answers for rows_per_disease rows, condition_copies x condition-only rows
+    tcfg = config.load_config("cpu")["train"]
     ds = T.to_prompt_completion(T.select_rows(df, tcfg["rows_per_disease"], 0), "alpaca", tok, df,
                                 tcfg["condition_copies"])
     mixed = [len(x) for x in ds["input_ids"]]

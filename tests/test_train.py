@@ -141,7 +141,8 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
                 trainer.model.eval()
                 losses["eval"] = trainer.compute_loss(trainer.model, dict(batch)).item()
                 labels = batch["labels"][:, 1:]
-                share = (train.first_line_mask(labels, trainer.newline_ids).sum() / (labels != -100).sum()).item()
+                share = (train.first_line_mask(labels, train.newline_token_ids(tokenizer)).sum()
+                         / (labels != -100).sum()).item()
     assert losses["eval"] == pytest.approx(losses[True], rel=1e-4)
     if weight == 1.0:
         assert losses[False] == pytest.approx(losses[True], rel=1e-4)

@@ -7,6 +7,7 @@ straight to ``SFTConfig`` and ``LoraConfig``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -32,9 +33,10 @@ def first_line(answer: str) -> str:
 
 def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
     # As TRL tokenizes a prompt/completion pair: the completion starts where the two tokenizations diverge.
-    p_ids = tokenizer(prompt)["input_ids"]
+    from trl.data_utils import common_prefix_length
+
     ids = tokenizer(prompt + completion)["input_ids"]
-    n = next((i for i, (a, b) in enumerate(zip(p_ids, ids)) if a != b), min(len(p_ids), len(ids)))
+    n = common_prefix_length(tokenizer(prompt)["input_ids"], ids)
     return {"input_ids": ids, "completion_mask": [0] * n + [1] * (len(ids) - n)}
 
 
@@ -93,10 +95,12 @@ def load_for_training(name: str, dtype: str, device: str, quantization: str = "n
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok
 
 
-def newline_token_ids(tokenizer) -> list[int]:
-    """Ids of every vocabulary token whose text holds a newline (tokenizers merge '\\n' into other pieces)."""
+@functools.lru_cache(maxsize=4)
+def newline_token_ids(tokenizer) -> tuple[int, ...]:
+    """Ids of every vocabulary token whose text holds a newline (tokenizers merge '\\n' into other pieces).
+    A scan of the whole vocabulary, so computed once per tokenizer."""
     vocab = tokenizer.get_vocab()
-    return sorted(i for t, i in vocab.items() if "\n" in tokenizer.convert_tokens_to_string([t]))
+    return tuple(sorted(i for t, i in vocab.items() if "\n" in tokenizer.convert_tokens_to_string([t])))
 
 
 def first_line_mask(labels, newline_ids):
@@ -133,7 +137,7 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
             per_token = F.cross_entropy(outputs.logits[:, :-1].float().transpose(1, 2), target,
                                         ignore_index=-100, reduction="none")
             if model.training and first_line_weight != 1.0:
-                mask = first_line_mask(target, self.newline_ids)
+                mask = first_line_mask(target, newline_token_ids(self.processing_class))
                 per_token = per_token * (1.0 + (first_line_weight - 1.0) * mask)
             n = num_items_in_batch if num_items_in_batch is not None else (target != -100).sum()
             loss = per_token.sum() / torch.as_tensor(n, device=per_token.device).clamp(min=1)
@@ -159,10 +163,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
                      report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
     cls = trainer_class(fused_lm_head, first_line_weight)
-    trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-                  peft_config=LoraConfig(**lora), callbacks=callbacks)
-    trainer.newline_ids = newline_token_ids(tokenizer)
-    return trainer
+    return cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+               peft_config=LoraConfig(**lora), callbacks=callbacks)
 
 
 def masking_report(trainer, n: int = 4) -> dict:
@@ -173,11 +175,11 @@ def masking_report(trainer, n: int = 4) -> dict:
 
     ds = trainer.train_dataset
     tok = trainer.processing_class
-    kinds = ds["kind"] if "kind" in ds.column_names else ["answer"] * len(ds)
+    kinds = ds["kind"]
     pick = [i for k in ("answer", "condition") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
     batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
-    newlines = set(getattr(trainer, "newline_ids", None) or newline_token_ids(tok))
+    newlines = set(newline_token_ids(tok))
     rows = []
     for row, i in enumerate(pick):
         n_prompt = len(tok(ds[i]["prompt"])["input_ids"])
