@@ -67,3 +67,19 @@ def test_first_person():
 def test_repetition_loop():
     assert gates.no_repetition("a thready cough, a thready cough, a thready cough, a thready cough")
     assert gates.no_repetition("I have a cough and a fever and a rash") is None
+
+
+def test_red_flag_symptoms_must_be_stated():
+    """A case that is an emergency because of chest pain with vomiting cannot keep a query that drops the
+    vomiting: its reference says 'call 108' for a reason the query no longer gives."""
+    from medillama import knowledge
+
+    lex = knowledge.lexicon()
+    case = ["stomach_pain", "acidity", "vomiting", "chest_pain"]
+    assert knowledge.red_flags_in_symptoms(case)
+    dropped = "My symptoms include stomach ache, acid reflux, and a heavy feeling in my chest."
+    assert gates.enough_symptoms(dropped, case, lex, 0.6) is None  # the share gate alone lets it through
+    assert "red-flag symptoms not stated" in gates.states_red_flags(dropped, case, lex)
+    stated = "I have stomach ache, acid reflux, vomiting since morning and a heavy feeling in my chest."
+    assert gates.states_red_flags(stated, case, lex) is None
+    assert gates.states_red_flags("I have itching and a rash.", ["itching", "skin_rash"], lex) is None

@@ -13,3 +13,14 @@ def test_numpy_scalars_are_json_values(tmp_path):
     assert got == {"ok": True, "n": 3, "x": 0.5, "path": str(tmp_path)}
     io.write_json(tmp_path / "r.json", row)
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is True
+
+
+def test_missing_values_are_null_not_bare_nan(tmp_path):
+    import pandas as pd
+
+    row = {"a": float("nan"), "b": np.float32("nan"), "c": pd.NA, "d": [np.float64("inf"), 1.0],
+           "e": {"f": np.nan}}
+    io.write_jsonl(tmp_path / "r.jsonl", [row])
+    text = (tmp_path / "r.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": None, "c": None, "d": [None, 1.0], "e": {"f": None}}

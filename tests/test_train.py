@@ -125,30 +125,40 @@ def test_first_line_mask_marks_the_condition_line(tokenizer):
 
 @pytest.mark.parametrize("weight", [1.0, 5.0])
 def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
-    """The plain cross-entropy equals TRL's fused-head loss at weight 1, and weight > 1 only adds the
-    condition line's loss again (in training; the eval loss stays the plain mean)."""
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    """The plain cross-entropy equals TRL's fused-head loss at weight 1. At weight > 1 the training loss is the
+    weighted mean over labelled tokens (condition line x weight), the eval loss stays the plain mean, and a batch
+    of condition-only rows has the same loss at any weight (it gets no more gradient than a batch of answers)."""
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, condition_df=rows(4), condition_copies=1)
+    answers = [i for i, k in enumerate(ds["kind"]) if k == "answer"]
+    conditions = [i for i, k in enumerate(ds["kind"]) if k == "condition"]
     losses = {}
     for fused in (True, False):
         trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA,
                                      tmp_path / f"out{fused}", fused_lm_head=fused,
                                      first_line_weight=1.0 if fused else weight)
-        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+        collate = lambda idx: dict(trainer.data_collator([trainer.train_dataset[i] for i in idx]))  # noqa: E731
+        batch, cond = collate(answers), collate(conditions)
         trainer.model.train()
         with torch.no_grad():
             losses[fused] = trainer.compute_loss(trainer.model, dict(batch)).item()
+            losses[fused, "condition"] = trainer.compute_loss(trainer.model, dict(cond)).item()
             if not fused:
+                logits = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                 trainer.model.eval()
                 losses["eval"] = trainer.compute_loss(trainer.model, dict(batch)).item()
-                labels = batch["labels"][:, 1:]
-                share = (train.first_line_mask(labels, train.newline_token_ids(tokenizer)).sum()
-                         / (labels != -100).sum()).item()
+    labels = batch["labels"][:, 1:]
+    per_token = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels,
+                                                  ignore_index=-100, reduction="none")
+    first = train.first_line_mask(labels, train.newline_token_ids(tokenizer))
+    w = (1.0 + (weight - 1.0) * first) * (labels != -100)
+    assert 0.02 < (first.sum() / (labels != -100).sum()).item() < 0.5
     assert losses["eval"] == pytest.approx(losses[True], rel=1e-4)
+    assert losses[False] == pytest.approx(((per_token * w).sum() / w.sum()).item(), rel=1e-4)
+    assert losses[False, "condition"] == pytest.approx(losses[True, "condition"], rel=1e-4)
     if weight == 1.0:
         assert losses[False] == pytest.approx(losses[True], rel=1e-4)
     else:
-        assert 0.02 < share < 0.5
-        assert losses[False] > losses[True] * (1 + (weight - 1) * share * 0.3)
+        assert losses[False] != pytest.approx(losses[True], rel=1e-3)
 
 
 def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):

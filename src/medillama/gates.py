@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .knowledge import is_latin
+from .knowledge import is_latin, red_flags_in_symptoms
 
 ROLE_MARKERS = re.compile(r"<\|[^>]*\|>|</?s>|\[/?INST\]|^\s*(assistant|user|system|patient|doctor)\s*:",
                           re.IGNORECASE | re.MULTILINE)
@@ -35,6 +35,17 @@ def symptom_coverage(text: str, symptoms, lexicon: dict) -> float:
 def enough_symptoms(text: str, symptoms, lexicon: dict, min_share: float = 0.6) -> str | None:
     share = symptom_coverage(text, symptoms, lexicon)
     return None if share >= min_share else f"symptoms recognisable {share:.0%} < {min_share:.0%}"
+
+
+def states_red_flags(text: str, symptoms, lexicon: dict) -> str | None:
+    """A case that is an emergency because of red-flag symptoms must state them: the reference answer says 'call
+    108', and no reader (model, safety layer or clinician) could get there from a query that leaves them out."""
+    flags = red_flags_in_symptoms(symptoms)
+    if not flags:
+        return None
+    t = text.lower()
+    stated = [s for s in symptoms if any(k in t for k in lexicon[s]["keywords"])]
+    return None if red_flags_in_symptoms(stated) else f"red-flag symptoms not stated ({', '.join(flags)})"
 
 
 def length_ok(text: str, min_words: int, max_words: int) -> str | None:

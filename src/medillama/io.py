@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -36,11 +37,28 @@ def write_text(path, text: str) -> Path:
 
 def _plain(o):
     # numpy/pandas scalars (bool_, int64, float64) as JSON values, not as the strings 'True' / '3'
-    return o.item() if hasattr(o, "item") and callable(o.item) else str(o)
+    if o is None or (hasattr(o, "item") and callable(o.item)):
+        return _strict(o.item()) if o is not None else None
+    return None if type(o).__name__ in ("NAType", "NaTType") else str(o)
+
+
+def _strict(o):
+    """NaN and infinities as null: the bare NaN that json.dumps writes is not JSON and strict readers reject it."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_strict(v) for v in o]
+    return o
+
+
+def _dumps(obj, **kw) -> str:
+    return json.dumps(_strict(obj), ensure_ascii=False, default=_plain, allow_nan=False, **kw)
 
 
 def write_json(path, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_plain) + "\n")
+    return write_text(path, _dumps(obj, indent=2) + "\n")
 
 
 def write_yaml(path, obj) -> Path:
@@ -54,7 +72,7 @@ def write_parquet(path, df) -> Path:
 
 
 def write_jsonl(path, rows) -> Path:
-    return write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=_plain) + "\n" for r in rows))
+    return write_text(path, "".join(_dumps(r) + "\n" for r in rows))
 
 
 def read_jsonl(path) -> list[dict]:

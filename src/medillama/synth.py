@@ -62,7 +62,8 @@ class Task:
         checks = [gates.latin_only(text), gates.no_artifacts(text, instruction), gates.no_repetition(text),
                   gates.length_ok(text, *self.words), gates.no_disease_name(text, forbidden)]
         if self.is_query:
-            checks += [gates.first_person(text), gates.enough_symptoms(text, row["symptoms"], lexicon, min_share)]
+            checks += [gates.first_person(text), gates.enough_symptoms(text, row["symptoms"], lexicon, min_share),
+                       gates.states_red_flags(text, row["symptoms"], lexicon)]
         elif not any(any(k in text.lower() for k in lexicon[s]["keywords"]) for s in row["symptoms"]):
             checks.append("mentions none of the symptoms")
         return text, next((c for c in checks if c), None)
@@ -258,6 +259,7 @@ def rejection_table(log: list[dict]) -> pd.DataFrame:
     df["reason"] = df["reason"].fillna("accepted").str.replace(r" \d+.*% < .*", " below threshold", regex=True)
     df["reason"] = df["reason"].str.replace(r"length \d+ words", "length", regex=True)
     df["reason"] = df["reason"].str.replace(r"names the disease \(.*\)", "names a disease", regex=True)
+    df["reason"] = df["reason"].str.replace(r"red-flag symptoms not stated \(.*\)", "red flags not stated", regex=True)
     return df.groupby(["task", "reason"]).size().rename("rows").reset_index()
 
 

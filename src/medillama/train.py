@@ -136,11 +136,18 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
             target = labels[:, 1:]
             per_token = F.cross_entropy(outputs.logits[:, :-1].float().transpose(1, 2), target,
                                         ignore_index=-100, reduction="none")
+            labelled = (target != -100).sum()
+            n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else labelled,
+                                device=per_token.device).clamp(min=1)
             if model.training and first_line_weight != 1.0:
-                mask = first_line_mask(target, newline_token_ids(self.processing_class))
-                per_token = per_token * (1.0 + (first_line_weight - 1.0) * mask)
-            n = num_items_in_batch if num_items_in_batch is not None else (target != -100).sum()
-            loss = per_token.sum() / torch.as_tensor(n, device=per_token.device).clamp(min=1)
+                # A weighted mean, so a batch of short condition rows weighs no more than a batch of answers
+                # (a plain sum would give it first_line_weight times the gradient and starve the answer body).
+                # Scaled by the micro-batch's share of labelled tokens when gradients accumulate.
+                w = 1.0 + (first_line_weight - 1.0) * first_line_mask(target, newline_token_ids(self.processing_class))
+                w = w * (target != -100)
+                loss = (per_token * w).sum() / w.sum().clamp(min=1) * (labelled / n)
+            else:
+                loss = per_token.sum() / n
             return (loss, outputs) if return_outputs else loss
 
     return PlainLossSFTTrainer
@@ -149,7 +156,8 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, first_line_weight: float = 1.0):
     """The SFT trainer. ``first_line_weight`` > 1 weights the loss of the 'Likely condition' line that much more
-    in training (the eval loss stays the plain mean NLL, so runs stay comparable)."""
+    in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
+    comparable)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
