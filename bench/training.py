@@ -48,13 +48,20 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      first_line_weight=cfg["train"]["first_line_weight"])
         res = trainer.train()
-    per_row = train.train_tokens(trainer) / len(trainer.train_dataset)  # non-pad tokens
-    tokens = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"] * per_row
+    ds = trainer.train_dataset
+    rows_seen = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
+    tokens = rows_seen * train.train_tokens(trainer) / len(ds)  # non-pad tokens
+    labelled = rows_seen * sum(sum(m) for m in ds["completion_mask"]) / len(ds)
     tps = tokens / res.metrics["train_runtime"]
-    # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible
+    # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible.
+    # The plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there.
+    head = model.get_output_embeddings().weight.numel()
+    head_tokens = labelled if type(trainer).__name__ == "PlainLossSFTTrainer" else tokens
+    flops = 4 * (n_params - head) * tokens + 4 * head * head_tokens
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
-            "seconds": res.metrics["train_runtime"], "train_tokens_per_s": tps, "model_parameters": n_params,
-            "achieved_gflops": 4 * n_params * tps / 1e9,
+            "labelled_tokens": labelled, "seconds": res.metrics["train_runtime"], "train_tokens_per_s": tps,
+            "model_parameters": n_params, "lm_head_parameters": head,
+            "achieved_gflops": flops / res.metrics["train_runtime"] / 1e9,
             "settings": {"bf16": sft["bf16"], "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],
                          "sampling": sft["train_sampling_strategy"], "lora_dropout": cfg["lora"]["lora_dropout"],
@@ -80,7 +87,8 @@ def main():
     for r in runs.values():
         r["share_of_fp32_peak"] = r["achieved_gflops"] * 1e9 / peak
         r["share_of_bf16_peak"] = r["achieved_gflops"] * 1e9 / peak_bf16
-    result = {"runs": runs, "flops_per_token_estimate": "4 x parameters (LoRA: no weight gradients for frozen layers)",
+    result = {"runs": runs, "flops_per_token_estimate": "4 x parameters (LoRA: no weight gradients for frozen layers); the LM head's "
+                                          "share only on labelled tokens when the plain loss skips the prompt",
               "matmul_peak_fp32_gflops": peak / 1e9, "matmul_peak_bf16_gflops": peak_bf16 / 1e9, "target_share": 0.5}
     if a.stock:
         result["speedup_vs_stock"] = runs["cpu_profile"]["train_tokens_per_s"] / runs["stock"]["train_tokens_per_s"]

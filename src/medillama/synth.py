@@ -299,7 +299,8 @@ Synthetic patient/doctor exchanges for {df['disease'].nunique()} diseases, built
 ## Quality gates and rejections
 Gates: Latin script only; no role tokens, "As an AI" or prompt echo; length bounds; no disease name in a
 patient query; at least {cfg['min_symptom_share']:.0%} of the row's symptoms recognisable; near-duplicates
-(ROUGE-L > {cfg['near_duplicate_rouge_l']}) against other queries of the disease. A rationale must mention a
+(ROUGE-L > {cfg['near_duplicate_rouge_l']}) against other queries of the disease; a case that is an emergency
+because of red-flag symptoms must state them (its reference says "call 108"). A rationale must mention a
 symptom and name no disease other than through the answer's own header.
 
 | task | reason | rows |

@@ -116,7 +116,8 @@ def first_line_mask(labels, newline_ids):
 
 
 def trainer_class(fused_lm_head: bool, first_line_weight: float):
-    """TRL's SFTTrainer, or a subclass with a plain logits + cross-entropy loss. The subclass is used when the
+    """TRL's SFTTrainer, or a subclass with a plain cross-entropy loss on the labelled positions' logits (in
+    training the prompt positions skip the LM head). The subclass is used when the
     condition line is up-weighted (the diagnosis is a few tokens among ~200 the loss averages over) or when the
     fused LM head is switched off: its chunked log-probs are ~25% slower than plain cross-entropy on a CPU
     (bench/training.py), while on a GPU they save the memory of the full logits."""
@@ -132,19 +133,27 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
 
             inputs = {**inputs, "use_cache": False}
             labels = inputs.pop("labels")
-            outputs = model(**inputs)
             target = labels[:, 1:]
-            per_token = F.cross_entropy(outputs.logits[:, :-1].float().transpose(1, 2), target,
-                                        ignore_index=-100, reduction="none")
-            labelled = (target != -100).sum()
+            keep = target != -100
+            lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+            if return_outputs or getattr(lm.config, "final_logit_softcapping", None):
+                outputs = model(**inputs)
+                logits, target_kept = outputs.logits[:, :-1][keep], target[keep]
+            else:
+                # The LM head only where a label is: prompt positions (a quarter of an answer row, nine tenths
+                # of a condition row) never reach the 49k-wide vocabulary projection.
+                hidden = lm.get_decoder()(**inputs).last_hidden_state
+                logits, target_kept = lm.get_output_embeddings()(hidden[:, :-1][keep]), target[keep]
+            per_token = F.cross_entropy(logits.float(), target_kept, reduction="none")
+            labelled = keep.sum()
             n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else labelled,
                                 device=per_token.device).clamp(min=1)
             if model.training and first_line_weight != 1.0:
                 # A weighted mean, so a batch of short condition rows weighs no more than a batch of answers
                 # (a plain sum would give it first_line_weight times the gradient and starve the answer body).
                 # Scaled by the micro-batch's share of labelled tokens when gradients accumulate.
-                w = 1.0 + (first_line_weight - 1.0) * first_line_mask(target, newline_token_ids(self.processing_class))
-                w = w * (target != -100)
+                first = first_line_mask(target, newline_token_ids(self.processing_class))[keep]
+                w = 1.0 + (first_line_weight - 1.0) * first
                 loss = (per_token * w).sum() / w.sum().clamp(min=1) * (labelled / n)
             else:
                 loss = per_token.sum() / n
