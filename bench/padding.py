@@ -44,10 +44,10 @@ def main():
     train = [len(x) for x in T.to_prompt_completion(df, "alpaca", tok)["input_ids"]]
     shuffled = train[:]
     random.Random(0).shuffle(shuffled)
-    # the cpu profile's rows: full answers for rows_per_disease rows, condition_copies x condition-only rows
+    # the cpu profile's rows: full answers for rows_per_disease rows, decision_copies x condition-only rows
     tcfg = config.load_config("cpu")["train"]
     ds = T.to_prompt_completion(T.select_rows(df, tcfg["rows_per_disease"], 0), "alpaca", tok, df,
-                                tcfg["condition_copies"])
+                                tcfg["decision_copies"])
     mixed = [len(x) for x in ds["input_ids"]]
     mixed_shuffled = mixed[:]
     random.Random(0).shuffle(mixed_shuffled)

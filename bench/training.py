@@ -24,7 +24,7 @@ def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
 
 
 # The stock recipe, before this CPU's measurements: TRL's fused LM head, fp32, LoRA dropout, batch 4 x 2, random order.
-STOCK = {"train.fused_lm_head": True, "train.first_line_weight": 1.0, "sft.bf16": False, "lora.lora_dropout": 0.05,
+STOCK = {"train.fused_lm_head": True, "train.decision_weight": 1.0, "sft.bf16": False, "lora.lora_dropout": 0.05,
          "sft.per_device_train_batch_size": 4, "sft.gradient_accumulation_steps": 2,
          "sft.train_sampling_strategy": "random"}
 
@@ -46,7 +46,7 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
         trainer = train.make_trainer(model, tok, train.to_prompt_completion(df, "alpaca", tok), None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
-                                     first_line_weight=cfg["train"]["first_line_weight"])
+                                     decision_weight=cfg["train"]["decision_weight"])
         res = trainer.train()
     ds = trainer.train_dataset
     rows_seen = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]

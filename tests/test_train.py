@@ -48,20 +48,22 @@ def sft(tmp_path, **kw):
 
 
 def test_masking_and_learning(tokenizer, tmp_path):
-    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), condition_copies=2)
+    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2)
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
-    assert ds["kind"].count("condition") == 8 and ds[8]["completion"] == "Likely condition: Malaria\n"
+    assert ds["kind"].count("decision") == 8
+    assert ds[8]["completion"] == "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
     report = train.masking_report(trainer)
     assert report["ok"], report
     answer = [r for r in report["rows"] if r["kind"] == "answer"]
-    condition = [r for r in report["rows"] if r["kind"] == "condition"]
-    assert len(answer) == 4 and len(condition) == 4
+    decision = [r for r in report["rows"] if r["kind"] == "decision"]
+    assert len(answer) == 4 and len(decision) == 4
     assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in answer)
-    n_line = len(tokenizer("### Output:\nLikely condition: Malaria\n")["input_ids"]) - len(tokenizer("### Output:\n")["input_ids"])
-    assert all(r["labelled_tokens"] == n_line for r in condition)
+    lines = "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
+    n_lines = len(tokenizer("### Output:\n" + lines)["input_ids"]) - len(tokenizer("### Output:\n")["input_ids"])
+    assert all(r["labelled_tokens"] == n_lines for r in decision)
     params = train.trainable_parameters(trainer.model)
     assert 0 < params["share"] < 0.5
     trainer.train()
@@ -110,32 +112,32 @@ def test_chat_prompt_needs_template(tokenizer):
         build_prompt("x", "chat", None)
 
 
-def test_first_line_mask_marks_the_condition_line(tokenizer):
+def test_decision_mask_marks_condition_and_urgency_lines(tokenizer):
     nl = train.newline_token_ids(tokenizer)
     assert tokenizer("\n")["input_ids"][-1] in nl
     prompt = tokenizer("### Output:\n")["input_ids"]
-    line1 = tokenizer("Likely condition: Malaria\n")["input_ids"]
+    lines = tokenizer("Likely condition: Malaria\n")["input_ids"] + tokenizer("See a doctor: today.\n")["input_ids"]
     rest = tokenizer("Why: fever.\nPrecautions: rest.")["input_ids"]
-    labels = torch.tensor([[-100] * len(prompt) + line1 + rest + [-100, -100]])
-    mask = train.first_line_mask(labels, nl)[0]
-    assert mask.sum().item() == len(line1)
-    assert mask[len(prompt):len(prompt) + len(line1)].all()
-    assert not mask[:len(prompt)].any() and not mask[len(prompt) + len(line1):].any()
+    labels = torch.tensor([[-100] * len(prompt) + lines + rest + [-100, -100]])
+    mask = train.decision_mask(labels, nl)[0]
+    assert mask.sum().item() == len(lines)
+    assert mask[len(prompt):len(prompt) + len(lines)].all()
+    assert not mask[:len(prompt)].any() and not mask[len(prompt) + len(lines):].any()
 
 
 @pytest.mark.parametrize("weight", [1.0, 5.0])
 def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
     """The plain cross-entropy equals TRL's fused-head loss at weight 1. At weight > 1 the training loss is the
-    weighted mean over labelled tokens (condition line x weight), the eval loss stays the plain mean, and a batch
-    of condition-only rows has the same loss at any weight (it gets no more gradient than a batch of answers)."""
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, condition_df=rows(4), condition_copies=1)
+    weighted mean over labelled tokens (decision lines x weight), the eval loss stays the plain mean, and a batch
+    of decision rows has the same loss at any weight (it gets no more gradient than a batch of answers)."""
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, condition_df=rows(4), decision_copies=1)
     answers = [i for i, k in enumerate(ds["kind"]) if k == "answer"]
-    conditions = [i for i, k in enumerate(ds["kind"]) if k == "condition"]
+    conditions = [i for i, k in enumerate(ds["kind"]) if k == "decision"]
     losses = {}
     for fused in (True, False):
         trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA,
                                      tmp_path / f"out{fused}", fused_lm_head=fused,
-                                     first_line_weight=1.0 if fused else weight)
+                                     decision_weight=1.0 if fused else weight)
         collate = lambda idx: dict(trainer.data_collator([trainer.train_dataset[i] for i in idx]))  # noqa: E731
         batch, cond = collate(answers), collate(conditions)
         trainer.model.train()
@@ -149,7 +151,7 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
     labels = batch["labels"][:, 1:]
     per_token = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels,
                                                   ignore_index=-100, reduction="none")
-    first = train.first_line_mask(labels, train.newline_token_ids(tokenizer))
+    first = train.decision_mask(labels, train.newline_token_ids(tokenizer))
     w = (1.0 + (weight - 1.0) * first) * (labels != -100)
     assert 0.02 < (first.sum() / (labels != -100).sum()).item() < 0.5
     assert losses["eval"] == pytest.approx(losses[True], rel=1e-4)

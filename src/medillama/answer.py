@@ -1,9 +1,9 @@
 """The answer format every model output is trained on, parsed by and scored against.
 
     Likely condition: <display name>
+    See a doctor: <triage advice sentence>
     Why: <rationale>
     Precautions: <1-4 precautions, '; '-separated>
-    See a doctor: <triage advice sentence>
     India notes: <local names; programme or helpline; context>
     <disclaimer>
 """
@@ -13,8 +13,9 @@ import re
 
 from . import DISCLAIMER
 
-SECTIONS = ("Likely condition", "Why", "Precautions", "See a doctor", "India notes")
-FIELDS = ("condition", "why", "precautions", "see_doctor", "india_notes")
+# The decision first: what it likely is and how urgently to see a doctor, then why, what to do, and local notes.
+SECTIONS = ("Likely condition", "See a doctor", "Why", "Precautions", "India notes")
+FIELDS = ("condition", "see_doctor", "why", "precautions", "india_notes")
 _FIELD_OF = {s.lower(): f for s, f in zip(SECTIONS, FIELDS)}
 # a header at a line start (after optional markdown bullets/bold), e.g. "**Why:**", "- See a doctor -"
 _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in SECTIONS) + r")\s*\**\s*[:\-–]\s*\**",
@@ -24,9 +25,8 @@ _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in 
 def format_answer(condition: str, why: str, precautions: list[str], see_doctor: str, india_notes: str,
                   disclaimer: str = DISCLAIMER) -> str:
     prec = "; ".join(p.strip().rstrip(".") for p in precautions if p.strip())
-    lines = [f"Likely condition: {condition.strip()}", f"Why: {why.strip()}",
-             f"Precautions: {prec[:1].upper() + prec[1:]}.", f"See a doctor: {see_doctor.strip()}",
-             f"India notes: {india_notes.strip()}"]
+    lines = [f"Likely condition: {condition.strip()}", f"See a doctor: {see_doctor.strip()}", f"Why: {why.strip()}",
+             f"Precautions: {prec[:1].upper() + prec[1:]}.", f"India notes: {india_notes.strip()}"]
     return "\n".join(lines) + f"\n{disclaimer}"
 
 

@@ -26,9 +26,13 @@ def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def first_line(answer: str) -> str:
-    """The 'Likely condition: ...' line of an answer, with its newline."""
-    return answer.split("\n", 1)[0] + "\n"
+DECISION_LINES = 2  # 'Likely condition' and 'See a doctor': what the patient must get right
+
+
+def decision_lines(answer: str) -> str:
+    """The answer's decision: its first DECISION_LINES lines (the condition and how urgently to see a doctor),
+    each with its newline."""
+    return "".join(line + "\n" for line in answer.split("\n")[:DECISION_LINES])
 
 
 def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
@@ -41,20 +45,20 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, condition_df: pd.DataFrame | None = None,
-                         condition_copies: int = 0):
+                         decision_copies: int = 0):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
-    stop). ``kind='condition'``: ``condition_copies`` passes over ``condition_df`` of prompt + the first line only,
-    with no EOS, so the model does not learn to stop there. The diagnosis is a few tokens of a ~200-token answer;
-    these short rows (~80 tokens) drill it at a third of the cost of a full row."""
+    stop). ``kind='decision'``: ``decision_copies`` passes over ``condition_df`` of prompt + the decision lines
+    only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
+    tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
     rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
              "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
-    if condition_df is not None and condition_copies > 0:
-        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": first_line(a), "kind": "condition"}
+    if condition_df is not None and decision_copies > 0:
+        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
                for q, a in zip(condition_df["input_text"], condition_df["output_text"])]
-        rows += one * condition_copies
+        rows += one * decision_copies
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -103,27 +107,28 @@ def newline_token_ids(tokenizer) -> tuple[int, ...]:
     return tuple(sorted(i for t, i in vocab.items() if "\n" in tokenizer.convert_tokens_to_string([t])))
 
 
-def first_line_mask(labels, newline_ids):
-    """True on each row's first completion line ('Likely condition: ...'): the labelled tokens up to and
-    including the first one that holds a newline. ``labels`` are already shifted (predicted positions)."""
+def decision_mask(labels, newline_ids):
+    """True on each row's decision lines ('Likely condition', 'See a doctor'): the labelled tokens up to and
+    including the DECISION_LINES-th one that holds a newline. ``labels`` are already shifted (predicted
+    positions)."""
     import torch
 
     labelled = labels != -100
     is_nl = torch.isin(labels, torch.as_tensor(newline_ids, device=labels.device)) & labelled
-    # newlines seen strictly before each position; the first line is where none has been seen yet
+    # newlines seen strictly before each position; the decision lines are where fewer than DECISION_LINES were
     before = torch.cumsum(is_nl.int(), dim=1) - is_nl.int()
-    return labelled & (before == 0)
+    return labelled & (before < DECISION_LINES)
 
 
-def trainer_class(fused_lm_head: bool, first_line_weight: float):
+def trainer_class(fused_lm_head: bool, decision_weight: float):
     """TRL's SFTTrainer, or a subclass with a plain cross-entropy loss on the labelled positions' logits (in
     training the prompt positions skip the LM head). The subclass is used when the
-    condition line is up-weighted (the diagnosis is a few tokens among ~200 the loss averages over) or when the
+    decision lines are up-weighted (a few tokens among ~190 the loss averages over) or when the
     fused LM head is switched off: its chunked log-probs are ~25% slower than plain cross-entropy on a CPU
     (bench/training.py), while on a GPU they save the memory of the full logits."""
     from trl import SFTTrainer
 
-    if fused_lm_head and first_line_weight == 1.0:
+    if fused_lm_head and decision_weight == 1.0:
         return SFTTrainer
 
     class PlainLossSFTTrainer(SFTTrainer):
@@ -141,19 +146,19 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
                 logits, target_kept = outputs.logits[:, :-1][keep], target[keep]
             else:
                 # The LM head only where a label is: prompt positions (a quarter of an answer row, nine tenths
-                # of a condition row) never reach the 49k-wide vocabulary projection.
+                # of a decision row) never reach the 49k-wide vocabulary projection.
                 hidden = lm.get_decoder()(**inputs).last_hidden_state
                 logits, target_kept = lm.get_output_embeddings()(hidden[:, :-1][keep]), target[keep]
             per_token = F.cross_entropy(logits.float(), target_kept, reduction="none")
             labelled = keep.sum()
             n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else labelled,
                                 device=per_token.device).clamp(min=1)
-            if model.training and first_line_weight != 1.0:
-                # A weighted mean, so a batch of short condition rows weighs no more than a batch of answers
-                # (a plain sum would give it first_line_weight times the gradient and starve the answer body).
+            if model.training and decision_weight != 1.0:
+                # A weighted mean, so a batch of short decision rows weighs no more than a batch of answers
+                # (a plain sum would give it decision_weight times the gradient and starve the answer body).
                 # Scaled by the micro-batch's share of labelled tokens when gradients accumulate.
-                first = first_line_mask(target, newline_token_ids(self.processing_class))[keep]
-                w = 1.0 + (first_line_weight - 1.0) * first
+                first = decision_mask(target, newline_token_ids(self.processing_class))[keep]
+                w = 1.0 + (decision_weight - 1.0) * first
                 loss = (per_token * w).sum() / w.sum().clamp(min=1) * (labelled / n)
             else:
                 loss = per_token.sum() / n
@@ -163,8 +168,8 @@ def trainer_class(fused_lm_head: bool, first_line_weight: float):
 
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
-                 early_stopping_patience: int = 0, fused_lm_head: bool = True, first_line_weight: float = 1.0):
-    """The SFT trainer. ``first_line_weight`` > 1 weights the loss of the 'Likely condition' line that much more
+                 early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0):
+    """The SFT trainer. ``decision_weight`` > 1 weights the loss of the decision lines that much more
     in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
     comparable)."""
     from peft import LoraConfig
@@ -179,7 +184,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
                      report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
-    cls = trainer_class(fused_lm_head, first_line_weight)
+    cls = trainer_class(fused_lm_head, decision_weight)
     return cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                peft_config=LoraConfig(**lora), callbacks=callbacks)
 
@@ -187,13 +192,13 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
 def masking_report(trainer, n: int = 4) -> dict:
     """Collate the first ``n`` training rows of each kind the way training does and check the labels: prompt
     tokens are -100, the completion is labelled from its first token, and the last label is EOS for a full answer,
-    a newline (and no EOS anywhere) for a condition-only row."""
+    a newline (and no EOS anywhere) for a decision row."""
     import torch
 
     ds = trainer.train_dataset
     tok = trainer.processing_class
     kinds = ds["kind"]
-    pick = [i for k in ("answer", "condition") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
+    pick = [i for k in ("answer", "decision") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
     batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
     newlines = set(newline_token_ids(tok))
