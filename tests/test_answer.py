@@ -40,3 +40,13 @@ def test_garbage_and_empty():
 def test_repeated_section_first_wins_and_runaway_kept_apart():
     p = parse_answer("Likely condition: GERD\nLikely condition: Malaria\n")
     assert p["condition"] == "GERD"
+
+
+def test_answer_leads_with_the_decision():
+    """Condition, then urgency: the two lines the decision rows drill and the first thing a patient reads."""
+    from medillama.train import decision_lines
+
+    lines = sample().split("\n")
+    assert lines[0] == "Likely condition: Malaria" and lines[1] == "See a doctor: See a doctor within 24 hours."
+    assert decision_lines(sample()) == "\n".join(lines[:2]) + "\n"
+    assert [line.split(":")[0] for line in lines[2:5]] == ["Why", "Precautions", "India notes"]
