@@ -44,14 +44,14 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
     with tempfile.TemporaryDirectory() as d:
-        trainer = train.make_trainer(model, tok, train.to_prompt_completion(df, "alpaca", tok), None, sft,
+        rows = train.to_prompt_completion(df, "alpaca", tok)
+        trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"])
         res = trainer.train()
-    ds = trainer.train_dataset
     rows_seen = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
-    tokens = rows_seen * train.train_tokens(trainer) / len(ds)  # non-pad tokens
-    labelled = rows_seen * sum(sum(m) for m in ds["completion_mask"]) / len(ds)
+    tokens = rows_seen * train.train_tokens(trainer) / len(rows)  # non-pad tokens
+    labelled = rows_seen * sum(sum(m) for m in rows["completion_mask"]) / len(rows)
     tps = tokens / res.metrics["train_runtime"]
     # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible.
     # The plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there.
