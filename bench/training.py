@@ -33,6 +33,7 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
     import tempfile
 
     import pandas as pd
+    from trl import SFTTrainer
 
     from medillama import paths
 
@@ -56,7 +57,7 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
     # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible.
     # The plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there.
     head = model.get_output_embeddings().weight.numel()
-    head_tokens = labelled if type(trainer).__name__ == "PlainLossSFTTrainer" else tokens
+    head_tokens = tokens if type(trainer) is SFTTrainer else labelled
     flops = 4 * (n_params - head) * tokens + 4 * head * head_tokens
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
             "labelled_tokens": labelled, "seconds": res.metrics["train_runtime"], "train_tokens_per_s": tps,

@@ -130,7 +130,7 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
     """The plain cross-entropy equals TRL's fused-head loss at weight 1. At weight > 1 the training loss is the
     weighted mean over labelled tokens (decision lines x weight), the eval loss stays the plain mean, and a batch
     of decision rows has the same loss at any weight (it gets no more gradient than a batch of answers)."""
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, condition_df=rows(4), decision_copies=1)
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, decision_df=rows(4), decision_copies=1)
     answers = [i for i, k in enumerate(ds["kind"]) if k == "answer"]
     conditions = [i for i, k in enumerate(ds["kind"]) if k == "decision"]
     losses = {}

@@ -25,11 +25,15 @@ def no_disease_name(text: str, names) -> str | None:
     return None
 
 
-def symptom_coverage(text: str, symptoms, lexicon: dict) -> float:
-    """Share of the row's symptoms recognisable in the text through the lexicon's keywords."""
+def stated_symptoms(text: str, symptoms, lexicon: dict) -> list[str]:
+    """The row's symptoms recognisable in the text through the lexicon's keywords."""
     t = text.lower()
-    hits = sum(any(k in t for k in lexicon[s]["keywords"]) for s in symptoms)
-    return hits / max(len(symptoms), 1)
+    return [s for s in symptoms if any(k in t for k in lexicon[s]["keywords"])]
+
+
+def symptom_coverage(text: str, symptoms, lexicon: dict) -> float:
+    """Share of the row's symptoms recognisable in the text."""
+    return len(stated_symptoms(text, symptoms, lexicon)) / max(len(symptoms), 1)
 
 
 def enough_symptoms(text: str, symptoms, lexicon: dict, min_share: float = 0.6) -> str | None:
@@ -43,9 +47,7 @@ def states_red_flags(text: str, symptoms, lexicon: dict) -> str | None:
     flags = red_flags_in_symptoms(symptoms)
     if not flags:
         return None
-    t = text.lower()
-    stated = [s for s in symptoms if any(k in t for k in lexicon[s]["keywords"])]
-    return None if red_flags_in_symptoms(stated) else f"red-flag symptoms not stated ({', '.join(flags)})"
+    return None if red_flags_in_symptoms(stated_symptoms(text, symptoms, lexicon)) else f"red-flag symptoms not stated ({', '.join(flags)})"
 
 
 def length_ok(text: str, min_words: int, max_words: int) -> str | None:

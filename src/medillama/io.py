@@ -36,9 +36,9 @@ def write_text(path, text: str) -> Path:
 
 
 def _plain(o):
-    # numpy/pandas scalars (bool_, int64, float64) as JSON values, not as the strings 'True' / '3'
-    if o is None or (hasattr(o, "item") and callable(o.item)):
-        return _strict(o.item()) if o is not None else None
+    # numpy/pandas scalars (bool_, int64, float64) as JSON values, not as the strings 'True' / '3'; pd.NA as null
+    if callable(getattr(o, "item", None)):
+        return _strict(o.item())
     return None if type(o).__name__ in ("NAType", "NaTType") else str(o)
 
 

@@ -64,7 +64,7 @@ class Task:
         if self.is_query:
             checks += [gates.first_person(text), gates.enough_symptoms(text, row["symptoms"], lexicon, min_share),
                        gates.states_red_flags(text, row["symptoms"], lexicon)]
-        elif not any(any(k in text.lower() for k in lexicon[s]["keywords"]) for s in row["symptoms"]):
+        elif not gates.stated_symptoms(text, row["symptoms"], lexicon):
             checks.append("mentions none of the symptoms")
         return text, next((c for c in checks if c), None)
 

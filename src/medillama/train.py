@@ -44,10 +44,10 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
     return {"input_ids": ids, "completion_mask": [0] * n + [1] * (len(ids) - n)}
 
 
-def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, condition_df: pd.DataFrame | None = None,
+def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
                          decision_copies: int = 0):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
-    stop). ``kind='decision'``: ``decision_copies`` passes over ``condition_df`` of prompt + the decision lines
+    stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
     tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row."""
     from datasets import Dataset
@@ -55,9 +55,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, condition_df: 
     eos = tokenizer.eos_token
     rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
              "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
-    if condition_df is not None and decision_copies > 0:
+    if decision_df is not None and decision_copies > 0:
         one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
-               for q, a in zip(condition_df["input_text"], condition_df["output_text"])]
+               for q, a in zip(decision_df["input_text"], decision_df["output_text"])]
         rows += one * decision_copies
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
