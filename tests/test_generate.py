@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from medillama import models
-from medillama.generate import CachedGenerator, FakeBackend, GenResult, HFBackend, cut_at_stop
+from medillama.generate import AnswerNoRepeatNGram, CachedGenerator, FakeBackend, GenResult, HFBackend, cut_at_stop
 
 PROMPTS = ["short", "a much longer prompt with many words in it", "mid length one",
            "x", "another fairly long prompt here", "tiny"]
@@ -136,6 +136,52 @@ def test_hf_seeded_sampling_reproducible(tiny):
     c = backend.generate(HF_PROMPTS, max_new_tokens=8, temperature=1.0, seed=4)
     assert a == b
     assert a != c
+
+
+def repeats(ids: list[int], n: int) -> bool:
+    grams = [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+def test_no_repeat_ngram_bans_answer_ngrams_not_prompt_ngrams():
+    proc = AnswerNoRepeatNGram(3, prompt_len=4)
+    prompt = [7, 8, 9, 1]  # the prompt holds 7 8 -> 9; the answer may quote it
+    answer = [7, 8, 9, 5, 7, 8]  # the answer has written 7 8 -> 9 once: a second 9 would repeat "7 8 9"
+    for k in range(len(answer) + 1):  # the processor sees every step, as in generate()
+        scores = proc(torch.tensor([prompt + answer[:k]]), torch.zeros(1, 12))
+        banned = set(torch.nonzero(scores[0] == float("-inf")).flatten().tolist())
+        if k == 2:
+            assert banned == set()  # "7 8" so far only in the prompt (and once in the answer): 9 allowed
+        if k == 6:
+            assert banned == {9}
+
+
+def test_hf_no_repeat_ngram_breaks_loops(tiny):
+    import copy
+
+    from transformers import LogitsProcessorList
+
+    model, tok = tiny
+    model = copy.deepcopy(model)  # made to loop: it can only choose among 4 tokens, so 64 tokens must repeat a pair
+    head = torch.zeros_like(model.lm_head.weight)
+    v = torch.randn(2, head.shape[1], generator=torch.Generator().manual_seed(0))
+    head[100:104] = torch.cat([v, -v])
+    model.lm_head.weight = torch.nn.Parameter(head)
+    backend = HFBackend(model, tok, batch_size=4, chat=False)
+    enc = tok.pad({"input_ids": [backend.encode(p) for p in HF_PROMPTS]}, padding=True, return_tensors="pt")
+    start = enc["input_ids"].shape[1]
+    kw = dict(max_new_tokens=64, do_sample=False, pad_token_id=tok.pad_token_id)
+    def answers(out):  # each row up to EOS (when every favoured token is banned, pad, id 0, wins a tie of zeros)
+        return [row[:next((k for k, t in enumerate(row) if t == tok.eos_token_id), len(row))]
+                for row in out[:, start:].tolist()]
+
+    plain = answers(model.generate(**enc, **kw))
+    blocked = answers(model.generate(**enc, **kw, logits_processor=LogitsProcessorList([AnswerNoRepeatNGram(2, start)])))
+    assert all(repeats(row, 2) for row in plain)
+    assert not any(repeats(row, 2) for row in blocked)
+    # The backend passes the option through.
+    texts = [r.text for r in backend.generate(HF_PROMPTS, max_new_tokens=64, no_repeat_ngram_size=2)]
+    assert texts == [tok.decode(row, skip_special_tokens=True) for row in blocked]
 
 
 # ---- The real offline model ----

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import config, paths
 from .answer import build_prompt
 from .safety import EmptyQuery, apply, clean_query
 
@@ -44,7 +44,8 @@ def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
 class Assistant:
     """Loads the base model and the adapter once; answers batches of queries."""
 
-    def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None):
+    def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None,
+                 no_repeat_ngram_size: int | None = None):
 
         from .metrics import DiseaseNames
 
@@ -53,6 +54,8 @@ class Assistant:
             if (self.adapter / "training_config.yaml").exists() else {}
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
         self.max_new_tokens = max_new_tokens
+        self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
+                                     if no_repeat_ngram_size is None else no_repeat_ngram_size)
         self.tokenizer = None
         if backend is None:
             from peft import PeftModel
@@ -71,7 +74,8 @@ class Assistant:
 
     def answer(self, queries: list[str]) -> list[dict]:
         prompts = [build_prompt(q, self.style, self.tokenizer) for q in queries]
-        results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0)
+        results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
+                                        no_repeat_ngram_size=self.no_repeat_ngram_size)
         out = []
         for q, r in zip(queries, results):
             a = apply(q, r.text, self.names)

@@ -40,7 +40,7 @@ class AdapterSwitch:
 
 
 def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int,
-               batch_size: int, task: str, stop=None) -> dict[str, list]:
+               batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
     """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
     prompts = [build_prompt(q, style, tok) for q in queries]
     out = {}
@@ -50,6 +50,8 @@ def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], sty
         gen = CachedGenerator(AdapterSwitch(peft, tok, enabled, name, batch_size),
                               paths.ROOT / "data" / "interim" / "eval_cache", batch_size=batch_size)
         params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
+        if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
+            params["no_repeat_ngram_size"] = no_repeat_ngram_size
         out[label] = gen.run(f"{task}_{label}", style, prompts, params)
         out[f"{label}_stats"] = gen.last_run_stats
     return out

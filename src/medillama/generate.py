@@ -36,7 +36,8 @@ class Backend(Protocol):
     name: str  # model id; part of cache keys
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]: ...
+                 seed: int = 0, stop: list[str] | None = None,
+                 no_repeat_ngram_size: int = 0) -> list[GenResult]: ...
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
@@ -52,6 +53,31 @@ def longest_first(lengths: list[int]) -> list[int]:
 
 def batches(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class AnswerNoRepeatNGram:
+    """A logits processor that bans any token completing an n-gram the answer already holds. Unlike
+    transformers' ``no_repeat_ngram_size`` it ignores the prompt, so the answer may still quote the patient;
+    it stops the loops a small model falls into ("cough, malaise, cough, malaise, ...")."""
+
+    def __init__(self, n: int, prompt_len: int):
+        self.n, self.start = n, prompt_len
+        self.seen: list[dict] | None = None  # per row: (n-1)-gram -> tokens that followed it
+
+    def __call__(self, input_ids, scores):
+        gen = input_ids[:, self.start:]
+        length, n = gen.shape[1], self.n
+        if self.seen is None:
+            self.seen = [{} for _ in range(gen.shape[0])]
+        if length >= n:  # called once per new token: record the n-gram that token completed
+            for row, g in zip(self.seen, gen[:, length - n:].tolist()):
+                row.setdefault(tuple(g[:-1]), set()).add(g[-1])
+        if length >= n - 1:
+            for b, (row, p) in enumerate(zip(self.seen, gen[:, length - n + 1:].tolist())):
+                banned = row.get(tuple(p))
+                if banned:
+                    scores[b, sorted(banned)] = float("-inf")
+        return scores
 
 
 class HFBackend:
@@ -85,13 +111,14 @@ class HFBackend:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]:
+                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
         ids = [self.encode(p) for p in prompts]
         order = longest_first([len(x) for x in ids])
         results: list[GenResult | None] = [None] * len(prompts)
         for b, idx in enumerate(batches(order, self.batch_size)):
             start = time.perf_counter()
-            out = self.generate_batch([ids[i] for i in idx], max_new_tokens, temperature, seed + b, stop)
+            out = self.generate_batch([ids[i] for i in idx], max_new_tokens, temperature, seed + b, stop,
+                                      no_repeat_ngram_size)
             self.stats.seconds += time.perf_counter() - start
             for i, r in zip(idx, out):
                 results[i] = r
@@ -100,8 +127,9 @@ class HFBackend:
         return results
 
     def generate_batch(self, ids: list[list[int]], max_new_tokens: int, temperature: float,
-                       seed: int, stop: list[str] | None) -> list[GenResult]:
+                       seed: int, stop: list[str] | None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
         import torch
+        from transformers import LogitsProcessorList
 
         tok = self.tokenizer
         enc = tok.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.model.device)
@@ -113,6 +141,9 @@ class HFBackend:
             torch.manual_seed(seed)
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=tok)  # lets finished rows stop the batch early
+        if no_repeat_ngram_size:
+            prompt_len = enc["input_ids"].shape[1]
+            kwargs["logits_processor"] = LogitsProcessorList([AnswerNoRepeatNGram(no_repeat_ngram_size, prompt_len)])
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1]:].tolist()
@@ -147,8 +178,8 @@ class FakeBackend:
         return f"[{digest}] " + " ".join(prompt.split()[:8])
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int = 0, stop: list[str] | None = None) -> list[GenResult]:
-        self.calls += 1
+                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
+        self.calls += 1  # no_repeat_ngram_size: accepted, not applied (the fake's text has no loops)
         out = []
         for p in prompts:
             text, hit_stop = cut_at_stop(self.text(p, temperature, seed), stop)
