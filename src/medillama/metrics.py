@@ -75,6 +75,9 @@ class DiseaseNames:
                 self.table.setdefault(_norm(name), r.key)
         # longest first, so "hepatitis b" wins over "hepatitis", "common cold" over "cold"
         self._by_length = sorted(self.table, key=len, reverse=True)
+        self.precautions: dict[str, list[str]] = (
+            {r.key: [str(x) for x in r.precautions] for r in diseases.itertuples()}
+            if "precautions" in diseases.columns else {})
 
     def key(self, text) -> str | None:
         if text is None or (isinstance(text, float) and np.isnan(text)):

@@ -1,6 +1,8 @@
 """Rules applied to every answer the assistant gives, whatever the model said (from data/knowledge/triage.yaml):
 an emergency banner for red-flag symptoms in the query, a triage floor set by the named condition, the five
-sections always present, and the disclaimer always last."""
+sections always present, and the disclaimer always last. When the named condition is one of the 41, its
+precautions and India notes are the sourced facts (the dataset's precautions, india_context.yaml), not the
+model's words: a small model writes them fluently but invents programmes and names."""
 from __future__ import annotations
 
 import re
@@ -60,6 +62,15 @@ def red_flags(query: str) -> list[dict]:
     return hits
 
 
+def grounded(condition_key: str | None, names=None) -> tuple[list[str] | None, str | None]:
+    """The sourced precautions and India notes of a recognised condition (None where there are none)."""
+    if condition_key is None:
+        return None, None
+    precautions = (getattr(names, "precautions", {}) or {}).get(condition_key) or None
+    notes = knowledge.india_notes(condition_key) if condition_key in knowledge.india()["diseases"] else None
+    return precautions, notes
+
+
 def apply(query: str, raw_answer: str, names=None) -> dict:
     """The answer as shown to the user, and what the safety layer changed."""
     p = parse_answer(raw_answer)
@@ -84,12 +95,17 @@ def apply(query: str, raw_answer: str, names=None) -> dict:
     missing = [f for f in ("condition", "why", "precautions", "india_notes") if not p[f]]
     if missing:
         changes.append(f"sections missing from the model's answer: {', '.join(missing)}")
+    precautions, notes = grounded(condition_key, names)
+    if precautions is not None and precautions != p["precaution_list"]:
+        changes.append(f"precautions: the dataset's list for {p['condition']}")
+    if notes is not None and notes != p["india_notes"]:
+        changes.append(f"India notes: india_context.yaml's facts for {p['condition']}")
     body = format_answer(
         p["condition"] or "Not clear from these symptoms; please see a doctor",
         p["why"] or "The model gave no explanation.",
-        p["precaution_list"] or ["consult a doctor"],
+        precautions or p["precaution_list"] or ["consult a doctor"],
         see,
-        p["india_notes"] or "For free primary care, visit your nearest Ayushman Arogya Mandir, PHC or CHC.",
+        notes or p["india_notes"] or "For free primary care, visit your nearest Ayushman Arogya Mandir, PHC or CHC.",
         disclaimer=DISCLAIMER)
     banner = BANNER.format(what="; ".join(f["description"] for f in flags)) if flags else ""
     text = f"{banner}\n{body}" if banner else body
