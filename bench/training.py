@@ -1,7 +1,10 @@
 """Training: tokens/s of the cpu profile's LoRA training step on the real model, and the share of this
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
-    python bench/training.py [--run cpu] [--steps 6] [--stock] [--set sft.bf16=false ...]
+    python bench/training.py [--run cpu] [--steps 50] [--stock] [--set sft.bf16=false ...]
+
+Both recipes train on the profile's rows (answers and decision drill rows). group_by_length sorts each
+megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
 """
 import argparse
 import time
@@ -38,21 +41,30 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
     from medillama import paths
 
     cfg = config.load_config("cpu", overrides)
-    df = pd.read_json(paths.processed_dir(run) / "dataset.jsonl", lines=True)
-    df = train.select_rows(df[df["split"] == "train"], cfg["train"]["rows_per_disease"], 0)
+    split = pd.read_json(paths.processed_dir(run) / "dataset.jsonl", lines=True)
+    split = split[split["split"] == "train"]
+    df = train.select_rows(split, cfg["train"]["rows_per_disease"], 0)
     model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
+    seen = {"tokens": 0, "labelled": 0}  # counted per batch: group_by_length's first batches are its longest rows
     with tempfile.TemporaryDirectory() as d:
-        rows = train.to_prompt_completion(df, "alpaca", tok)
+        # The profile's training rows: its answers and its decision drill rows, as step 04 builds them.
+        rows = train.to_prompt_completion(df, "alpaca", tok, split, cfg["train"]["decision_copies"])
         trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"])
+        compute_loss = trainer.compute_loss
+
+        def counting(model, inputs, *args, **kwargs):
+            seen["tokens"] += int(inputs["attention_mask"].sum())
+            seen["labelled"] += int((inputs["labels"][:, 1:] != -100).sum())
+            return compute_loss(model, inputs, *args, **kwargs)
+
+        trainer.compute_loss = counting
         res = trainer.train()
-    rows_seen = res.global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
-    tokens = rows_seen * train.train_tokens(trainer) / len(rows)  # non-pad tokens
-    labelled = rows_seen * sum(sum(m) for m in rows["completion_mask"]) / len(rows)
+    tokens, labelled = seen["tokens"], seen["labelled"]
     tps = tokens / res.metrics["train_runtime"]
     # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible.
     # The plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there.
@@ -73,7 +85,7 @@ def measure(overrides: dict, run: str, steps: int) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="cpu")
-    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="config overrides for the measured run, as ./run_all.sh -p KEY VALUE takes them")
     ap.add_argument("--stock", action="store_true", help="also measure the stock recipe (STOCK), side by side")
