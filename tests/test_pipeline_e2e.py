@@ -70,7 +70,7 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
     preds = (run / "05_evaluate" / "predictions.jsonl").read_text().splitlines()
     assert len(preds) == metrics["n_test_rows"]
     index = (run / "report" / "index.html").read_text()
-    assert "Fine-tuned" in index and "05_evaluate.html" in index
+    assert "Fine-tuned" in index and "05_evaluate.html" in index and "not the model" in index
 
     assert main(args) == 0
     out = capsys.readouterr().out

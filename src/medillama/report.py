@@ -21,6 +21,10 @@ def _cell(m) -> str:
     return f"{m['value']:.3f} <small>[{m['lo']:.3f}, {m['hi']:.3f}]</small>"
 
 
+SAFETY_NOTE = ("<em>Fine-tuned + safety layer</em> is what <code>medillama ask</code> shows: the same answer after "
+               "the rules of <code>triage.yaml</code>, with a recognised condition's precautions and India notes "
+               "taken from their sources. The references were written from the same files, so that column's "
+               "triage, precaution, India-notes and much of its ROUGE measure the deployed system, not the model.")
 SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("finetuned+safety", "Fine-tuned + safety layer"),
            ("tfidf", "TF-IDF + LR"), ("majority", "Majority")]
 
@@ -59,7 +63,8 @@ def build(run: str) -> Path | None:
         body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in headline_rows(metrics))
         n = metrics.get("n_test_rows")
         table = (f"<p>Held-out split: {n} rows; models: base <code>{html.escape(str(metrics.get('base_model')))}</code>, "
-                 f"profile <code>{html.escape(str(metrics.get('profile')))}</code>.</p><table>{head}{body}</table>")
+                 f"profile <code>{html.escape(str(metrics.get('profile')))}</code>.</p><table>{head}{body}</table>"
+                 f"<p>{SAFETY_NOTE}</p>")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>MediLlama report: {html.escape(run)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}</style></head><body>
