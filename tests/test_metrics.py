@@ -105,3 +105,21 @@ def test_stratified_sample():
     s = stratified_sample(df, "label", 6, seed=0)
     assert s["label"].value_counts().to_dict() == {"a": 2, "b": 2, "c": 2}
     assert len(stratified_sample(df, "label", 0, seed=0)) == 10
+
+
+def test_condition_accuracy(names):
+    from medillama.evaluation import CONDITION_STOP, condition_accuracy
+    from medillama.generate import FakeBackend
+
+    seen = []
+
+    def fake(prompt):
+        seen.append(prompt)
+        name = "Malaria" if "chills" in prompt else "Common Cold"
+        return f"Likely condition: {name}\nSee a doctor: within 24 hours.\nWhy: Malaria"
+
+    queries = ["fever with chills", "sneezing and runny nose", "chills and sweating"]
+    acc, pred = condition_accuracy(FakeBackend(fake), queries, ["malaria", "common_cold", "typhoid"], names,
+                                   "alpaca", None)
+    assert pred == ["malaria", "common_cold", "malaria"] and acc == pytest.approx(2 / 3)
+    assert all(q in p for q, p in zip(queries, seen)) and CONDITION_STOP == ["\n"]

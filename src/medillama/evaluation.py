@@ -64,6 +64,16 @@ def condition_of(text: str, names) -> str | None:
     return names.key(cond)
 
 
+def condition_accuracy(backend, queries, truth, names, style: str, tokenizer, max_new_tokens: int = 24):
+    """(accuracy, predicted keys) of the 'Likely condition' line alone, generated uncached (step 04 uses it on the
+    validation split, the split to compare recipes on; the test split is step 05's)."""
+    prompts = [build_prompt(q, style, tokenizer) for q in queries]
+    pred = [condition_of(r.text, names) for r in backend.generate(prompts, max_new_tokens=max_new_tokens,
+                                                                    stop=CONDITION_STOP)]
+    truth = list(truth)
+    return (sum(p == t for p, t in zip(pred, truth)) / len(truth) if truth else 0.0), pred
+
+
 def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:
     """An external set with columns text,label -> rows with a disease key; unmappable labels are reported."""
     p = paths.resolve(path)
