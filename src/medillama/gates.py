@@ -47,7 +47,9 @@ def states_red_flags(text: str, symptoms, lexicon: dict) -> str | None:
     flags = red_flags_in_symptoms(symptoms)
     if not flags:
         return None
-    return None if red_flags_in_symptoms(stated_symptoms(text, symptoms, lexicon)) else f"red-flag symptoms not stated ({', '.join(flags)})"
+    if red_flags_in_symptoms(stated_symptoms(text, symptoms, lexicon)):
+        return None
+    return f"red-flag symptoms not stated ({', '.join(flags)})"
 
 
 def length_ok(text: str, min_words: int, max_words: int) -> str | None:

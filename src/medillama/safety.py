@@ -64,9 +64,9 @@ def red_flags(query: str) -> list[dict]:
 
 def grounded(condition_key: str | None, names=None) -> tuple[list[str] | None, str | None]:
     """The sourced precautions and India notes of a recognised condition (None where there are none)."""
-    if condition_key is None:
+    if condition_key is None:  # apply() finds a key only through names
         return None, None
-    precautions = (getattr(names, "precautions", {}) or {}).get(condition_key) or None
+    precautions = names.precautions.get(condition_key) or None
     notes = knowledge.india_notes(condition_key) if condition_key in knowledge.india()["diseases"] else None
     return precautions, notes
 
