@@ -53,6 +53,7 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
     # 04: adapter with its training config; masking verified in the notebook
     m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())
     assert m4["metrics"]["masking_ok"] and m4["metrics"]["train_tokens_per_s"] > 0
+    assert 0 < m4["counts"]["drill_rows"] <= 2 * ds["disease"].nunique()  # smoke: 2 per disease at most
     assert m4["metrics"]["validation_rows"] == (ds["split"] == "validation").sum()
     assert 0 <= m4["metrics"]["validation_disease_accuracy"] <= 1
     assert (run / "04_finetune" / "adapter" / "adapter_config.json").exists()

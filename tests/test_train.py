@@ -48,22 +48,26 @@ def sft(tmp_path, **kw):
 
 
 def test_masking_and_learning(tokenizer, tmp_path):
-    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2)
+    drill = pd.DataFrame({"input_text": ["fever, chills and sweating"],
+                          "output_text": ["Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"]})
+    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2, drill_df=drill)
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
     assert ds["kind"].count("decision") == 8
     assert ds[8]["completion"] == "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
+    assert ds["kind"][-1] == "drill" and ds[-1]["completion"] == drill["output_text"][0]
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
     report = train.masking_report(trainer)
     assert report["ok"], report
     answer = [r for r in report["rows"] if r["kind"] == "answer"]
     decision = [r for r in report["rows"] if r["kind"] == "decision"]
-    assert len(answer) == 4 and len(decision) == 4
+    drilled = [r for r in report["rows"] if r["kind"] == "drill"]
+    assert len(answer) == 4 and len(decision) == 4 and len(drilled) == 1
     assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in answer)
     lines = "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
     n_lines = len(tokenizer("### Output:\n" + lines)["input_ids"]) - len(tokenizer("### Output:\n")["input_ids"])
-    assert all(r["labelled_tokens"] == n_lines for r in decision)
+    assert all(r["labelled_tokens"] == n_lines for r in decision + drilled)
     params = train.trainable_parameters(trainer.model)
     assert 0 < params["share"] < 0.5
     trainer.train()

@@ -52,7 +52,7 @@ PLACES = [  # (place, setting)
 DURATIONS = ["since yesterday", "for 2 days", "for 3 days", "for about a week", "for two weeks", "for a month"]
 
 
-def _persona(rng: random.Random) -> tuple:
+def random_persona(rng: random.Random) -> tuple:
     place, setting = rng.choice(PLACES)
     return rng.choice(AGE_BANDS), rng.choice(SEXES), place, setting, rng.choice(DURATIONS)
 
@@ -104,9 +104,9 @@ def balanced_sample(cases: pd.DataFrame, n_per_disease: int, seed: int = 42, min
         personas: set = set()
         for j, (g, syms, kind) in enumerate(_subsets_for(cases[cases["disease"] == disease], n_per_disease,
                                                          min_subset_size, rng, taken)):
-            persona = _persona(rng)
+            persona = random_persona(rng)
             while persona in personas:
-                persona = _persona(rng)
+                persona = random_persona(rng)
             personas.add(persona)
             age, sex, place, setting, duration = persona
             rows.append({"row_id": f"{disease}-{j:03d}", "disease": disease, "group_id": g,

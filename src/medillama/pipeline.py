@@ -53,6 +53,15 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
     return [paths.processed_dir(run) / "dataset.jsonl"]
 
 
+def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
+    # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
+    if cfg["train"]["drill_rows_per_disease"] <= 0:
+        return _dataset(cfg, run)
+    d = paths.interim_dir(run)
+    return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]
+            + sorted(paths.KNOWLEDGE.glob("*.yaml")))
+
+
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     ext = cfg["evaluate"]["external_eval_csv"]
     return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
@@ -69,7 +78,8 @@ STEPS: dict[str, StepSpec] = {
                  ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
-                 ("train.py", "answer.py", "models.py", "splits.py"), _dataset),
+                 ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
+                  "knowledge.py"), _finetune_inputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
                                  "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",

@@ -45,11 +45,12 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
-                         decision_copies: int = 0):
+                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
-    tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row."""
+    tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row.
+    ``kind='drill'``: one pass over ``drill_df`` (``drill.drill_rows``), built like decision rows."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
@@ -59,6 +60,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
         one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
                for q, a in zip(decision_df["input_text"], decision_df["output_text"])]
         rows += one * decision_copies
+    if drill_df is not None:
+        rows += [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "drill"}
+                 for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -192,13 +196,13 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
 def masking_report(trainer, n: int = 4) -> dict:
     """Collate the first ``n`` training rows of each kind the way training does and check the labels: prompt
     tokens are -100, the completion is labelled from its first token, and the last label is EOS for a full answer,
-    a newline (and no EOS anywhere) for a decision row."""
+    a newline (and no EOS anywhere) for a decision or drill row."""
     import torch
 
     ds = trainer.train_dataset
     tok = trainer.processing_class
     kinds = ds["kind"]
-    pick = [i for k in ("answer", "decision") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
+    pick = [i for k in ("answer", "decision", "drill") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
     batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
     newlines = set(newline_token_ids(tok))

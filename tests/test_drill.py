@@ -1,0 +1,64 @@
+"""Drill rows: new, unambiguous subsets of train symptom sets only, never a held-out or source set."""
+import pandas as pd
+
+from medillama import knowledge
+from medillama.answer import parse_answer
+from medillama.drill import drill_rows, drill_subsets
+
+# malaria and dengue share chills + high_fever; test holds one malaria set
+TRAIN = pd.DataFrame({
+    "disease": ["malaria", "malaria", "dengue"],
+    "condition": ["Malaria", "Malaria", "Dengue"],
+    "group_id": ["m1", "m1", "d1"],
+    "symptoms": [["chills", "vomiting", "high_fever", "sweating", "headache"], ["chills", "vomiting", "high_fever"],
+                 ["skin_rash", "chills", "joint_pain", "high_fever", "headache"]],
+})
+HELDOUT = pd.DataFrame({"symptoms": [["chills", "vomiting", "sweating"]]})
+CASES = pd.DataFrame({"symptoms": [["chills", "vomiting", "high_fever", "sweating", "headache"],
+                                   ["vomiting", "sweating", "headache"]]})
+
+
+def excluded():
+    return {frozenset(s) for f in (TRAIN, HELDOUT, CASES) for s in f["symptoms"]}
+
+
+def test_subsets_are_new_unambiguous_and_from_the_disease_train_sets():
+    subs = drill_subsets(TRAIN, excluded(), per_disease=50, min_size=2, seed=1)
+    by = {d: {frozenset(s) for dd, s in subs if dd == d} for d in ("malaria", "dengue")}
+    assert sum(len(v) for v in by.values()) == len(subs)  # no subset drawn twice
+    malaria_set = frozenset(TRAIN["symptoms"][0])
+    dengue_set = frozenset(TRAIN["symptoms"][2])
+    for s in by["malaria"]:
+        assert s < malaria_set and len(s) >= 2
+        assert not s <= dengue_set  # {chills, high_fever} or {headache, high_fever} would name dengue too
+    assert frozenset({"chills", "high_fever"}) not in by["malaria"] | by["dengue"]
+    assert not (by["malaria"] | by["dengue"]) & excluded()  # no held-out, source-case or train row set
+    # every unambiguous, unexcluded malaria subset of size >= 2 is found when the budget allows
+    import itertools
+    expect = {frozenset(c) for k in range(2, 5) for c in itertools.combinations(sorted(malaria_set), k)
+              if not frozenset(c) <= dengue_set} - excluded()
+    assert by["malaria"] == expect
+
+
+def test_per_disease_cap_and_seeded():
+    a = drill_subsets(TRAIN, excluded(), per_disease=3, seed=7)
+    assert a == drill_subsets(TRAIN, excluded(), per_disease=3, seed=7)
+    assert max(pd.Series([d for d, _ in a]).value_counts()) == 3
+    assert drill_subsets(TRAIN, excluded(), per_disease=0) == []
+
+
+def test_rows_carry_a_query_and_the_decision_lines():
+    symptoms = pd.DataFrame({"token": ["chills", "vomiting", "high_fever", "sweating", "headache", "skin_rash",
+                                       "joint_pain"], "weight": [3, 5, 7, 3, 3, 3, 3]})
+    df = drill_rows(TRAIN, HELDOUT, CASES, symptoms, knowledge.lexicon(), per_disease=4, seed=3)
+    assert len(df) and set(df["disease"]) <= {"malaria", "dengue"}
+    for r in df.itertuples():
+        p = parse_answer(r.output_text)
+        assert p["condition"] == {"malaria": "Malaria", "dengue": "Dengue"}[r.disease]
+        level, _ = knowledge.triage_level(r.disease, r.symptoms, sum(dict(zip(symptoms.token, symptoms.weight))[s]
+                                                                     for s in r.symptoms))
+        assert p["see_doctor"] == knowledge.triage_advice(level)
+        assert r.output_text.count("\n") == 2 and r.input_text.strip()
+        assert "malaria" not in r.input_text.lower() and "dengue" not in r.input_text.lower()
+    empty = drill_rows(TRAIN, HELDOUT, CASES, symptoms, knowledge.lexicon(), per_disease=0)
+    assert empty.empty and "output_text" in empty
