@@ -29,6 +29,17 @@ def queries(run: str, n: int) -> list[str]:
     return [r["input_text"] for r in rows][:n]
 
 
+def splits(run: str) -> dict:
+    """The run's dataset as {split: DataFrame}, from its JSONL export."""
+    import pandas as pd
+
+    path = paths.processed_dir(run) / "dataset.jsonl"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: run ./run_all.sh --profile {run} --only 03 (or pass --run) first")
+    df = pd.read_json(path, lines=True)
+    return {name: df[df["split"] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
+
+
 def save(name: str, result: dict) -> Path:
     path = io.write_json(OUT / f"{name}.json", {"machine": machine(), **result})
     print(json.dumps(result, indent=2))

@@ -6,7 +6,7 @@ dataset's order) and in training batches (TRL's collator in random order, vs pad
 import argparse
 import random
 
-from common import queries, save
+from common import queries, save, splits
 
 from medillama.answer import build_prompt
 from medillama.generate import batches, longest_first
@@ -44,10 +44,9 @@ def main():
     train = [len(x) for x in T.to_prompt_completion(df, "alpaca", tok)["input_ids"]]
     shuffled = train[:]
     random.Random(0).shuffle(shuffled)
-    # the cpu profile's rows: full answers for rows_per_disease rows, decision_copies x condition-only rows
-    tcfg = config.load_config("cpu")["train"]
-    ds = T.to_prompt_completion(T.select_rows(df, tcfg["rows_per_disease"], 0), "alpaca", tok, df,
-                                tcfg["decision_copies"])
+    # the cpu profile's rows as step 04 builds them: answers, decision rows, drill rows
+    cfg = config.load_config("cpu")
+    _, _, ds = T.training_rows(splits(a.run), cfg["train"], tok, paths.interim_dir(a.run), cfg["sft"]["seed"])
     mixed = [len(x) for x in ds["input_ids"]]
     mixed_shuffled = mixed[:]
     random.Random(0).shuffle(mixed_shuffled)

@@ -3,13 +3,17 @@ machine's fp32 matmul peak it reaches (the peak is measured in the same run with
 
     python bench/training.py [--run cpu] [--steps 50] [--stock] [--set sft.bf16=false ...]
 
-Both recipes train on the profile's rows (answers and decision drill rows). group_by_length sorts each
+Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
+
+This VM's matmul speed drifts by a third within minutes, so besides the peak before and after, the peak is
+sampled every ``--peak-every`` steps during training (that time is left out of the training time) and the share
+is also given against the median of those samples: the machine as fast as it was while training.
 """
 import argparse
 import time
 
-from common import save
+from common import save, splits
 
 from medillama import config, train
 from medillama.models import resolve_model  # noqa: F401  (converts the offline model once if needed)
@@ -32,49 +36,70 @@ STOCK = {"train.fused_lm_head": True, "train.decision_weight": 1.0, "sft.bf16": 
          "sft.train_sampling_strategy": "random"}
 
 
-def measure(overrides: dict, run: str, steps: int) -> dict:
+def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict:
+    import statistics
     import tempfile
 
-    import pandas as pd
+    from transformers import TrainerCallback
     from trl import SFTTrainer
 
     from medillama import paths
 
     cfg = config.load_config("cpu", overrides)
-    split = pd.read_json(paths.processed_dir(run) / "dataset.jsonl", lines=True)
-    split = split[split["split"] == "train"]
-    df = train.select_rows(split, cfg["train"]["rows_per_disease"], 0)
     model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
-    seen = {"tokens": 0, "labelled": 0}  # counted per batch: group_by_length's first batches are its longest rows
+    # counted per batch: group_by_length's first batches are its longest rows
+    seen = {"tokens": 0, "labelled": 0, "pairs": 0}
+    peaks, peak_seconds = [], [0.0]
+
+    class PeakSampler(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if peak_every and state.global_step % peak_every == 0:
+                t = time.perf_counter()
+                peaks.append(matmul_peak(repeats=5))
+                peak_seconds[0] += time.perf_counter() - t
+
     with tempfile.TemporaryDirectory() as d:
-        # The profile's training rows: its answers and its decision drill rows, as step 04 builds them.
-        rows = train.to_prompt_completion(df, "alpaca", tok, split, cfg["train"]["decision_copies"])
+        # The profile's training rows, as step 04 builds them.
+        _, drill, rows = train.training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
         trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"])
+        trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
 
         def counting(model, inputs, *args, **kwargs):
-            seen["tokens"] += int(inputs["attention_mask"].sum())
+            lengths = inputs["attention_mask"].sum(dim=1)
+            seen["tokens"] += int(lengths.sum())
+            seen["pairs"] += int((lengths * (lengths + 1)).sum())  # causal attention: query-key pairs x 2
             seen["labelled"] += int((inputs["labels"][:, 1:] != -100).sum())
             return compute_loss(model, inputs, *args, **kwargs)
 
         trainer.compute_loss = counting
         res = trainer.train()
+        adapter = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     tokens, labelled = seen["tokens"], seen["labelled"]
-    tps = tokens / res.metrics["train_runtime"]
-    # LoRA: forward (2N) + backward through frozen weights for activations (2N); adapter weights are negligible.
-    # The plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there.
+    seconds = res.metrics["train_runtime"] - peak_seconds[0]
+    tps = tokens / seconds
+    # LoRA: forward (2N) + backward through the frozen weights for activations only (2N). The plain loss projects
+    # only labelled positions onto the vocabulary, so the LM head counts only there. Adapters: forward, activation
+    # and weight gradients (6 per parameter). Attention scores and values: 4 d per query-key pair forward, x3 with
+    # the backward; causal, padding not counted (what a model with this many tokens must do at least).
     head = model.get_output_embeddings().weight.numel()
     head_tokens = tokens if type(trainer) is SFTTrainer else labelled
-    flops = 4 * (n_params - head) * tokens + 4 * head * head_tokens
+    c = model.config
+    attention = 3 * 4 * c.num_hidden_layers * c.hidden_size * seen["pairs"] // 2
+    flops = 4 * (n_params - head) * tokens + 4 * head * head_tokens + 6 * adapter * tokens + attention
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
-            "labelled_tokens": labelled, "seconds": res.metrics["train_runtime"], "train_tokens_per_s": tps,
-            "model_parameters": n_params, "lm_head_parameters": head,
-            "achieved_gflops": flops / res.metrics["train_runtime"] / 1e9,
+            "labelled_tokens": labelled, "drill_rows": len(drill), "seconds": seconds,
+            "peak_sampling_seconds": peak_seconds[0], "train_tokens_per_s": tps,
+            "model_parameters": n_params, "lm_head_parameters": head, "adapter_parameters": adapter,
+            "attention_share_of_flops": attention / flops,
+            "achieved_gflops": flops / seconds / 1e9,
+            "peaks_during_gflops": [p / 1e9 for p in peaks],
+            "share_of_fp32_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
             "settings": {"bf16": sft["bf16"], "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],
                          "sampling": sft["train_sampling_strategy"], "lora_dropout": cfg["lora"]["lora_dropout"],
@@ -90,18 +115,20 @@ def main():
                     help="config overrides for the measured run, as ./run_all.sh -p KEY VALUE takes them")
     ap.add_argument("--stock", action="store_true", help="also measure the stock recipe (STOCK), side by side")
     ap.add_argument("--name", default="training", help="result file name under outputs/bench/")
+    ap.add_argument("--peak-every", type=int, default=10, help="sample the matmul peak every N steps (0: never)")
     a = ap.parse_args()
     peak_before = matmul_peak()
-    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.run, a.steps)}
+    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.run, a.steps, a.peak_every)}
     if a.stock:
-        runs["stock"] = measure(STOCK, a.run, a.steps)
+        runs["stock"] = measure(STOCK, a.run, a.steps, a.peak_every)
     peak = max(peak_before, matmul_peak())
     peak_bf16 = matmul_peak(dtype="bfloat16")  # what bf16 autocast can reach on a CPU with AMX
     for r in runs.values():
         r["share_of_fp32_peak"] = r["achieved_gflops"] * 1e9 / peak
         r["share_of_bf16_peak"] = r["achieved_gflops"] * 1e9 / peak_bf16
-    result = {"runs": runs, "flops_per_token_estimate": "4 x parameters (LoRA: no weight gradients for frozen layers); the LM head's "
-                                          "share only on labelled tokens when the plain loss skips the prompt",
+    result = {"runs": runs, "flops_estimate": "4 x frozen parameters per token (LoRA: no weight gradients for "
+                                         "frozen layers; the LM head only on labelled tokens when the plain loss skips the "
+                                         "prompt) + 6 x adapter parameters per token + causal attention (fwd + bwd)",
               "matmul_peak_fp32_gflops": peak / 1e9, "matmul_peak_bf16_gflops": peak_bf16 / 1e9, "target_share": 0.5}
     if a.stock:
         result["speedup_vs_stock"] = runs["cpu_profile"]["train_tokens_per_s"] / runs["stock"]["train_tokens_per_s"]

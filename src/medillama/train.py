@@ -67,6 +67,25 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     return Dataset.from_list(rows)
 
 
+def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
+    """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on for the ``train`` config section.
+    ``splits``: the dataset's train, validation and test frames; ``interim``: the run's folder with the source cases
+    and symptom weights (drill rows only)."""
+    from . import knowledge
+    from .drill import drill_rows
+
+    tr = splits["train"]
+    answers = select_rows(tr, tcfg["rows_per_disease"], seed)
+    drill = None
+    if tcfg["drill_rows_per_disease"] > 0:
+        drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
+                           pd.read_parquet(Path(interim) / "cases.parquet"),
+                           pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
+                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed)
+    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill)
+    return answers, (drill if drill is not None else pd.DataFrame(columns=["disease"])), ds
+
+
 def check_sft_fields(sft: dict, lora: dict) -> None:
     """Fail early, with the valid names, on a key SFTConfig or LoraConfig would not accept."""
     from peft import LoraConfig
