@@ -22,12 +22,16 @@ _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in 
                      re.IGNORECASE | re.MULTILINE)
 
 
+def format_decision(condition: str, see_doctor: str) -> str:
+    """The answer's first two lines, each with its newline: what it likely is and how urgently to see a doctor."""
+    return f"Likely condition: {condition.strip()}\nSee a doctor: {see_doctor.strip()}\n"
+
+
 def format_answer(condition: str, why: str, precautions: list[str], see_doctor: str, india_notes: str,
                   disclaimer: str = DISCLAIMER) -> str:
     prec = "; ".join(p.strip().rstrip(".") for p in precautions if p.strip())
-    lines = [f"Likely condition: {condition.strip()}", f"See a doctor: {see_doctor.strip()}", f"Why: {why.strip()}",
-             f"Precautions: {prec[:1].upper() + prec[1:]}.", f"India notes: {india_notes.strip()}"]
-    return "\n".join(lines) + f"\n{disclaimer}"
+    lines = [f"Why: {why.strip()}", f"Precautions: {prec[:1].upper() + prec[1:]}.", f"India notes: {india_notes.strip()}"]
+    return format_decision(condition, see_doctor) + "\n".join(lines) + f"\n{disclaimer}"
 
 
 def parse_answer(text: str) -> dict:

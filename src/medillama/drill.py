@@ -16,9 +16,11 @@ import random
 import pandas as pd
 
 from . import knowledge
+from .answer import format_decision
 from .balance import random_persona, severity_total
 from .synth import template_query
 
+COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
 MAX_SYMPTOMS = 8  # longer subsets add tokens, not new evidence
 HINGLISH_SHARE = 0.2  # as in the dataset (synth.hinglish_rate)
 
@@ -61,7 +63,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
     ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
     if per_disease <= 0:
-        return pd.DataFrame(columns=["input_text", "output_text", "disease", "symptoms", "triage"])
+        return pd.DataFrame(columns=COLUMNS)
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = dict(zip(symptoms["token"], symptoms["weight"]))
     display = dict(zip(train["disease"], train["condition"]))
@@ -72,7 +74,6 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
         query = template_query({"symptoms": syms, "age_band": age, "sex": sex, "place": place, "duration": duration},
                                lexicon, f"{seed}:{disease}:{i}:query", hinglish=rng.random() < HINGLISH_SHARE)
         level, _ = knowledge.triage_level(disease, syms, severity_total(syms, weights))
-        rows.append({"input_text": query, "disease": disease, "symptoms": syms, "triage": level,
-                     "output_text": f"Likely condition: {display[disease]}\n"
-                                    f"See a doctor: {knowledge.triage_advice(level)}\n"})
-    return pd.DataFrame(rows)
+        rows.append({"input_text": query, "output_text": format_decision(display[disease], knowledge.triage_advice(level)),
+                     "disease": disease, "symptoms": syms, "triage": level})
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -59,7 +59,7 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
         return _dataset(cfg, run)
     d = paths.interim_dir(run)
     return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]
-            + sorted(paths.KNOWLEDGE.glob("*.yaml")))
+            + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")])
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:

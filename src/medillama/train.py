@@ -72,18 +72,18 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     ``splits``: the dataset's train, validation and test frames; ``interim``: the run's folder with the source cases
     and symptom weights (drill rows only)."""
     from . import knowledge
-    from .drill import drill_rows
+    from .drill import COLUMNS, drill_rows
 
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
-    drill = None
+    drill = pd.DataFrame(columns=COLUMNS)  # off: the source files are not read (nor step 04's inputs)
     if tcfg["drill_rows_per_disease"] > 0:
         drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed)
     ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill)
-    return answers, (drill if drill is not None else pd.DataFrame(columns=["disease"])), ds
+    return answers, drill, ds
 
 
 def check_sft_fields(sft: dict, lora: dict) -> None:
