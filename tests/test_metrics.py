@@ -107,19 +107,27 @@ def test_stratified_sample():
     assert len(stratified_sample(df, "label", 0, seed=0)) == 10
 
 
-def test_condition_accuracy(names):
-    from medillama.evaluation import CONDITION_STOP, condition_accuracy
+def test_decision_scores(names):
+    from medillama import knowledge
+    from medillama.evaluation import DECISION_STOP, decision_scores
     from medillama.generate import FakeBackend
 
     seen = []
+    urgent, emergency = knowledge.triage_advice("urgent"), knowledge.triage_advice("emergency")
 
     def fake(prompt):
         seen.append(prompt)
         name = "Malaria" if "chills" in prompt else "Common Cold"
-        return f"Likely condition: {name}\nSee a doctor: within 24 hours.\nWhy: Malaria"
+        advice = emergency if "chest" in prompt else urgent
+        return f"Likely condition: {name}\nSee a doctor: {advice}\nWhy: Malaria"
 
-    queries = ["fever with chills", "sneezing and runny nose", "chills and sweating"]
-    acc, pred = condition_accuracy(FakeBackend(fake), queries, ["malaria", "common_cold", "typhoid"], names,
-                                   "alpaca", None)
-    assert pred == ["malaria", "common_cold", "malaria"] and acc == pytest.approx(2 / 3)
-    assert all(q in p for q, p in zip(queries, seen)) and CONDITION_STOP == ["\n"]
+    queries = ["fever with chills", "sneezing and runny nose", "chills and chest pain", "chills, sweating"]
+    summary, rows = decision_scores(FakeBackend(fake), queries, ["malaria", "common_cold", "typhoid", "malaria"],
+                                    ["urgent", "self_care", "emergency", "emergency"], names, "alpaca", None)
+    assert rows["pred_disease"].tolist() == ["malaria", "common_cold", "malaria", "malaria"]
+    assert rows["pred_triage"].tolist() == ["urgent", "urgent", "emergency", "urgent"]
+    assert summary["disease_accuracy"] == pytest.approx(3 / 4)
+    assert summary["triage_agreement"] == pytest.approx(2 / 4)
+    assert summary["under_triage_emergency"] == pytest.approx(1 / 2) and summary["emergency_rows"] == 2
+    assert summary["under_triage"] == pytest.approx(1 / 4) and summary["over_triage"] == pytest.approx(1 / 4)
+    assert all(q in p for q, p in zip(queries, seen)) and DECISION_STOP == ["\nWhy"]

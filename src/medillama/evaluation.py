@@ -64,14 +64,31 @@ def condition_of(text: str, names) -> str | None:
     return names.key(cond)
 
 
-def condition_accuracy(backend, queries, truth, names, style: str, tokenizer, max_new_tokens: int = 24):
-    """(accuracy, predicted keys) of the 'Likely condition' line alone, generated uncached (step 04 uses it on the
-    validation split, the split to compare recipes on; the test split is step 05's)."""
+DECISION_STOP = ["\nWhy"]  # the decision is the first two lines: condition and urgency
+
+
+def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
+                    max_new_tokens: int = 64) -> tuple[dict, pd.DataFrame]:
+    """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
+    under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
+    compare recipes on; the test split is step 05's."""
+    from .metrics import triage_scores
+
     prompts = [build_prompt(q, style, tokenizer) for q in queries]
-    pred = [condition_of(r.text, names) for r in backend.generate(prompts, max_new_tokens=max_new_tokens,
-                                                                    stop=CONDITION_STOP)]
-    truth = list(truth)
-    return (sum(p == t for p, t in zip(pred, truth)) / len(truth) if truth else 0.0), pred
+    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
+    rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
+                          **triage_scores(parse_answer(r.text)["see_doctor"], lv)}
+                         for r, d, lv in zip(results, diseases, levels)])
+    if rows.empty:
+        return {"rows": 0}, rows
+    emergency = rows[rows["triage"] == "emergency"]
+    summary = {"disease_accuracy": float((rows["pred_disease"] == rows["disease"]).mean()),
+               "triage_agreement": float(rows["triage_agree"].mean()),
+               "under_triage": float(rows["under_triage"].mean()),
+               "under_triage_emergency": float(emergency["under_triage"].mean()) if len(emergency) else None,
+               "over_triage": float(rows["over_triage"].mean()),
+               "rows": len(rows), "emergency_rows": len(emergency)}
+    return summary, rows
 
 
 def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:

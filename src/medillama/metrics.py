@@ -127,20 +127,25 @@ def has_india_notes(disease: str, answer: str) -> bool:
     return any(f" {_norm(term)} " in t for term in india_terms(disease))
 
 
+def triage_scores(see_doctor: str | None, ref_level: str) -> dict:
+    """The advice's level against the reference level: agreement, under- and over-triage."""
+    pred_level = knowledge.level_from_text(see_doctor)
+    pred_rank = knowledge.level_rank(pred_level) if pred_level else None
+    ref_rank = knowledge.level_rank(ref_level)
+    return {"pred_triage": pred_level, "triage_agree": pred_level == ref_level,
+            # no readable advice counts as under-triage: silence is not safe
+            "under_triage": pred_rank is None or pred_rank < ref_rank,
+            "over_triage": pred_rank is not None and pred_rank > ref_rank}
+
+
 def score_answer(text: str, finish_reason: str, ref: dict, names: DiseaseNames) -> dict:
     """All per-row measures of one model answer against its reference row."""
     p = parse_answer(text)
     pred_key = names.key(p["condition"]) if p["condition"] else None
-    pred_level = knowledge.level_from_text(p["see_doctor"])
-    ref_rank = knowledge.level_rank(ref["triage"])
-    pred_rank = knowledge.level_rank(pred_level) if pred_level else None
     return {
         "pred_condition": p["condition"], "pred_disease": pred_key, "correct": pred_key == ref["disease"],
         "complete": p["complete"], "ends_properly": finish_reason == "stop",
-        "pred_triage": pred_level, "triage_agree": pred_level == ref["triage"],
-        # no readable advice counts as under-triage: silence is not safe
-        "under_triage": pred_rank is None or pred_rank < ref_rank,
-        "over_triage": pred_rank is not None and pred_rank > ref_rank,
+        **triage_scores(p["see_doctor"], ref["triage"]),
         "precaution_recall": precaution_recall(list(ref["precautions"]), text),
         "india_notes": has_india_notes(ref["disease"], p["india_notes"] or ""),
     }
