@@ -8,11 +8,6 @@ urgency lines) for new subsets of the **train** symptom sets that
 - name this disease only: no other disease's train set contains the subset (an ambiguous pair such as fever +
   headache would teach noise), and
 - equal no symptom set of the validation or test split and no source case, so the split guarantee holds.
-
-Red-flag drill rows always hold the symptoms of one red flag (triage.yaml), so their urgency is emergency; they
-may also repeat a train row's set in new words. A disease whose red-flag combination is rare in its sets (hypertension: chest pain with
-dizziness in 6 of 894 train rows) otherwise teaches the model its usual level, and the model under-triages the
-combination on validation.
 """
 from __future__ import annotations
 
@@ -62,66 +57,18 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
     return out
 
 
-def red_flag_cores(symptom_set: frozenset) -> list[tuple[str, frozenset]]:
-    """(red flag id, the fewest symptoms of ``symptom_set`` that raise it) for each way the set raises a flag."""
-    out = []
-    for rf in knowledge.triage_rules().get("red_flags") or []:
-        all_of, any_of = frozenset(rf.get("all_of") or []), rf.get("any_of") or []
-        if rf.get("scope") == "query" or not all_of or not all_of <= symptom_set:
-            continue
-        out += [(rf["id"], all_of | {a}) for a in any_of if a in symptom_set] if any_of else [(rf["id"], all_of)]
-    return out
-
-
-def red_flag_subsets(train: pd.DataFrame, excluded: set[frozenset], per_flag: int, min_size: int = 2,
-                     seed: int = 42, tries: int = 200) -> list[tuple[str, list[str]]]:
-    """``per_flag`` (disease, symptoms) pairs per disease and red flag its train sets can raise: the flag's
-    symptoms plus a seeded draw of the rest of a train set, kept when not in ``excluded`` and naming this disease
-    only. A subset may repeat (each row gets its own query): a small disease has few subsets that hold a flag."""
-    sets = group_sets(train)
-    out = []
-    for disease in sorted(sets):
-        others = [s for d, ss in sets.items() if d != disease for s in ss]
-        by_flag: dict[str, list[tuple[frozenset, frozenset]]] = {}
-        for source in sets[disease]:
-            for flag, core in red_flag_cores(source):
-                by_flag.setdefault(flag, []).append((core, source))
-        for flag in sorted(by_flag):
-            rng = random.Random(f"{seed}:{disease}:{flag}:red_flag")
-            options = sorted(by_flag[flag], key=lambda cs: (sorted(cs[0]), sorted(cs[1])))
-            kept = 0
-            for _ in range(per_flag * tries):
-                if kept >= per_flag:
-                    break
-                core, source = rng.choice(options)
-                rest = sorted(source - core)
-                k = rng.randint(max(0, min_size - len(core)), max(0, min(len(rest), MAX_SYMPTOMS - len(core))))
-                sub = core | frozenset(rng.sample(rest, k))
-                if len(sub) < min_size or sub in excluded or any(sub <= o for o in others):
-                    continue
-                kept += 1
-                out.append((disease, sorted(sub)))
-    return out
-
-
 def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, symptoms: pd.DataFrame,
-               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42,
-               red_flag_per_flag: int = 0) -> pd.DataFrame:
+               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42) -> pd.DataFrame:
     """Rows with ``input_text`` (a template query from a seeded persona) and ``output_text`` (the condition and
-    urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``, then for
-    ``red_flag_subsets`` (``red_flag_per_flag`` per disease and flag).
+    urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
     ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
-    not_train = {frozenset(s) for frame in (heldout, cases) for s in frame["symptoms"]}
-    pairs = drill_subsets(train, not_train | {frozenset(s) for s in train["symptoms"]}, per_disease, min_size,
-                          seed) if per_disease > 0 else []
-    if red_flag_per_flag > 0:  # a train row's set is allowed here: a new query for it
-        pairs += red_flag_subsets(train, not_train, red_flag_per_flag, min_size, seed)
-    if not pairs:
+    if per_disease <= 0:
         return pd.DataFrame(columns=COLUMNS)
+    excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = dict(zip(symptoms["token"], symptoms["weight"]))
     display = dict(zip(train["disease"], train["condition"]))
     rows = []
-    for i, (disease, syms) in enumerate(pairs):
+    for i, (disease, syms) in enumerate(drill_subsets(train, excluded, per_disease, min_size, seed)):
         age, sex, place, _, duration = random_persona(random.Random(f"{seed}:{disease}:{i}:persona"))
         rng = random.Random(f"{seed}:{disease}:{i}:query")
         query = template_query({"symptoms": syms, "age_band": age, "sex": sex, "place": place, "duration": duration},

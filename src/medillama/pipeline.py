@@ -55,9 +55,7 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
-    from .train import uses_drill
-
-    if not uses_drill(cfg["train"]):
+    if cfg["train"]["drill_rows_per_disease"] <= 0:
         return _dataset(cfg, run)
     d = paths.interim_dir(run)
     return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]

@@ -67,10 +67,6 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     return Dataset.from_list(rows)
 
 
-def uses_drill(tcfg: dict) -> bool:
-    return tcfg["drill_rows_per_disease"] > 0 or tcfg["drill_red_flag_rows"] > 0
-
-
 def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
     """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on for the ``train`` config section.
     ``splits``: the dataset's train, validation and test frames; ``interim``: the run's folder with the source cases
@@ -81,12 +77,11 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
     drill = pd.DataFrame(columns=COLUMNS)  # off: the source files are not read (nor step 04's inputs)
-    if uses_drill(tcfg):
+    if tcfg["drill_rows_per_disease"] > 0:
         drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
-                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed,
-                           tcfg["drill_red_flag_rows"])
+                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed)
     ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill)
     return answers, drill, ds
 
