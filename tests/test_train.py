@@ -82,7 +82,11 @@ def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA, tmp_path / "out")
     trainer.train()
-    trainer.model.save_pretrained(tmp_path / "adapter")
+    train.save_adapter(trainer.model, tokenizer, tmp_path / "adapter")
+    import json
+
+    saved = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert saved["target_modules"] == sorted(LORA["target_modules"])  # not the process's set order
     trainer.model.eval()
     x = tokenizer(build_prompt("I have fever", "alpaca"), return_tensors="pt")
     with torch.no_grad():

@@ -245,6 +245,20 @@ def masking_report(trainer, n: int = 4) -> dict:
     return {"ok": ok, "rows": rows}
 
 
+def save_adapter(model, tokenizer, folder: Path) -> None:
+    """The adapter and tokenizer, with ``target_modules`` sorted: PEFT writes that set in the process's hash order,
+    so two identical trainings would give adapter folders of different hashes (and step 05 would re-run)."""
+    import json
+
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    cfg_path = Path(folder) / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])
+        cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+
+
 def trainable_parameters(model) -> dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
