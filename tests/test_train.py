@@ -1,4 +1,6 @@
 """LoRA SFT on a tiny random Llama (SmolLM2 tokenizer): masking, learning, adapter round trip."""
+import json
+
 import pandas as pd
 import pytest
 import torch
@@ -83,8 +85,6 @@ def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA, tmp_path / "out")
     trainer.train()
     train.save_adapter(trainer.model, tokenizer, tmp_path / "adapter")
-    import json
-
     saved = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert saved["target_modules"] == sorted(LORA["target_modules"])  # not the process's set order
     trainer.model.eval()
