@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import io, paths
-from .answer import build_prompt, parse_answer
+from .answer import SECTIONS, build_prompt, parse_answer
 from .generate import CachedGenerator, HFBackend
 
 CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
@@ -64,7 +64,7 @@ def condition_of(text: str, names) -> str | None:
     return names.key(cond)
 
 
-DECISION_STOP = ["\nWhy"]  # the decision is the first two lines: condition and urgency
+DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (condition, urgency): stop at the third
 
 
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,

@@ -250,13 +250,14 @@ def save_adapter(model, tokenizer, folder: Path) -> None:
     so two identical trainings would give adapter folders of different hashes (and step 05 would re-run)."""
     import json
 
+    from . import io
+
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     cfg_path = Path(folder) / "adapter_config.json"
     cfg = json.loads(cfg_path.read_text())
     if isinstance(cfg.get("target_modules"), list):
-        cfg["target_modules"] = sorted(cfg["target_modules"])
-        cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        io.write_json(cfg_path, {**cfg, "target_modules": sorted(cfg["target_modules"])})
 
 
 def trainable_parameters(model) -> dict:
