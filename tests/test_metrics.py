@@ -5,7 +5,9 @@ from medillama import knowledge
 from medillama import metrics as M
 from medillama.answer import format_answer
 from medillama.baselines import Majority, TfidfLogReg
-from conftest import S2D
+from medillama.evaluation import probe_accuracy
+from medillama.generate import FakeBackend
+from conftest import S2D, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,30 @@ def test_decision_scores(names):
     assert summary["under_triage_emergency"] == pytest.approx(1 / 2) and summary["emergency_rows"] == 2
     assert summary["under_triage"] == pytest.approx(1 / 4) and summary["over_triage"] == pytest.approx(1 / 4)
     assert all(q in p for q, p in zip(queries, seen)) and DECISION_STOP == ["\nWhy"]
+
+
+def test_probe_accuracy_on_a_csv(names, tmp_path):
+    csv = write_csv(tmp_path / "probe.csv", 'text,label\n"I shiver and sweat every evening",Malaria\n'
+                    '"My nose runs all day",Common Cold\n"Sneezing, sore throat",Common Cold\n')
+    fake = FakeBackend(lambda p: "Likely condition: Malaria" if "shiver" in p or "Sneezing" in p else "Common cold")
+    summary, rows = probe_accuracy(fake, csv, names, "alpaca", None)
+    assert rows["pred_disease"].tolist() == ["malaria", "common_cold", "malaria"]
+    assert summary == {"accuracy": pytest.approx(2 / 3), "rows": 3}
+    bad = write_csv(tmp_path / "bad.csv", 'text,label\n"I feel dizzy",Not A Disease\n')
+    with pytest.raises(ValueError, match="Not A Disease"):
+        probe_accuracy(fake, bad, names, "alpaca", None)
+
+
+def test_probe_file_covers_every_disease_in_words_that_name_none(names, ingested):
+    from medillama import gates, paths
+    from medillama.synth import forbidden_names
+
+    probe = pd.read_csv(paths.ROOT / "data" / "probe" / "natural_queries.csv")
+    mapping, unmapped = names.map_labels(probe["label"])
+    keys = probe["label"].map(mapping)
+    assert unmapped == [] and keys.value_counts().eq(4).all() and set(keys) == set(ingested.diseases["key"])
+    listed = {k: set().union(*map(set, g)) for k, g in ingested.cases.groupby("disease")["symptoms"]}
+    for text, key, syms in zip(probe["text"], keys, probe["symptoms"]):
+        assert set(syms.split(";")) <= listed[key], text  # it describes the dataset's symptoms of its label
+        f = forbidden_names(ingested.diseases)[key]
+        assert gates.no_disease_name(text, f["own"] + f["other"]) is None, text

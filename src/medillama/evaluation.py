@@ -91,6 +91,20 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     return summary, rows
 
 
+def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24) -> tuple[dict, pd.DataFrame]:
+    """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
+    from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
+    queries share the training queries' template, so only a probe in other words can show whether a recipe
+    generalises past it."""
+    df, _, unmapped = load_external(path, names)
+    if unmapped:
+        raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
+    prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
+    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
+    df["pred_disease"] = [condition_of(r.text, names) for r in results]
+    return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
+
+
 def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:
     """An external set with columns text,label -> rows with a disease key; unmappable labels are reported."""
     p = paths.resolve(path)

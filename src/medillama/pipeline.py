@@ -55,11 +55,12 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
+    probe = [paths.resolve(cfg["train"]["probe_csv"])] if cfg["train"]["probe_csv"] else []
     if cfg["train"]["drill_rows_per_disease"] <= 0:
-        return _dataset(cfg, run)
+        return _dataset(cfg, run) + probe
     d = paths.interim_dir(run)
     return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]
-            + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")])
+            + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")] + probe)
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
@@ -79,7 +80,7 @@ STEPS: dict[str, StepSpec] = {
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
                  ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
-                  "knowledge.py"), _finetune_inputs),
+                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
                                  "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
