@@ -43,6 +43,16 @@ def test_no_banner_for_ordinary_symptoms():
     assert out["banner"] == "" and out["triage"] == "self_care" and out["changes"] == []
 
 
+def test_banner_scores_count_recall_and_false_alarms():
+    queries = ["I have chest pain and sweating since an hour", "my arm feels odd and my head hurts",
+               "sneezing and a runny nose", "I vomited blood this morning"]
+    s = safety.banner_scores(queries, ["emergency", "emergency", "self_care", "routine"])
+    assert s["emergency_rows"] == 2 and s["banner_on_emergency"] == 0.5
+    assert s["missed"] == ["my arm feels odd and my head hurts"]
+    assert s["other_rows"] == 2 and s["banner_on_other"] == 0.5  # vomiting blood fires whatever the reference says
+    assert safety.banner_scores([], [])["banner_on_emergency"] is None
+
+
 def test_triage_never_below_the_named_condition(ingested):
     from medillama.metrics import DiseaseNames
 

@@ -64,10 +64,10 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
-    ext = cfg["evaluate"]["external_eval_csv"]
+    ext, probe = cfg["evaluate"]["external_eval_csv"], cfg["train"]["probe_csv"]
     return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
-             paths.interim_dir(run) / "diseases.parquet"] + sorted(paths.KNOWLEDGE.glob("*.yaml"))
-            + ([paths.resolve(ext)] if ext else []))
+             paths.interim_dir(run) / "diseases.parquet", paths.interim_dir(run) / "symptoms.parquet"]
+            + sorted(paths.KNOWLEDGE.glob("*.yaml")) + [paths.resolve(p) for p in (ext, probe) if p])
 
 
 STEPS: dict[str, StepSpec] = {
@@ -82,9 +82,9 @@ STEPS: dict[str, StepSpec] = {
                  ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
                   "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
-                                 "evaluate"),
+                                 "train.probe_csv", "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py"),
+                  "splits.py", "safety.py", "balance.py"),
                  _evaluate_inputs),
     ]
 }

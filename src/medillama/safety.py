@@ -62,6 +62,18 @@ def red_flags(query: str) -> list[dict]:
     return hits
 
 
+def banner_scores(queries, levels) -> dict:
+    """The red-flag banner alone (the query's words, no model) on a labelled set: the share of emergency rows it
+    flags (a miss is left to the model's triage and the named condition's floor) and of the other rows (false
+    alarms), with the missed queries."""
+    fired = [bool(red_flags(q)) for q in queries]
+    emergency = [f for f, lv in zip(fired, levels) if lv == "emergency"]
+    other = [f for f, lv in zip(fired, levels) if lv != "emergency"]
+    return {"emergency_rows": len(emergency), "banner_on_emergency": sum(emergency) / len(emergency) if emergency else None,
+            "other_rows": len(other), "banner_on_other": sum(other) / len(other) if other else None,
+            "missed": [q for q, f, lv in zip(queries, fired, levels) if lv == "emergency" and not f]}
+
+
 def grounded(condition_key: str | None, names=None) -> tuple[list[str] | None, str | None]:
     """The sourced precautions and India notes of a recognised condition (None where there are none)."""
     if condition_key is None:  # apply() finds a key only through names
