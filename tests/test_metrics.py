@@ -1,12 +1,13 @@
 import pandas as pd
 import pytest
 
-from medillama import knowledge
+from medillama import gates, knowledge, paths
 from medillama import metrics as M
 from medillama.answer import format_answer
 from medillama.baselines import Majority, TfidfLogReg
 from medillama.evaluation import probe_accuracy
 from medillama.generate import FakeBackend
+from medillama.synth import forbidden_names
 from conftest import S2D, write_csv
 
 
@@ -148,15 +149,12 @@ def test_probe_accuracy_on_a_csv(names, tmp_path):
 
 
 def test_probe_file_covers_every_disease_in_words_that_name_none(names, ingested):
-    from medillama import gates, paths
-    from medillama.synth import forbidden_names
-
     probe = pd.read_csv(paths.ROOT / "data" / "probe" / "natural_queries.csv")
     mapping, unmapped = names.map_labels(probe["label"])
     keys = probe["label"].map(mapping)
     assert unmapped == [] and keys.value_counts().eq(4).all() and set(keys) == set(ingested.diseases["key"])
     listed = {k: set().union(*map(set, g)) for k, g in ingested.cases.groupby("disease")["symptoms"]}
+    forbidden = forbidden_names(ingested.diseases)
     for text, key, syms in zip(probe["text"], keys, probe["symptoms"]):
         assert set(syms.split(";")) <= listed[key], text  # it describes the dataset's symptoms of its label
-        f = forbidden_names(ingested.diseases)[key]
-        assert gates.no_disease_name(text, f["own"] + f["other"]) is None, text
+        assert gates.no_disease_name(text, forbidden[key]["own"] + forbidden[key]["other"]) is None, text
