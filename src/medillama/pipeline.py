@@ -53,9 +53,13 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
     return [paths.processed_dir(run) / "dataset.jsonl"]
 
 
+def _probe(cfg: dict) -> list[Path]:
+    return [paths.resolve(cfg["train"]["probe_csv"])] if cfg["train"]["probe_csv"] else []
+
+
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
-    probe = [paths.resolve(cfg["train"]["probe_csv"])] if cfg["train"]["probe_csv"] else []
+    probe = _probe(cfg)
     if cfg["train"]["drill_rows_per_disease"] <= 0:
         return _dataset(cfg, run) + probe
     d = paths.interim_dir(run)
@@ -64,10 +68,10 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
-    ext, probe = cfg["evaluate"]["external_eval_csv"], cfg["train"]["probe_csv"]
+    ext = cfg["evaluate"]["external_eval_csv"]
     return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
              paths.interim_dir(run) / "diseases.parquet", paths.interim_dir(run) / "symptoms.parquet"]
-            + sorted(paths.KNOWLEDGE.glob("*.yaml")) + [paths.resolve(p) for p in (ext, probe) if p])
+            + sorted(paths.KNOWLEDGE.glob("*.yaml")) + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
 
 
 STEPS: dict[str, StepSpec] = {
