@@ -32,10 +32,10 @@ def main():
     with peft.disable_adapter():
         base, _ = probe_accuracy(backend, a.probe, names, style, tok)
     tr = splits(a.run)["train"]
-    tfidf = TfidfLogReg().fit(tr["input_text"], tr["disease"], cfg["seed"]).predict(rows["text"])
+    tfidf = TfidfLogReg().fit(tr["input_text"], tr["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
     save("probe", {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12],
                    "rows": tuned["rows"], "finetuned": tuned["accuracy"], "base": base["accuracy"],
-                   "tfidf": float((pd.Series(tfidf) == rows["disease"]).mean())})
+                   "tfidf": tfidf})
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ def test_numpy_scalars_are_json_values(tmp_path):
     assert got == {"ok": True, "n": 3, "x": 0.5, "path": str(tmp_path)}
     io.write_json(tmp_path / "r.json", row)
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is True
+    assert io.read_json(tmp_path / "r.json") == {"ok": True, "n": 3, "x": 0.5, "path": str(tmp_path)}
 
 
 def test_missing_values_are_null_not_bare_nan(tmp_path):

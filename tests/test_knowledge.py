@@ -41,6 +41,11 @@ def test_triage_levels_and_red_flags():
     assert knowledge.triage_level("common_cold", ["cough"], 4)[0] == "self_care"
     assert knowledge.triage_level("common_cold", ["cough"], 25)[0] == "urgent"  # severity escalation
     assert knowledge.triage_level("migraine", ["weakness_of_one_body_side"], 5)[0] == "emergency"  # red flag
+    # case_level sums the Kaggle weights itself: 25 escalates a self-care disease, an unweighted token raises
+    assert knowledge.case_level("common_cold", ["cough", "chills"], {"cough": 20, "chills": 5})[0] == "urgent"
+    assert knowledge.case_level("common_cold", ["cough"], {"cough": 4})[0] == "self_care"
+    with pytest.raises(KeyError, match="chills"):
+        knowledge.case_level("common_cold", ["chills"], {"cough": 4})
     assert "one_sided_weakness" in knowledge.red_flags_in_symptoms(["weakness_of_one_body_side"])
     assert knowledge.red_flags_in_text("I have chest pain and sweating since morning")
     assert knowledge.red_flags_in_text("mild headache since yesterday") == []

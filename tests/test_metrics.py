@@ -99,6 +99,7 @@ def test_baselines():
     assert Majority().fit(texts, ["a", "b", "b"]).predict(["x", "y"]) == ["b", "b"]
     clf = TfidfLogReg().fit(texts, labels)
     assert clf.predict(["chills and fever", "a rash on my skin"]) == ["malaria", "fungal"]
+    assert clf.score(["chills and fever", "a rash on my skin"], ["malaria", "malaria"]) == 0.5
 
 
 def test_stratified_sample():

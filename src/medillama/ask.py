@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from . import config, paths
+from . import config, io, paths
 from .answer import build_prompt
 from .safety import EmptyQuery, apply, clean_query
 
@@ -33,7 +33,7 @@ def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
         return p
     done = []
     for m in paths.OUTPUTS.glob("*/04_finetune/manifest.json"):
-        info = json.loads(m.read_text())
+        info = io.read_json(m)
         if info.get("status") == "complete" and (m.parent / "adapter" / "adapter_config.json").exists():
             done.append((info.get("finished", ""), m.parent / "adapter"))
     if not done:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
+
 
 class Majority:
     def fit(self, texts, labels):
@@ -29,3 +31,7 @@ class TfidfLogReg:
 
     def predict(self, texts):
         return list(self.model.predict(list(texts)))
+
+    def score(self, texts, labels) -> float:
+        """Accuracy on labelled texts."""
+        return float((pd.Series(self.predict(texts)) == pd.Series(list(labels))).mean())

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import knowledge
 from .answer import format_decision
-from .balance import random_persona, severity_total
+from .balance import random_persona
 from .synth import template_query
 
 COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
@@ -73,7 +73,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
         rng = random.Random(f"{seed}:{disease}:{i}:query")
         query = template_query({"symptoms": syms, "age_band": age, "sex": sex, "place": place, "duration": duration},
                                lexicon, f"{seed}:{disease}:{i}:query", hinglish=rng.random() < HINGLISH_SHARE)
-        level, _ = knowledge.triage_level(disease, syms, severity_total(syms, weights))
+        level, _ = knowledge.case_level(disease, syms, weights)
         rows.append({"input_text": query, "output_text": format_decision(display[disease], knowledge.triage_advice(level)),
                      "disease": disease, "symptoms": syms, "triage": level})
     return pd.DataFrame(rows, columns=COLUMNS)

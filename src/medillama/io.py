@@ -75,6 +75,10 @@ def write_jsonl(path, rows) -> Path:
     return write_text(path, "".join(_dumps(r) + "\n" for r in rows))
 
 
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def read_jsonl(path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

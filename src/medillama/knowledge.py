@@ -127,6 +127,13 @@ def red_flags_in_text(text: str, folder=None) -> list[str]:
             if any(f" {normalise(p)} " in t for p in rf.get("phrases") or [])]
 
 
+def case_level(disease: str, symptoms, weights: dict, folder=None) -> tuple[str, list[str]]:
+    """``triage_level`` of a symptom list, its severity total from the Kaggle weights ({token: weight})."""
+    from .balance import severity_total
+
+    return triage_level(disease, symptoms, severity_total(symptoms, weights), folder)
+
+
 def triage_level(disease: str, symptoms, severity_total: int, folder=None) -> tuple[str, list[str]]:
     """The reference level of a case and why: disease default, raised by red flags (-> emergency) or by a
     high severity total (a routine/self-care disease becomes urgent at the threshold)."""

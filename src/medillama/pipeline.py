@@ -111,12 +111,10 @@ def manifest_path(run: str, step: str) -> Path:
 
 
 def is_current(spec: StepSpec, cfg: dict, run: str) -> bool:
-    import json
-
     mpath = manifest_path(run, spec.name)
     if not mpath.exists():
         return False
-    m = json.loads(mpath.read_text())
+    m = io.read_json(mpath)
     if m.get("status") != "complete" or m.get("fingerprint") != fingerprint(spec, cfg, run)["hash"]:
         return False
     outs = [paths.resolve(o["path"]) for o in m["outputs"].values()]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from . import io, paths
@@ -52,13 +51,13 @@ def build(run: str) -> Path | None:
         body, _ = exporter.from_filename(str(nb))
         io.write_text(out / f"{nb.stem}.html", body)
         m = rdir / nb.stem / "manifest.json"
-        wall = json.loads(m.read_text()).get("wall_seconds") if m.exists() else None
+        wall = io.read_json(m).get("wall_seconds") if m.exists() else None
         links.append(f"<li><a href='{nb.stem}.html'>{nb.stem}</a>"
                      f"{f' &middot; {wall:.0f} s' if wall is not None else ' &middot; incomplete'}</li>")
     mpath = rdir / "05_evaluate" / "metrics.json"
     table = "<p>No evaluation yet (step 05 has not run).</p>"
     if mpath.exists():
-        metrics = json.loads(mpath.read_text())
+        metrics = io.read_json(mpath)
         head = "<tr><th>metric (95% CI)</th>" + "".join(f"<th>{label}</th>" for _, label in SYSTEMS) + "</tr>"
         body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in headline_rows(metrics))
         n = metrics.get("n_test_rows")

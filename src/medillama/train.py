@@ -248,14 +248,12 @@ def masking_report(trainer, n: int = 4) -> dict:
 def save_adapter(model, tokenizer, folder: Path) -> None:
     """The adapter and tokenizer, with ``target_modules`` sorted: PEFT writes that set in the process's hash order,
     so two identical trainings would give adapter folders of different hashes (and step 05 would re-run)."""
-    import json
-
     from . import io
 
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     cfg_path = Path(folder) / "adapter_config.json"
-    cfg = json.loads(cfg_path.read_text())
+    cfg = io.read_json(cfg_path)
     if isinstance(cfg.get("target_modules"), list):
         io.write_json(cfg_path, {**cfg, "target_modules": sorted(cfg["target_modules"])})
 
