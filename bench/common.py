@@ -40,6 +40,20 @@ def splits(run: str) -> dict:
     return {name: df[df["split"] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
 
 
+def adapter_setup(run: str, adapter: str):
+    """(config, PEFT model, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases."""
+    import pandas as pd
+
+    from medillama import config
+    from medillama.evaluation import load_models
+    from medillama.metrics import DiseaseNames
+
+    cfg = config.load_config(run)
+    peft, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")
+    diseases = pd.read_parquet(paths.interim_dir(run) / "diseases.parquet")
+    return cfg, peft, tok, diseases, DiseaseNames(diseases)
+
+
 def save(name: str, result: dict) -> Path:
     path = io.write_json(OUT / f"{name}.json", {"machine": machine(), **result})
     print(json.dumps(result, indent=2))

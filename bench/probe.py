@@ -5,7 +5,7 @@ it, without training again. For comparing the adapters of earlier runs.
 """
 import argparse
 
-from common import save, splits
+from common import adapter_setup, save, splits
 
 
 def main():
@@ -15,17 +15,12 @@ def main():
     ap.add_argument("--probe", default="data/probe/natural_queries.csv")
     a = ap.parse_args()
 
-    import pandas as pd
-
-    from medillama import config, io, paths
+    from medillama import io, paths
     from medillama.baselines import TfidfLogReg
-    from medillama.evaluation import load_models, probe_accuracy
+    from medillama.evaluation import probe_accuracy
     from medillama.generate import HFBackend
-    from medillama.metrics import DiseaseNames
 
-    cfg = config.load_config(a.run)
-    peft, tok = load_models(cfg["models"]["base"], paths.resolve(a.adapter), cfg["models"]["dtype"], "cpu")
-    names = DiseaseNames(pd.read_parquet(paths.interim_dir(a.run) / "diseases.parquet"))
+    cfg, peft, tok, _, names = adapter_setup(a.run, a.adapter)
     backend = HFBackend(peft, tok, batch_size=32, chat=False)
     style = cfg["train"]["prompt_style"]
     tuned, rows = probe_accuracy(backend, a.probe, names, style, tok)

@@ -6,7 +6,7 @@ bag of words is in decoding or in what the model learned.
 """
 import argparse
 
-from common import save
+from common import adapter_setup, save
 
 
 def name_scores(model, tok, prompt: str, names: list[str]):
@@ -47,24 +47,20 @@ def main():
     import contextlib
 
     import numpy as np
-    import pandas as pd
 
-    from medillama import config, io, paths
+    from medillama import io, paths
     from medillama.answer import build_prompt
-    from medillama.evaluation import load_external, load_models
-    from medillama.metrics import DiseaseNames
+    from medillama.evaluation import load_external
 
-    cfg = config.load_config(a.run)
-    peft, tok = load_models(cfg["models"]["base"], paths.resolve(a.adapter), cfg["models"]["dtype"], "cpu")
-    diseases = pd.read_parquet(paths.interim_dir(a.run) / "diseases.parquet")
-    rows = load_external(a.probe, DiseaseNames(diseases))[0]
+    cfg, peft, tok, diseases, names = adapter_setup(a.run, a.adapter)
+    rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
-    keys, names = diseases["key"].tolist(), diseases["display_name"].tolist()
+    keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()
     result = {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12], "rows": len(rows)}
     for label in ("finetuned", "base") if a.base else ("finetuned",):
         off = peft.disable_adapter() if label == "base" else contextlib.nullcontext()
         with off:
-            scores = np.array([name_scores(peft, tok, build_prompt(q, cfg["train"]["prompt_style"], tok), names)
+            scores = np.array([name_scores(peft, tok, build_prompt(q, cfg["train"]["prompt_style"], tok), display)
                                for q in rows["text"]])
         top = [[keys[j] for j in r] for r in (-scores).argsort(1)[:, :3]]
         result[label] = {"accuracy": float(np.mean([t[0] == d for t, d in zip(top, rows["disease"])])),
