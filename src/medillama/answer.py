@@ -22,6 +22,18 @@ _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in 
                      re.IGNORECASE | re.MULTILINE)
 
 
+NOTED = "Symptoms noted"
+
+
+def symptom_line(symptoms) -> str:
+    """The line a model trained with ``train.symptom_line`` writes before its answer: the symptoms it read in the
+    message, in the dataset's words (``vomiting``, ``chest pain``), so the condition is named from named symptoms.
+    Not a section: ``parse_answer`` skips it, and the safety layer's answer leaves it out."""
+    from .ingest import symptom_phrase
+
+    return f"{NOTED}: {', '.join(symptom_phrase(s) for s in symptoms)}\n"
+
+
 def format_decision(condition: str, see_doctor: str) -> str:
     """The answer's first two lines, each with its newline: what it likely is and how urgently to see a doctor."""
     return f"Likely condition: {condition.strip()}\nSee a doctor: {see_doctor.strip()}\n"
