@@ -53,9 +53,10 @@ def test_answer_leads_with_the_decision():
 
 
 def test_symptoms_noted_line_leads_and_is_no_section():
-    from medillama.answer import symptom_line
+    from medillama.answer import symptom_line, without_symptom_line
 
     line = symptom_line(["chills", "high_fever", "sweating"])
     assert line == "Symptoms noted: chills, high fever, sweating\n"
     p = parse_answer(line + sample())
     assert p["condition"] == "Malaria" and p["complete"] and p == parse_answer(sample())
+    assert without_symptom_line(line + sample()) == sample() and without_symptom_line(sample()) == sample()

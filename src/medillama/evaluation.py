@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import io, paths
-from .answer import SECTIONS, build_prompt, parse_answer
+from .answer import SECTIONS, build_prompt, parse_answer, without_symptom_line
 from .generate import CachedGenerator, HFBackend
 
 CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
@@ -39,7 +39,7 @@ class AdapterSwitch:
             return self.backend.generate(prompts, **kw)
 
 
-def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int,
+def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int | dict,
                batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
     """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch. ``max_new_tokens``
     and ``stop`` may be dicts {'base': ..., 'finetuned': ...} when the two models answer in different shapes."""
@@ -69,9 +69,10 @@ def condition_stop(noted: bool) -> list[str]:
 
 
 def condition_of(text: str, names) -> str | None:
-    """Disease key of an answer: its 'Likely condition' section, else its first line."""
+    """Disease key of an answer: its 'Likely condition' section, else its first line (never a 'Symptoms noted'
+    line: a symptom such as 'cold hands' would read as a disease)."""
     p = parse_answer(text)
-    cond = p["condition"] or (text or "").strip().split("\n")[0]
+    cond = p["condition"] or without_symptom_line((text or "").strip()).strip().split("\n")[0]
     return names.key(cond)
 
 
