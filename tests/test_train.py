@@ -131,23 +131,6 @@ def test_decision_mask_marks_condition_and_urgency_lines(tokenizer):
     assert mask.sum().item() == len(lines)
     assert mask[len(prompt):len(prompt) + len(lines)].all()
     assert not mask[:len(prompt)].any() and not mask[len(prompt) + len(lines):].any()
-    # with a 'Symptoms noted' line first, three lines are the decision
-    noted = tokenizer("Symptoms noted: chills, sweating\n")["input_ids"]
-    labels = torch.tensor([[-100] * len(prompt) + noted + lines + rest])
-    mask = train.decision_mask(labels, nl, 3)[0]
-    assert mask.sum().item() == len(noted) + len(lines) and mask[len(prompt):len(prompt) + len(noted)].all()
-
-
-def test_symptom_line_leads_every_completion(tokenizer):
-    df = rows(2).assign(symptoms=[["chills", "high_fever"], ["sweating"]])
-    drill = df.head(1).assign(output_text="Likely condition: Malaria\nSee a doctor: today.\n")
-    ds = train.to_prompt_completion(df, "alpaca", tokenizer, df, decision_copies=1, drill_df=drill, noted=True)
-    assert ds["kind"] == ["answer", "answer", "decision", "decision", "drill"]
-    assert ds[0]["completion"].startswith("Symptoms noted: chills, high fever\nLikely condition: Malaria\n")
-    assert ds[3]["completion"] == "Symptoms noted: sweating\n" + train.decision_lines(df["output_text"][1])
-    assert ds[4]["completion"] == "Symptoms noted: chills, high fever\nLikely condition: Malaria\nSee a doctor: today.\n"
-    plain = train.to_prompt_completion(df, "alpaca", tokenizer)
-    assert plain[0]["completion"].startswith("Likely condition: Malaria")
 
 
 @pytest.mark.parametrize("weight", [1.0, 5.0])

@@ -22,26 +22,6 @@ _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in 
                      re.IGNORECASE | re.MULTILINE)
 
 
-NOTED = "Symptoms noted"
-
-
-def symptom_line(symptoms) -> str:
-    """The line a model trained with ``train.symptom_line`` writes before its answer: the row's symptoms in the
-    dataset's words (``vomiting``, ``chest pain``), so the condition is named from named symptoms. Template and drill
-    queries state every one; an LLM-written query states at least ``synth.min_symptom_share`` of them.
-    Not a section: ``parse_answer`` skips it, and the safety layer's answer leaves it out."""
-    from .ingest import symptom_phrase
-
-    return f"{NOTED}: {', '.join(symptom_phrase(s) for s in symptoms)}\n"
-
-
-def without_symptom_line(text: str) -> str:
-    """The answer proper: ``text`` less a leading 'Symptoms noted' line, which no reference answer has (ROUGE and
-    precaution recall score the answer, not the symptoms the model read)."""
-    head, _, rest = (text or "").partition("\n")
-    return rest if head.lstrip().startswith(NOTED + ":") else text
-
-
 def format_decision(condition: str, see_doctor: str) -> str:
     """The answer's first two lines, each with its newline: what it likely is and how urgently to see a doctor."""
     return f"Likely condition: {condition.strip()}\nSee a doctor: {see_doctor.strip()}\n"

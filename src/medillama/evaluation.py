@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import io, paths
-from .answer import SECTIONS, build_prompt, parse_answer, without_symptom_line
+from .answer import SECTIONS, build_prompt, parse_answer
 from .generate import CachedGenerator, HFBackend
 
 CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
@@ -39,10 +39,9 @@ class AdapterSwitch:
             return self.backend.generate(prompts, **kw)
 
 
-def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int | dict,
+def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int,
                batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
-    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch. ``max_new_tokens``
-    and ``stop`` may be dicts {'base': ..., 'finetuned': ...} when the two models answer in different shapes."""
+    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
     prompts = [build_prompt(q, style, tok) for q in queries]
     out = {}
     adapter_id = io.file_hash(adapter)[:12]
@@ -50,8 +49,7 @@ def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], sty
         name = f"{base_name}" if not enabled else f"{base_name}+lora:{adapter_id}"
         gen = CachedGenerator(AdapterSwitch(peft, tok, enabled, name, batch_size),
                               paths.ROOT / "data" / "interim" / "eval_cache", batch_size=batch_size)
-        params = {"max_new_tokens": max_new_tokens[label] if isinstance(max_new_tokens, dict) else max_new_tokens,
-                  "temperature": 0.0, "stop": stop[label] if isinstance(stop, dict) else stop}
+        params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
         if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
             params["no_repeat_ngram_size"] = no_repeat_ngram_size
         out[label] = gen.run(f"{task}_{label}", style, prompts, params)
@@ -59,20 +57,10 @@ def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], sty
     return out
 
 
-NOTED_TOKENS = 72  # room for a 'Symptoms noted' line of up to 8 symptoms, before the condition
-
-
-def condition_stop(noted: bool) -> list[str]:
-    """Stop strings for generating up to the end of the 'Likely condition' line: its newline, or the next section
-    when a 'Symptoms noted' line (``train.symptom_line``) comes first."""
-    return ["\n" + SECTIONS[1]] if noted else CONDITION_STOP
-
-
 def condition_of(text: str, names) -> str | None:
-    """Disease key of an answer: its 'Likely condition' section, else its first line (never a 'Symptoms noted'
-    line: a symptom such as 'cold hands' would read as a disease)."""
+    """Disease key of an answer: its 'Likely condition' section, else its first line."""
     p = parse_answer(text)
-    cond = p["condition"] or without_symptom_line((text or "").strip()).strip().split("\n")[0]
+    cond = p["condition"] or (text or "").strip().split("\n")[0]
     return names.key(cond)
 
 
@@ -80,14 +68,14 @@ DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (
 
 
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
-                    max_new_tokens: int = 64, noted: bool = False) -> tuple[dict, pd.DataFrame]:
+                    max_new_tokens: int = 64) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
     under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
     compare recipes on; the test split is step 05's."""
     from .metrics import triage_scores
 
     prompts = [build_prompt(q, style, tokenizer) for q in queries]
-    results = backend.generate(prompts, max_new_tokens=max_new_tokens + NOTED_TOKENS * noted, stop=DECISION_STOP)
+    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
     rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
                           **triage_scores(parse_answer(r.text)["see_doctor"], lv)}
                          for r, d, lv in zip(results, diseases, levels)])
@@ -103,8 +91,7 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     return summary, rows
 
 
-def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24,
-                   noted: bool = False) -> tuple[dict, pd.DataFrame]:
+def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
     from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
     queries share the training queries' template, so only a probe in other words can show whether a recipe
@@ -113,7 +100,7 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
     if unmapped:
         raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
     prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
-    results = backend.generate(prompts, max_new_tokens=max_new_tokens + NOTED_TOKENS * noted, stop=condition_stop(noted))
+    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
     df["pred_disease"] = [condition_of(r.text, names) for r in results]
     return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
 

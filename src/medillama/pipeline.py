@@ -84,11 +84,11 @@ STEPS: dict[str, StepSpec] = {
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
                  ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
-                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py", "ingest.py"), _finetune_inputs),
+                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
-                                 "train.probe_csv", "train.symptom_line", "evaluate"),
+                                 "train.probe_csv", "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py", "balance.py", "ingest.py"),
+                  "splits.py", "safety.py", "balance.py"),
                  _evaluate_inputs),
     ]
 }

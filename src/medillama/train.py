@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .answer import build_prompt, symptom_line
+from .answer import build_prompt
 
 
 def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
@@ -45,29 +45,24 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
-                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None, noted: bool = False):
+                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
     tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row.
-    ``kind='drill'``: one pass over ``drill_df`` (``drill.drill_rows``), built like decision rows.
-    ``noted``: every completion starts with ``answer.symptom_line`` of the row's symptoms."""
+    ``kind='drill'``: one pass over ``drill_df`` (``drill.drill_rows``), built like decision rows."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
-
-    def lead(frame):
-        return [symptom_line(s) for s in frame["symptoms"]] if noted else [""] * len(frame)
-
-    rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": n + (a if a.endswith(eos) else a + eos),
-             "kind": "answer"} for q, a, n in zip(df["input_text"], df["output_text"], lead(df))]
+    rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
+             "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
     if decision_df is not None and decision_copies > 0:
-        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": n + decision_lines(a), "kind": "decision"}
-               for q, a, n in zip(decision_df["input_text"], decision_df["output_text"], lead(decision_df))]
+        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
+               for q, a in zip(decision_df["input_text"], decision_df["output_text"])]
         rows += one * decision_copies
     if drill_df is not None:
-        rows += [{"prompt": build_prompt(q, style, tokenizer), "completion": n + decision_lines(a), "kind": "drill"}
-                 for q, a, n in zip(drill_df["input_text"], drill_df["output_text"], lead(drill_df))]
+        rows += [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "drill"}
+                 for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -87,8 +82,7 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed)
-    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill,
-                              tcfg["symptom_line"])
+    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill)
     return answers, drill, ds
 
 
@@ -136,20 +130,20 @@ def newline_token_ids(tokenizer) -> tuple[int, ...]:
     return tuple(sorted(i for t, i in vocab.items() if "\n" in tokenizer.convert_tokens_to_string([t])))
 
 
-def decision_mask(labels, newline_ids, lines: int = DECISION_LINES):
-    """True on each row's decision lines ('Likely condition', 'See a doctor', after 'Symptoms noted' when the
-    answers lead with it): the labelled tokens up to and including the ``lines``-th one that holds a newline.
-    ``labels`` are already shifted (predicted positions)."""
+def decision_mask(labels, newline_ids):
+    """True on each row's decision lines ('Likely condition', 'See a doctor'): the labelled tokens up to and
+    including the DECISION_LINES-th one that holds a newline. ``labels`` are already shifted (predicted
+    positions)."""
     import torch
 
     labelled = labels != -100
     is_nl = torch.isin(labels, torch.as_tensor(newline_ids, device=labels.device)) & labelled
     # newlines seen strictly before each position; the decision lines are where fewer than DECISION_LINES were
     before = torch.cumsum(is_nl.int(), dim=1) - is_nl.int()
-    return labelled & (before < lines)
+    return labelled & (before < DECISION_LINES)
 
 
-def trainer_class(fused_lm_head: bool, decision_weight: float, decision_lines: int = DECISION_LINES):
+def trainer_class(fused_lm_head: bool, decision_weight: float):
     """TRL's SFTTrainer, or a subclass with a plain cross-entropy loss on the labelled positions' logits (in
     training the prompt positions skip the LM head). The subclass is used when the
     decision lines are up-weighted (a few tokens among ~190 the loss averages over) or when the
@@ -186,7 +180,7 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, decision_lines: i
                 # A weighted mean, so a batch of short decision rows weighs no more than a batch of answers
                 # (a plain sum would give it decision_weight times the gradient and starve the answer body).
                 # Scaled by the micro-batch's share of labelled tokens when gradients accumulate.
-                first = decision_mask(target, newline_token_ids(self.processing_class), decision_lines)[keep]
+                first = decision_mask(target, newline_token_ids(self.processing_class))[keep]
                 w = 1.0 + (decision_weight - 1.0) * first
                 loss = (per_token * w).sum() / w.sum().clamp(min=1) * (labelled / n)
             else:
@@ -197,11 +191,10 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, decision_lines: i
 
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
-                 early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 symptom_line: bool = False):
+                 early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0):
     """The SFT trainer. ``decision_weight`` > 1 weights the loss of the decision lines that much more
     in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
-    comparable). ``symptom_line``: the answers lead with ``answer.symptom_line``, weighted as a decision line."""
+    comparable)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -214,7 +207,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
                      report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
-    cls = trainer_class(fused_lm_head, decision_weight, DECISION_LINES + symptom_line)
+    cls = trainer_class(fused_lm_head, decision_weight)
     return cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                peft_config=LoraConfig(**lora), callbacks=callbacks)
 
