@@ -28,7 +28,9 @@ def test_unicode_kept_controls_removed():
 @pytest.mark.parametrize("query", ["I have chest pain and sweating since an hour",
                                    "seene mein dard aur bahut pasina aa raha hai",
                                    "my mother has weakness on one side and slurred speech",
-                                   "khansi mein khoon aa raha hai", "I vomited blood this morning"])
+                                   "khansi mein khoon aa raha hai", "I vomited blood this morning",
+                                   "since this morning his right arm and leg feel weak",
+                                   "my left side has gone numb and I feel dizzy"])
 def test_red_flags_put_the_banner_first(query):
     out = safety.apply(query, format_answer("GERD", "acid", ["avoid spicy food"],
                                             knowledge.triage_advice("self_care"), "x"))
@@ -41,6 +43,10 @@ def test_no_banner_for_ordinary_symptoms():
     out = safety.apply("mild headache and a runny nose", format_answer(
         "Common Cold", "cold", ["rest"], knowledge.triage_advice("self_care"), "zukaam"))
     assert out["banner"] == "" and out["triage"] == "self_care" and out["changes"] == []
+    # a named side with pain, a rash or an ache is not one-sided weakness
+    for query in ("pain in my left arm after lifting a bucket", "a rash on my right arm and chest",
+                  "my left leg hurts when I walk", "pain on the right side of my belly"):
+        assert safety.red_flags(query) == [], query
 
 
 def test_banner_scores_count_recall_and_false_alarms():

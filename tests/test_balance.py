@@ -1,6 +1,6 @@
 import pytest
 
-from medillama.balance import add_severity, balanced_sample, severity_band, severity_total
+from medillama.balance import add_severity, balanced_sample, severity_band, severity_total, symptom_weights
 
 
 @pytest.fixture(scope="module")
@@ -9,7 +9,8 @@ def cases(ingested):
 
 
 def test_severity_of_a_known_row(ingested):
-    weights = dict(zip(ingested.symptoms["token"], ingested.symptoms["weight"]))
+    weights = symptom_weights(ingested.symptoms)
+    assert len(weights) == len(ingested.symptoms) and weights["itching"] == 1 and weights["dischromic_patches"] == 6
     # Fungal infection's first row: itching 1 + skin_rash 3 + nodal_skin_eruptions 4 + dischromic_patches 6
     assert severity_total(["itching", "skin_rash", "nodal_skin_eruptions", "dischromic_patches"], weights) == 14
     with pytest.raises(KeyError):

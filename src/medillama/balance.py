@@ -23,6 +23,11 @@ def severity_total(symptoms, weights: dict) -> int:
     return int(sum(weights[s] for s in symptoms))
 
 
+def symptom_weights(symptoms: pd.DataFrame) -> dict[str, int]:
+    """{token: Kaggle severity weight} from step 01's symptoms table."""
+    return dict(zip(symptoms["token"], symptoms["weight"]))
+
+
 def severity_band(total: int, bands=(13, 20)) -> str:
     low, high = bands
     return "low" if total < low else "moderate" if total < high else "high"
@@ -30,7 +35,7 @@ def severity_band(total: int, bands=(13, 20)) -> str:
 
 def add_severity(cases: pd.DataFrame, symptoms: pd.DataFrame, bands=(13, 20), max_total: int | None = None):
     """Adds severity_total, severity_norm (total / the dataset's largest total, 0-1) and severity_band."""
-    weights = dict(zip(symptoms["token"], symptoms["weight"]))
+    weights = symptom_weights(symptoms)
     out = cases.copy()
     out["severity_total"] = [severity_total(s, weights) for s in out["symptoms"]]
     denom = max_total or int(out["severity_total"].max())

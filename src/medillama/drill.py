@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import knowledge
 from .answer import format_decision
-from .balance import random_persona
+from .balance import random_persona, symptom_weights
 from .synth import template_query
 
 COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
@@ -65,7 +65,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     if per_disease <= 0:
         return pd.DataFrame(columns=COLUMNS)
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
-    weights = dict(zip(symptoms["token"], symptoms["weight"]))
+    weights = symptom_weights(symptoms)
     display = dict(zip(train["disease"], train["condition"]))
     rows = []
     for i, (disease, syms) in enumerate(drill_subsets(train, excluded, per_disease, min_size, seed)):
