@@ -1,6 +1,7 @@
 import pytest
 
 from medillama import ingest as ing
+from medillama.balance import symptom_weights
 from conftest import write_csv
 
 
@@ -44,7 +45,7 @@ def test_severity_table_quirks(tmp_path):
                   "fluid_overload,4,,<option>,\nprognosis,5,,,\n")
     sev, report = ing.load_severity(f)
     assert list(sev.columns) == ["token", "weight"]
-    weights = dict(zip(sev["token"], sev["weight"]))
+    weights = symptom_weights(sev)
     assert weights == {"itching": 1, "fluid_overload": 6, "foul_smell_of_urine": 5}  # max policy, no prognosis
     assert report["duplicates_resolved"] == {"fluid_overload": [6, 4]}
     assert report["prognosis_rows_dropped"] == 1 and report["trailing_columns_dropped"] == 3
@@ -97,7 +98,7 @@ def test_real_dataset(ingested):
     assert r.counts == {"source_rows": 4920, "unique_cases": 304, "diseases": 41, "symptoms": 131,
                         "severity_tokens": 131}
     assert r.diseases["key"].is_unique and r.cases["group_id"].is_unique
-    weights = dict(zip(r.symptoms["token"], r.symptoms["weight"]))
+    weights = symptom_weights(r.symptoms)
     used = {t for s in r.cases["symptoms"] for t in s}
     assert used == set(weights)  # no symptom silently without a weight
     assert all(" " not in t for t in used)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from . import balance, paths
+from . import paths
 
 FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml")
 
@@ -129,7 +129,9 @@ def red_flags_in_text(text: str, folder=None) -> list[str]:
 
 def case_level(disease: str, symptoms, weights: dict, folder=None) -> tuple[str, list[str]]:
     """``triage_level`` of a symptom list, its severity total from the Kaggle weights ({token: weight})."""
-    return triage_level(disease, symptoms, balance.severity_total(symptoms, weights), folder)
+    from .balance import severity_total  # here, not at the top: balance imports pandas, ask's start-up needs none
+
+    return triage_level(disease, symptoms, severity_total(symptoms, weights), folder)
 
 
 def triage_level(disease: str, symptoms, severity_total: int, folder=None) -> tuple[str, list[str]]:
