@@ -1,7 +1,9 @@
 """The committed knowledge files are complete and consistent (41 diseases, 131 symptoms, no empty fields)."""
+import shutil
+
 import pytest
 
-from medillama import knowledge
+from medillama import knowledge, paths
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,26 @@ def test_triage_levels_and_red_flags():
     assert "one_sided_weakness" in knowledge.red_flags_in_symptoms(["weakness_of_one_body_side"])
     assert knowledge.red_flags_in_text("I have chest pain and sweating since morning")
     assert knowledge.red_flags_in_text("mild headache since yesterday") == []
+
+
+def test_phrase_alternatives_expand():
+    assert knowledge.expand("{left|right} side {is|feels} weak") == [
+        "left side is weak", "left side feels weak", "right side is weak", "right side feels weak"]
+    assert knowledge.expand("{coughing|coughed} {up |}blood") == [
+        "coughing up blood", "coughing blood", "coughed up blood", "coughed blood"]
+    assert knowledge.expand("chest pain and sweating") == ["chest pain and sweating"]
+    # the matcher reads every expanded form, and only those
+    assert knowledge.red_flags_in_text("Since an hour my left side has gone numb") == ["one_sided_weakness"]
+    assert "coughing_blood_in_a_query" in knowledge.red_flags_in_text("I coughed up blood this morning")
+    assert knowledge.red_flags_in_text("my right arm and left leg hurt after the fall") == []
+
+
+def test_validate_catches_unbalanced_braces(keys, tmp_path):
+    shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")
+    f = tmp_path / "k" / "triage.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace('"lakwa",', '"{left|right lakwa",'), encoding="utf-8")
+    assert knowledge.validate(*keys, folder=tmp_path / "k") == [
+        "triage: red flag one_sided_weakness: unbalanced braces in phrase '{left|right lakwa'"]
 
 
 def test_level_from_text():

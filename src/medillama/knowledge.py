@@ -94,6 +94,8 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
                 problems.append(f"triage: red flag {rf.get('id')} uses unknown symptom {t}")
         if not rf.get("phrases"):
             problems.append(f"triage: red flag {rf.get('id')} has no phrases")
+        problems += [f"triage: red flag {rf.get('id')}: unbalanced braces in phrase {p!r}"
+                     for p in rf.get("phrases") or [] if any(c in e for e in expand(p) for c in "{}")]
     return problems
 
 
@@ -120,11 +122,29 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
+ALTERNATIVES = re.compile(r"\{([^{}]*)\}")
+
+
+def expand(phrase: str) -> list[str]:
+    """Every plain phrase a red-flag phrase stands for: ``{a|b}`` is either alternative, an empty one drops the part.
+    "{left|right} side {is|feels} weak" -> 4 phrases; "{|very }weak" -> "weak", "very weak"."""
+    m = ALTERNATIVES.search(phrase)
+    if not m:
+        return [phrase]
+    return [e for alt in m.group(1).split("|") for e in expand(phrase[:m.start()] + alt + phrase[m.end():])]
+
+
+@functools.lru_cache(maxsize=None)
+def _flag_phrases(folder) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(red flag id, its phrases expanded and normalised): built once per knowledge folder."""
+    return tuple((rf["id"], tuple(f" {normalise(e)} " for p in rf.get("phrases") or [] for e in expand(p)))
+                 for rf in triage_rules(folder).get("red_flags") or [])
+
+
 def red_flags_in_text(text: str, folder=None) -> list[str]:
-    """Red flags whose phrases (English or Hinglish) occur in free text, e.g. a user's query."""
+    """Red flags whose phrases (English or Hinglish, ``expand``-ed) occur in free text, e.g. a user's query."""
     t = f" {normalise(text)} "
-    return [rf["id"] for rf in triage_rules(folder).get("red_flags") or []
-            if any(f" {normalise(p)} " in t for p in rf.get("phrases") or [])]
+    return [fid for fid, phrases in _flag_phrases(folder) if any(p in t for p in phrases)]
 
 
 def case_level(disease: str, symptoms, weights: dict, folder=None) -> tuple[str, list[str]]:
