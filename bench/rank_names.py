@@ -9,17 +9,22 @@ import argparse
 from common import adapter_setup, save
 
 
-def name_scores(model, tok, prompt: str, names: list[str]):
-    """Summed log-probability of ' <name>\\n' after the prompt and 'Likely condition:', for every name. The prompt
-    runs once; its cache is repeated for the names."""
+def name_tokens(tok, names: list[str], prompt: str) -> list[list[int]]:
+    """Token ids of ' <name>\\n' for every name, tokenized once for all rows. Checked on one prompt: the prompt's
+    tokens followed by these are the tokens of the whole text (no merge across 'Likely condition:')."""
+    conts = tok([f" {n}\n" for n in names], add_special_tokens=False)["input_ids"]
+    prefix = tok(prompt + "Likely condition:", add_special_tokens=False)["input_ids"]
+    for n, c in zip(names, conts):
+        assert tok(prompt + f"Likely condition: {n}\n", add_special_tokens=False)["input_ids"] == prefix + c, n
+    return conts
+
+
+def name_scores(model, tok, prompt: str, conts: list[list[int]]):
+    """Summed log-probability of each continuation (``name_tokens``) after the prompt and 'Likely condition:'. The
+    prompt runs once; its cache is repeated for the names."""
     import torch
 
     prefix = tok(prompt + "Likely condition:", add_special_tokens=False)["input_ids"]
-    conts = []
-    for n in names:
-        ids = tok(prompt + f"Likely condition: {n}\n", add_special_tokens=False)["input_ids"]
-        assert ids[:len(prefix)] == prefix, "the name changed the prefix's tokens"
-        conts.append(ids[len(prefix):])
     width = max(map(len, conts))
     batch = torch.full((len(conts), width), tok.pad_token_id or 0)
     for i, c in enumerate(conts):
@@ -56,12 +61,13 @@ def main():
     rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
     keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()
+    prompts = [build_prompt(q, cfg["train"]["prompt_style"], tok) for q in rows["text"]]
+    conts = name_tokens(tok, display, prompts[0])
     result = {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12], "rows": len(rows)}
     for label in ("finetuned", "base") if a.base else ("finetuned",):
         off = peft.disable_adapter() if label == "base" else contextlib.nullcontext()
         with off:
-            scores = np.array([name_scores(peft, tok, build_prompt(q, cfg["train"]["prompt_style"], tok), display)
-                               for q in rows["text"]])
+            scores = np.array([name_scores(peft, tok, p, conts) for p in prompts])
         top = [[keys[j] for j in r] for r in (-scores).argsort(1)[:, :3]]
         result[label] = {"accuracy": float(np.mean([t[0] == d for t, d in zip(top, rows["disease"])])),
                          "top3": float(np.mean([d in t for t, d in zip(top, rows["disease"])]))}
