@@ -7,7 +7,7 @@ from medillama.balance import add_severity, balanced_sample
 from medillama.generate import CachedGenerator, FakeBackend
 from medillama import knowledge
 from medillama.splits import group_split, overlap_report
-from medillama.synth import synthesize, template_query
+from medillama.synth import dataset_card, rejection_table, synthesize, template_query
 
 CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphrase_rationale"],
        "temperature": 0.0, "max_new_tokens_query": 60, "max_new_tokens_rationale": 60, "hinglish_rate": 0.25,
@@ -64,8 +64,12 @@ def test_synthesize_with_fake_backend(base, ingested, tmp_path):
     assert len(para) == len(base) and set(para["paraphrase_of"]) <= set(df["id"])
     # second run comes from the cache: the backend is not called again
     calls = backend.calls
-    again = synthesize(base, ingested.diseases, gen, CFG, seed=1).rows
-    assert backend.calls == calls and again.equals(df)
+    rerun = synthesize(base, ingested.diseases, gen, CFG, seed=1)
+    assert backend.calls == calls and rerun.rows.equals(df)
+    # and so does its dataset card: nothing in it depends on how the rows were made this time (speed, cache)
+    cards = [dataset_card(r.rows.assign(split=group_split(r.rows, CFG["split_ratios"], 1)),
+                          rejection_table(r.generations), "fake", CFG) for r in (res, rerun)]
+    assert cards[0] == cards[1] and f"rows: {len(df)} (" in cards[0]
 
 
 def test_without_llm_everything_is_template(base, ingested):

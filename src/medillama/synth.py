@@ -263,12 +263,13 @@ def rejection_table(log: list[dict]) -> pd.DataFrame:
     return df.groupby(["task", "reason"]).size().rename("rows").reset_index()
 
 
-def dataset_card(df: pd.DataFrame, rejections: pd.DataFrame, stats: dict, generator_name: str, cfg: dict) -> str:
+def dataset_card(df: pd.DataFrame, rejections: pd.DataFrame, generator_name: str, cfg: dict) -> str:
+    """The dataset's README. Only what the data is and how it was made: run speeds are in step 03's manifest, so a
+    re-run from the generation cache writes the same card."""
     counts = df["split"].value_counts().to_dict()
     src = df["source"].value_counts().to_dict()
     rej = rejections[rejections["reason"] != "accepted"]
     rej_lines = "\n".join(f"| {r.task} | {r.reason} | {r.rows} |" for r in rej.itertuples()) or "| - | none | 0 |"
-    tps = {k: round(v.get("tokens_per_s", 0), 1) for k, v in stats.items()}
     return f"""---
 license: gpl-3.0
 language: [en, hi]
@@ -291,7 +292,7 @@ Synthetic patient/doctor exchanges for {df['disease'].nunique()} diseases, built
   Hinglish paraphrases written from the lexicon by design ({cfg['hinglish_rate']:.0%} of paraphrases).
 
 ## Provenance
-- Generator model: `{generator_name}`; sampling temperature {cfg['temperature']}; tokens/s per task: {tps}.
+- Generator model: `{generator_name}`; sampling temperature {cfg['temperature']}.
 - Precautions and descriptions: the Kaggle CSVs. India notes: `data/knowledge/india_context.yaml` (sourced,
   composed without generation). Triage: `data/knowledge/triage.yaml` (disease default, red flags, severity).
 - Lay phrasings: `data/knowledge/symptom_lexicon.yaml` (hand-written).
