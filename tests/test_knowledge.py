@@ -73,6 +73,20 @@ def test_validate_catches_unbalanced_braces(keys, tmp_path):
         "triage: red flag one_sided_weakness: unbalanced braces in phrase '{left|right lakwa'"]
 
 
+def test_symptoms_in_text(tmp_path):
+    found = knowledge.symptoms_in_text("Tez bukhar, joint pain and I feel confused since 3 days")
+    assert {"high_fever", "joint_pain", "altered_sensorium"} <= found  # a Hinglish phrasing, an English one, a keyword
+    assert "altered_sensorium" not in knowledge.symptoms_in_text("an unconfused, calm week")  # keywords start words
+    assert knowledge.symptoms_in_text("") == set()
+    # each knowledge folder is read on its own
+    shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")
+    f = tmp_path / "k" / "symptom_lexicon.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace('"tez bukhar",', '"tez bukhar", "jor ka taap",', 1),
+                 encoding="utf-8")
+    assert "high_fever" in knowledge.symptoms_in_text("jor ka taap", folder=tmp_path / "k")
+    assert "high_fever" not in knowledge.symptoms_in_text("jor ka taap")
+
+
 def test_level_from_text():
     for lvl in ("emergency", "urgent", "routine", "self_care"):
         assert knowledge.level_from_text(knowledge.triage_advice(lvl)) == lvl

@@ -134,10 +134,15 @@ def expand(phrase: str) -> list[str]:
     return [e for alt in m.group(1).split("|") for e in expand(phrase[:m.start()] + alt + phrase[m.end():])]
 
 
+def _padded(phrases) -> tuple[str, ...]:
+    """Phrases normalised and space-padded, to find as whole words in a padded normalised text."""
+    return tuple(f" {n} " for n in map(normalise, phrases) if n)
+
+
 @functools.lru_cache(maxsize=None)
 def _flag_phrases(folder) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(red flag id, its phrases expanded and normalised): built once per knowledge folder."""
-    return tuple((rf["id"], tuple(f" {normalise(e)} " for p in rf.get("phrases") or [] for e in expand(p)))
+    return tuple((rf["id"], _padded(e for p in rf.get("phrases") or [] for e in expand(p)))
                  for rf in triage_rules(folder).get("red_flags") or [])
 
 
@@ -145,6 +150,26 @@ def red_flags_in_text(text: str, folder=None) -> list[str]:
     """Red flags whose phrases (English or Hinglish, ``expand``-ed) occur in free text, e.g. a user's query."""
     t = f" {normalise(text)} "
     return [fid for fid, phrases in _flag_phrases(folder) if any(p in t for p in phrases)]
+
+
+@functools.lru_cache(maxsize=None)
+def _symptom_matchers(folder) -> tuple[tuple[str, tuple[str, ...], re.Pattern | None], ...]:
+    """(symptom token, its lexicon phrasings normalised, one pattern for its keywords of 5+ letters as word
+    starts): built once per knowledge folder."""
+    out = []
+    for token, e in lexicon(folder).items():
+        keys = [re.escape(normalise(k)) for k in e.get("keywords") or [] if len(k) >= 5]
+        out.append((token, _padded((e.get("en") or []) + (e.get("hinglish") or [])),
+                    re.compile(r"\b(?:" + "|".join(keys) + ")") if keys else None))
+    return tuple(out)
+
+
+def symptoms_in_text(text: str, folder=None) -> set[str]:
+    """Symptom tokens free text mentions, through the lexicon's phrasings (English and Hinglish) and keywords.
+    Generous on purpose (the red-flag banner uses it): a missed red flag costs more than a spurious banner."""
+    t = f" {normalise(text)} "
+    return {token for token, phrases, keys in _symptom_matchers(folder)
+            if any(p in t for p in phrases) or (keys is not None and keys.search(t))}
 
 
 def case_level(disease: str, symptoms, weights: dict, folder=None) -> tuple[str, list[str]]:

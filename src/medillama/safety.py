@@ -5,7 +5,6 @@ precautions and India notes are the sourced facts (the dataset's precautions, in
 model's words: a small model writes them fluently but invents programmes and names."""
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from . import DISCLAIMER, knowledge
@@ -36,22 +35,9 @@ def clean_query(text: str, max_chars: int) -> tuple[str, list[str]]:
     return t, warnings
 
 
-def mentioned_symptoms(text: str) -> set[str]:
-    """Symptom tokens a free-text query mentions, through the lexicon's phrasings and keywords (English and
-    Hinglish). Generous on purpose: a missed red flag costs more than a spurious banner."""
-    t = f" {normalise(text)} "
-    found = set()
-    for token, e in knowledge.lexicon().items():
-        phrases = [normalise(p) for p in (e.get("en") or []) + (e.get("hinglish") or [])]
-        if any(f" {p} " in t for p in phrases if p) or any(
-                re.search(r"\b" + re.escape(normalise(k)), t) for k in e.get("keywords") or [] if len(k) >= 5):
-            found.add(token)
-    return found
-
-
 def red_flags(query: str) -> list[dict]:
     """Red flags of triage.yaml found in a query: by their own phrases, or by their symptoms' lexicon phrasings."""
-    mentioned = mentioned_symptoms(query)
+    mentioned = knowledge.symptoms_in_text(query)
     by_phrase = set(knowledge.red_flags_in_text(query))
     hits = []
     for rf in knowledge.triage_rules().get("red_flags") or []:
