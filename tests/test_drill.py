@@ -1,9 +1,9 @@
 """Drill rows: new, unambiguous subsets of train symptom sets only, never a held-out or source set."""
 import pandas as pd
 
-from medillama import knowledge
+from medillama import gates, knowledge
 from medillama.answer import parse_answer
-from medillama.drill import drill_rows, drill_subsets
+from medillama.drill import drill_rows, drill_subsets, reworded
 
 # malaria and dengue share chills + high_fever; test holds one malaria set
 TRAIN = pd.DataFrame({
@@ -62,3 +62,25 @@ def test_rows_carry_a_query_and_the_decision_lines():
         assert "malaria" not in r.input_text.lower() and "dengue" not in r.input_text.lower()
     empty = drill_rows(TRAIN, HELDOUT, CASES, symptoms, knowledge.lexicon(), per_disease=0)
     assert empty.empty and "output_text" in empty
+
+
+def test_varied_drill_queries_keep_rows_and_answers():
+    symptoms = pd.DataFrame({"token": ["chills", "vomiting", "high_fever", "sweating", "headache", "skin_rash",
+                                       "joint_pain"], "weight": [3, 5, 7, 3, 3, 3, 3]})
+    args = (TRAIN, HELDOUT, CASES, symptoms, knowledge.lexicon())
+    plain = drill_rows(*args, per_disease=6, seed=3)
+    varied = drill_rows(*args, per_disease=6, seed=3, varied=True)
+    cols = ["output_text", "disease", "symptoms", "triage"]
+    assert varied[cols].equals(plain[cols])  # same subsets and answers: only the wording of the query changes
+    assert (varied["input_text"] != plain["input_text"]).any()
+
+
+def test_reworded_asks_for_the_same_symptoms():
+    lex = knowledge.lexicon()
+    tr = TRAIN.assign(id=["m1-a", "m1-b", "d1-a"], input_text="old query")
+    one, two = reworded(tr, lex, 5, 1), reworded(tr, lex, 5, 2)
+    assert one.drop(columns="input_text").equals(tr.drop(columns="input_text"))
+    assert (one["input_text"] != "old query").all() and (one["input_text"] != two["input_text"]).any()
+    for q, s in zip(one["input_text"], tr["symptoms"]):
+        assert gates.enough_symptoms(q, s, lex, 1.0) is None
+    assert reworded(tr, lex, 5, 1).equals(one)

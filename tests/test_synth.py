@@ -7,7 +7,8 @@ from medillama.balance import add_severity, balanced_sample
 from medillama.generate import CachedGenerator, FakeBackend
 from medillama import knowledge
 from medillama.splits import group_split, overlap_report
-from medillama.synth import dataset_card, rejection_table, synthesize, template_query
+from medillama import gates
+from medillama.synth import dataset_card, rejection_table, synthesize, template_query, varied_query
 
 CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphrase_rationale"],
        "temperature": 0.0, "max_new_tokens_query": 60, "max_new_tokens_rationale": 60, "hinglish_rate": 0.25,
@@ -84,6 +85,21 @@ def test_template_query_reads_naturally(base):
     q = template_query(row, knowledge.lexicon(), "s")
     assert q.count("I have had") == 1 and "_" not in q and q.endswith(("?", "."))
     assert template_query(row, knowledge.lexicon(), "s") == q
+
+
+def test_varied_query_states_every_symptom_in_several_shapes(base):
+    lex = knowledge.lexicon()
+    row = base.iloc[0].to_dict()
+    qs = [varied_query(row, lex, f"s{i}") for i in range(40)]
+    assert varied_query(row, lex, "s3") == qs[3]  # seeded
+    for q in qs:
+        assert "_" not in q and "{" not in q
+        assert gates.enough_symptoms(q, row["symptoms"], lex, 1.0) is None  # every symptom still said
+    assert sum("I have had" in q for q in qs) < len(qs) / 2  # mostly not the dataset's one frame
+    assert any(q[:1].islower() for q in qs) and any(row["place"] in q for q in qs)  # terse notes and personas
+    assert any(not q.endswith("?") for q in qs) and any(q.endswith("?") for q in qs)
+    hi = varied_query(row, lex, "h", hinglish=True)
+    assert "_" not in hi
 
 
 def test_split_of_synth_rows_has_no_overlap(base, ingested):

@@ -178,3 +178,19 @@ def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
     (ck / "checkpoint-20").mkdir()
     assert train.last_checkpoint(ck, "aaa").endswith("checkpoint-20")  # same key: an interrupted run resumes
     assert train.last_checkpoint(ck, "bbb") is None
+
+
+def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
+    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
+                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
+    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 3,
+            "prompt_style": "alpaca", "varied_queries": True}
+    splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
+    _, _, ds = train.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
+    prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
+    assert len(prompts) == 3 * len(tr)
+    assert all(q in p for q, p in zip(tr["input_text"], prompts[:4]))  # the first pass: the dataset's queries
+    assert not any(q in p for q in tr["input_text"] for p in prompts[4:])
+    assert len(set(prompts[4:])) == 8  # each later pass asks anew
+    _, _, plain = train.training_rows(splits, {**tcfg, "varied_queries": False}, tokenizer, tmp_path, 0)
+    assert [r["prompt"] for r in plain if r["kind"] == "decision"] == prompts[:4] * 3

@@ -18,7 +18,7 @@ import pandas as pd
 from . import knowledge
 from .answer import format_decision
 from .balance import random_persona, symptom_weights
-from .synth import template_query
+from .synth import template_query, varied_query
 
 COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
 MAX_SYMPTOMS = 8  # longer subsets add tokens, not new evidence
@@ -57,9 +57,27 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
     return out
 
 
+def ask(symptoms: list[str], lexicon: dict, key: str, varied: bool = False) -> str:
+    """A patient query for ``symptoms`` from a persona seeded by ``key``: the dataset's template, or in one of
+    ``synth.varied_query``'s shapes; a seeded HINGLISH_SHARE of them in Hinglish."""
+    age, sex, place, _, duration = random_persona(random.Random(f"{key}:persona"))
+    row = {"symptoms": symptoms, "age_band": age, "sex": sex, "place": place, "duration": duration}
+    hinglish = random.Random(f"{key}:query").random() < HINGLISH_SHARE
+    return (varied_query if varied else template_query)(row, lexicon, f"{key}:query", hinglish=hinglish)
+
+
+def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int) -> pd.DataFrame:
+    """``train`` with every query asked anew (``ask``, varied) from the row's own symptoms; the answers stay. Decision
+    copies after the first: each pass over the split then says the same sets in other shapes."""
+    out = train.copy()
+    out["input_text"] = [ask(list(s), lexicon, f"{seed}:{rid}:copy{copy}", varied=True)
+                         for rid, s in zip(train["id"], train["symptoms"])]
+    return out
+
+
 def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, symptoms: pd.DataFrame,
-               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42) -> pd.DataFrame:
-    """Rows with ``input_text`` (a template query from a seeded persona) and ``output_text`` (the condition and
+               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42, varied: bool = False) -> pd.DataFrame:
+    """Rows with ``input_text`` (``ask``: a query from a seeded persona) and ``output_text`` (the condition and
     urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
     ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
     if per_disease <= 0:
@@ -69,10 +87,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     display = dict(zip(train["disease"], train["condition"]))
     rows = []
     for i, (disease, syms) in enumerate(drill_subsets(train, excluded, per_disease, min_size, seed)):
-        age, sex, place, _, duration = random_persona(random.Random(f"{seed}:{disease}:{i}:persona"))
-        rng = random.Random(f"{seed}:{disease}:{i}:query")
-        query = template_query({"symptoms": syms, "age_band": age, "sex": sex, "place": place, "duration": duration},
-                               lexicon, f"{seed}:{disease}:{i}:query", hinglish=rng.random() < HINGLISH_SHARE)
+        query = ask(syms, lexicon, f"{seed}:{disease}:{i}", varied)
         level, _ = knowledge.case_level(disease, syms, weights)
         rows.append({"input_text": query, "output_text": format_decision(display[disease], knowledge.triage_advice(level)),
                      "disease": disease, "symptoms": syms, "triage": level})

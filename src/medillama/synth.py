@@ -101,6 +101,42 @@ def template_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) 
     return f"{opening} {row['duration'].capitalize()} I have had {_join(phrases)}. {closing}"
 
 
+# Sentence frames for ``varied_query``: each takes noun phrases that read after "I have" (the lexicon's rule).
+FIRST = ["I have {}.", "I've been having {}.", "It started with {}.", "The main problem is {}.", "I am suffering from {}."]
+MORE = ["I also have {}.", "There is also {}.", "Along with that, {}.", "Now I have {} as well.", "And {} too."]
+ASKS = CLOSINGS + ["Should I see a doctor?", "Do I need any tests?", "What can I take for this?", ""]
+
+
+def varied_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) -> str:
+    """A template query in one of several shapes, for training rows only: the lexicon template's single list, the
+    symptoms spread over sentences, a terse note, with or without persona, duration and a closing question. The
+    dataset's queries share one frame; these vary what surrounds the symptoms, so the decision has to rest on them."""
+    rng = random.Random(seed)
+    phrases = symptom_phrases(row["symptoms"], lexicon, rng, 0.7 if hinglish else 0.0)
+    rng.shuffle(phrases)
+    shape = rng.randrange(4)
+    if shape == 0:
+        return template_query(row, lexicon, seed, hinglish)
+    duration = row["duration"]
+    if shape == 3:  # terse: "fever, headache and chills for 2 days. what should i do?"
+        body = f"{_join(phrases)} {duration}."
+        body = body if rng.random() < 0.5 else body[:1].upper() + body[1:]
+    else:
+        cut = rng.randint(1, max(1, len(phrases) - 1))
+        body = rng.choice(FIRST).format(_join(phrases[:cut]))
+        rest = phrases[cut:]
+        while rest:
+            take = rest[:rng.randint(1, 2)]
+            rest = rest[len(take):]
+            body += " " + rng.choice(MORE).format(_join(take))
+        when = rng.choice([f" It has been like this {duration}.", f" {duration.capitalize()} now.", ""])
+        body += when
+        if shape == 2:
+            body = rng.choice(OPENINGS).format(**_persona_words(row)) + " " + body
+    ask = rng.choice(HINGLISH_CLOSINGS if hinglish else ASKS)
+    return (body + " " + ask).strip()
+
+
 def template_rationale(row: dict, variant: int = 0) -> str:
     """Grounded in the dataset: the row's symptoms (neutral phrases) and the description's first sentence."""
     first = _sentences(row["description"], 1)

@@ -72,17 +72,22 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     ``splits``: the dataset's train, validation and test frames; ``interim``: the run's folder with the source cases
     and symptom weights (drill rows only)."""
     from . import knowledge
-    from .drill import COLUMNS, drill_rows
+    from .drill import COLUMNS, drill_rows, reworded
 
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
     drill = pd.DataFrame(columns=COLUMNS)  # off: the source files are not read (nor step 04's inputs)
+    varied = tcfg["varied_queries"]
     if tcfg["drill_rows_per_disease"] > 0:
         drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
-                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed)
-    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, tr, tcfg["decision_copies"], drill)
+                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied)
+    decision, copies = tr, tcfg["decision_copies"]
+    if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
+        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c) for c in range(1, copies)])
+        copies = 1
+    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill)
     return answers, drill, ds
 
 
