@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -288,3 +289,17 @@ def last_checkpoint(out_dir: Path, key: str | None = None) -> str | None:
 
 def train_tokens(trainer) -> int:
     return int(sum(len(x) for x in trainer.train_dataset["input_ids"]))
+
+
+def trained_tokens(trainer, global_step: int, sft: dict, resumed_from: str | None = None) -> float:
+    """Tokens this ``trainer.train`` call trained on, for tokens/s: the split's tokens x epochs (with ``max_steps``:
+    steps x effective batch x mean row length). A run resumed from a checkpoint trained only the steps after it,
+    so it counts their share (tokens taken as spread evenly over steps)."""
+    n = train_tokens(trainer)
+    if sft["max_steps"] < 0:
+        tokens = n * sft["num_train_epochs"]
+    else:
+        tokens = (global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
+                  * n / len(trainer.train_dataset))
+    start = json.loads((Path(resumed_from) / "trainer_state.json").read_text())["global_step"] if resumed_from else 0
+    return tokens * (global_step - start) / global_step if global_step else 0.0
