@@ -35,6 +35,16 @@ def test_bootstrap_ci_shape():
     assert 0 <= f["lo"] <= f["value"] <= f["hi"] <= 1
 
 
+def test_accuracy_lead_is_paired():
+    y = ["a", "b"] * 50
+    lead = M.accuracy_lead_ci(y, y, ["a"] * 100, n=500, seed=1)  # right everywhere vs right on half
+    assert lead["value"] == 0.5 and lead["n"] == 100 and 0.35 < lead["lo"] <= lead["hi"] < 0.65
+    # the same 30 rows wrong for both: unpaired intervals would overlap widely, the paired lead is exactly 0
+    same = ["c"] * 30 + y[30:]
+    assert M.accuracy_lead_ci(y, same, same, n=200) == {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 100}
+    assert M.accuracy_lead_ci(y, ["b"] * 100, y, n=200)["hi"] < 0
+
+
 def test_alias_table_covers_every_canonical_name(names, ingested):
     for r in ingested.diseases.itertuples():
         assert names.key(r.display_name) == r.key

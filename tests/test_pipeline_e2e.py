@@ -64,6 +64,10 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
                   "precaution_recall", "india_notes_presence", "external_accuracy"):
             assert {"value", "lo", "hi", "n"} <= set(metrics[model][k])
     assert metrics["tfidf"]["disease_accuracy"]["n"] == metrics["n_test_rows"]
+    assert {"disease_accuracy", "external_accuracy"} <= set(metrics["tfidf_all"])
+    lead = metrics["finetuned_lead"]["external"]["tfidf"]  # paired: the difference of the two accuracies
+    assert lead["value"] == pytest.approx(metrics["finetuned"]["external_accuracy"]["value"]
+                                          - metrics["tfidf"]["external_accuracy"]["value"]) and lead["n"] == 48
     # the safety layer only ever raises triage and never changes the named condition
     for model in ("base", "finetuned"):
         safe = metrics[f"{model}+safety"]
@@ -74,6 +78,7 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
     assert len(preds) == metrics["n_test_rows"]
     index = (run / "report" / "index.html").read_text()
     assert "Fine-tuned" in index and "05_evaluate.html" in index and "not the model" in index
+    assert "paired bootstrap" in index and "all training queries" in index
 
     assert main(args) == 0
     out = capsys.readouterr().out

@@ -210,3 +210,8 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     assert len(set(prompts[4:])) == 8  # each later pass asks anew
     _, _, plain = train.training_rows(splits, {**tcfg, "varied_queries": False}, tokenizer, tmp_path, 0)
     assert [r["prompt"] for r in plain if r["kind"] == "decision"] == prompts[:4] * 3
+    # the all-queries baseline reads the same queries, row for row, varied or not
+    for cfg, data in ((tcfg, ds), ({**tcfg, "varied_queries": False}, plain)):
+        q = train.training_queries(splits, cfg, tmp_path, 0)
+        assert len(q) == len(data) and all(t in r["prompt"] for t, r in zip(q["input_text"], data))
+        assert (q["disease"] == "malaria").all()

@@ -36,6 +36,14 @@ def bootstrap_ci(values, n: int = 1000, seed: int = 0, stat=np.mean, alpha: floa
     return {"value": float(stat(v)), "lo": float(lo), "hi": float(hi), "n": int(len(v))}
 
 
+def accuracy_lead_ci(y_true, pred_a, pred_b, n: int = 1000, seed: int = 0) -> dict:
+    """Accuracy of ``pred_a`` minus that of ``pred_b`` on the same rows, with a paired bootstrap interval (rows
+    resampled together): whether a lead is more than noise, which two overlapping intervals cannot say."""
+    y = np.asarray(y_true, dtype=object)
+    return bootstrap_ci(np.equal(np.asarray(pred_a, dtype=object), y).astype(float)
+                        - np.equal(np.asarray(pred_b, dtype=object), y), n, seed)
+
+
 def bootstrap_pairs_ci(y_true, y_pred, fn, n: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict:
     """Bootstrap for a statistic of (truth, prediction) pairs, e.g. macro-F1."""
     t, p = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)

@@ -69,8 +69,10 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     ext = cfg["evaluate"]["external_eval_csv"]
+    d = paths.interim_dir(run)
+    drill = [d / "cases.parquet"] if cfg["train"]["drill_rows_per_disease"] > 0 else []  # the all-queries baseline
     return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
-             paths.interim_dir(run) / "diseases.parquet", paths.interim_dir(run) / "symptoms.parquet"]
+             d / "diseases.parquet", d / "symptoms.parquet"] + drill
             + sorted(paths.KNOWLEDGE.glob("*.yaml")) + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
 
 
@@ -85,10 +87,10 @@ STEPS: dict[str, StepSpec] = {
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
                  ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
                   "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
-        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train.prompt_style",
-                                 "train.probe_csv", "evaluate"),
+        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train", "sft.seed",
+                                 "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py", "balance.py"),
+                  "splits.py", "safety.py", "balance.py", "train.py", "drill.py", "synth.py"),
                  _evaluate_inputs),
     ]
 }

@@ -25,7 +25,7 @@ SAFETY_NOTE = ("<em>Fine-tuned + safety layer</em> is what <code>medillama ask</
                "taken from their sources. The references were written from the same files, so that column's "
                "triage, precaution, India-notes and much of its ROUGE measure the deployed system, not the model.")
 SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("finetuned+safety", "Fine-tuned + safety layer"),
-           ("tfidf", "TF-IDF + LR"), ("majority", "Majority")]
+           ("tfidf", "TF-IDF + LR"), ("tfidf_all", "TF-IDF + LR, all training queries"), ("majority", "Majority")]
 
 
 def headline_rows(metrics: dict) -> list[list[str]]:
@@ -35,6 +35,22 @@ def headline_rows(metrics: dict) -> list[list[str]]:
         if any(v != "&ndash;" for v in vals):
             rows.append([label, *vals])
     return rows
+
+
+def lead_rows(metrics: dict) -> str:
+    """The fine-tuned model's disease accuracy minus each TF-IDF baseline's, paired on the same rows."""
+    leads = metrics.get("finetuned_lead") or {}
+    rows = "".join(f"<tr><td>{html.escape(label)}</td>"
+                   + "".join(f"<td>{_lead(leads.get(split, {}).get(b))}</td>" for split in ("test", "external"))
+                   + "</tr>" for b, label in SYSTEMS if b.startswith("tfidf"))
+    return ("<p>Fine-tuned disease accuracy minus the baseline's, on the same rows (paired bootstrap 95% CI):</p>"
+            f"<table><tr><th>minus</th><th>held-out split</th><th>external set</th></tr>{rows}</table>") if leads else ""
+
+
+def _lead(m) -> str:
+    if not m or m.get("value") is None:
+        return "&ndash;"
+    return f"{m['value']:+.3f} <small>[{m['lo']:+.3f}, {m['hi']:+.3f}]</small>"
 
 
 def build(run: str) -> Path | None:
@@ -63,7 +79,7 @@ def build(run: str) -> Path | None:
         n = metrics.get("n_test_rows")
         table = (f"<p>Held-out split: {n} rows; models: base <code>{html.escape(str(metrics.get('base_model')))}</code>, "
                  f"profile <code>{html.escape(str(metrics.get('profile')))}</code>.</p><table>{head}{body}</table>"
-                 f"<p>{SAFETY_NOTE}</p>")
+                 f"<p>{SAFETY_NOTE}</p>{lead_rows(metrics)}")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>MediLlama report: {html.escape(run)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}</style></head><body>

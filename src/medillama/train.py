@@ -68,10 +68,10 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     return Dataset.from_list(rows)
 
 
-def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
-    """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on for the ``train`` config section.
-    ``splits``: the dataset's train, validation and test frames; ``interim``: the run's folder with the source cases
-    and symptom weights (drill rows only)."""
+def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int):
+    """(answer rows, decision rows, decision copies, drill rows): what step 04 trains on for the ``train`` config
+    section, before prompts and tokens. ``splits``: the dataset's train, validation and test frames; ``interim``:
+    the run's folder with the source cases and symptom weights (drill rows only)."""
     from . import knowledge
     from .drill import COLUMNS, drill_rows, reworded
 
@@ -88,8 +88,21 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
         decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c) for c in range(1, copies)])
         copies = 1
-    ds = to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill)
-    return answers, drill, ds
+    return answers, decision, copies, drill
+
+
+def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
+    """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on (``training_frames``)."""
+    answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
+    return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill)
+
+
+def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
+    """``input_text`` and ``disease`` of every row step 04 trains on, row for row (answers, each decision pass,
+    drill rows): for a baseline that sees the same queries as the fine-tuned model."""
+    answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
+    cols = ["input_text", "disease"]
+    return pd.concat([answers[cols]] + [decision[cols]] * copies + [drill[cols]], ignore_index=True)
 
 
 def check_sft_fields(sft: dict, lora: dict) -> None:
