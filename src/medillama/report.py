@@ -14,10 +14,10 @@ HEADLINE = [("disease_accuracy", "Disease accuracy"), ("disease_macro_f1", "Dise
             ("rouge1", "ROUGE-1"), ("rougeL", "ROUGE-L"), ("external_accuracy", "External accuracy")]
 
 
-def _cell(m) -> str:
+def _cell(m, fmt: str = ".3f") -> str:
     if not m or m.get("value") is None:
         return "&ndash;"
-    return f"{m['value']:.3f} <small>[{m['lo']:.3f}, {m['hi']:.3f}]</small>"
+    return f"{m['value']:{fmt}} <small>[{m['lo']:{fmt}}, {m['hi']:{fmt}}]</small>"
 
 
 SAFETY_NOTE = ("<em>Fine-tuned + safety layer</em> is what <code>medillama ask</code> shows: the same answer after "
@@ -41,16 +41,10 @@ def lead_rows(metrics: dict) -> str:
     """The fine-tuned model's disease accuracy minus each TF-IDF baseline's, paired on the same rows."""
     leads = metrics.get("finetuned_lead") or {}
     rows = "".join(f"<tr><td>{html.escape(label)}</td>"
-                   + "".join(f"<td>{_lead(leads.get(split, {}).get(b))}</td>" for split in ("test", "external"))
+                   + "".join(f"<td>{_cell(leads.get(split, {}).get(b), '+.3f')}</td>" for split in ("test", "external"))
                    + "</tr>" for b, label in SYSTEMS if b.startswith("tfidf"))
     return ("<p>Fine-tuned disease accuracy minus the baseline's, on the same rows (paired bootstrap 95% CI):</p>"
             f"<table><tr><th>minus</th><th>held-out split</th><th>external set</th></tr>{rows}</table>") if leads else ""
-
-
-def _lead(m) -> str:
-    if not m or m.get("value") is None:
-        return "&ndash;"
-    return f"{m['value']:+.3f} <small>[{m['lo']:+.3f}, {m['hi']:+.3f}]</small>"
 
 
 def build(run: str) -> Path | None:
