@@ -1,5 +1,6 @@
 """The probe (data/probe) for an adapter already trained: base, fine-tuned and TF-IDF accuracy, as step 04 scores
-it, without training again. For comparing the adapters of earlier runs.
+it, without training again, and the TF-IDF fitted on all training queries (step 05's second baseline). For
+comparing the adapters of earlier runs.
 
     python bench/probe.py outputs/cpu/04_finetune/adapter [--run cpu] [--probe data/probe/natural_queries.csv]
 """
@@ -15,7 +16,7 @@ def main():
     ap.add_argument("--probe", default="data/probe/natural_queries.csv")
     a = ap.parse_args()
 
-    from medillama import io, paths
+    from medillama import io, paths, train
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
     from medillama.generate import HFBackend
@@ -26,11 +27,14 @@ def main():
     tuned, rows = probe_accuracy(backend, a.probe, names, style, tok)
     with peft.disable_adapter():
         base, _ = probe_accuracy(backend, a.probe, names, style, tok)
-    tr = splits(a.run)["train"]
-    tfidf = TfidfLogReg().fit(tr["input_text"], tr["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
+    sp = splits(a.run)
+    # step 05's two baselines: the train split's queries, and every query step 04 trains on
+    queries = {"tfidf": sp["train"],
+               "tfidf_all": train.training_queries(sp, cfg["train"], paths.interim_dir(a.run), cfg["sft"]["seed"])}
+    tfidf = {b: TfidfLogReg().fit(q["input_text"], q["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
+             for b, q in queries.items()}
     save("probe", {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12],
-                   "rows": tuned["rows"], "finetuned": tuned["accuracy"], "base": base["accuracy"],
-                   "tfidf": tfidf})
+                   "rows": tuned["rows"], "finetuned": tuned["accuracy"], "base": base["accuracy"], **tfidf})
 
 
 if __name__ == "__main__":
