@@ -49,8 +49,6 @@ def test_triage_levels_and_red_flags():
     with pytest.raises(KeyError, match="chills"):
         knowledge.case_level("common_cold", ["chills"], {"cough": 4})
     assert "one_sided_weakness" in knowledge.red_flags_in_symptoms(["weakness_of_one_body_side"])
-    assert knowledge.red_flags_in_text("I have chest pain and sweating since morning")
-    assert knowledge.red_flags_in_text("mild headache since yesterday") == []
 
 
 def test_phrase_alternatives_expand():
@@ -59,24 +57,23 @@ def test_phrase_alternatives_expand():
     assert knowledge.expand("{coughing|coughed} {up |}blood") == [
         "coughing up blood", "coughing blood", "coughed up blood", "coughed blood"]
     assert knowledge.expand("chest pain and sweating") == ["chest pain and sweating"]
-    # the matcher reads every expanded form, and only those
-    assert knowledge.red_flags_in_text("Since an hour my left side has gone numb") == ["one_sided_weakness"]
-    assert "coughing_blood_in_a_query" in knowledge.red_flags_in_text("I coughed up blood this morning")
-    assert knowledge.red_flags_in_text("my right arm and left leg hurt after the fall") == []
 
 
-def test_validate_catches_unbalanced_braces(keys, tmp_path):
+def test_validate_catches_broken_red_flag_words(keys, tmp_path):
     shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")
-    f = tmp_path / "k" / "triage.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace('"lakwa",', '"{left|right lakwa",'), encoding="utf-8")
+    f = tmp_path / "k" / "red_flag_words.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace('lakwa, "paralysis attack"', '"{left|right lakwa", "paralysis attack"', 1), encoding="utf-8")
+    t = tmp_path / "k" / "triage.yaml"
+    t.write_text(t.read_text(encoding="utf-8").replace('"face~droop', '"face~drooop', 1), encoding="utf-8")
     assert knowledge.validate(*keys, folder=tmp_path / "k") == [
-        "triage: red flag one_sided_weakness: unbalanced braces in phrase '{left|right lakwa'"]
+        "triage: red flag one_sided_weakness: sign uses unknown word group drooop",
+        "red_flag_words: stroke_word: unbalanced braces in '{left|right lakwa'"]
 
 
 def test_symptoms_in_text(tmp_path):
-    found = knowledge.symptoms_in_text("Tez bukhar, joint pain and I feel confused since 3 days")
-    assert {"high_fever", "joint_pain", "altered_sensorium"} <= found  # a Hinglish phrasing, an English one, a keyword
-    assert "altered_sensorium" not in knowledge.symptoms_in_text("an unconfused, calm week")  # keywords start words
+    found = knowledge.symptoms_in_text("Tez bukhar, joint pain and spells of confusion since 3 days")
+    assert {"high_fever", "joint_pain", "altered_sensorium"} <= found  # Hinglish and English phrasings
+    assert "altered_sensorium" not in knowledge.symptoms_in_text("I feel confused")  # phrasings only, whole words
     assert knowledge.symptoms_in_text("") == set()
     # each knowledge folder is read on its own
     shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")

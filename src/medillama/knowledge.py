@@ -10,7 +10,7 @@ import yaml
 
 from . import paths
 
-FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml")
+FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml", "red_flag_words.yaml")
 
 
 @functools.lru_cache(maxsize=None)
@@ -32,6 +32,11 @@ def india(folder=None) -> dict:
 
 def triage_rules(folder=None) -> dict:
     return load("triage.yaml", folder)
+
+
+def red_flag_words(folder=None) -> dict:
+    """Word groups of red_flag_words.yaml: how patients write each part of a red flag (redflags.py)."""
+    return load("red_flag_words.yaml", folder)["groups"]
 
 
 def is_latin(text: str) -> bool:
@@ -88,14 +93,25 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
     for k, lvl in (tri.get("diseases") or {}).items():
         if lvl not in levels:
             problems.append(f"triage: {k} has unknown level {lvl}")
+    groups = red_flag_words(folder)
     for rf in tri.get("red_flags") or []:
         for t in (rf.get("all_of") or []) + (rf.get("any_of") or []):
             if t not in symptom_tokens:
                 problems.append(f"triage: red flag {rf.get('id')} uses unknown symptom {t}")
-        if not rf.get("phrases"):
-            problems.append(f"triage: red flag {rf.get('id')} has no phrases")
-        problems += [f"triage: red flag {rf.get('id')}: unbalanced braces in phrase {p!r}"
-                     for p in rf.get("phrases") or [] if any(c in e for e in expand(p) for c in "{}")]
+        if not rf.get("signs"):
+            problems.append(f"triage: red flag {rf.get('id')} has no signs")
+        if not rf.get("sources"):
+            problems.append(f"triage: red flag {rf.get('id')} has no sources")
+        problems += [f"triage: red flag {rf.get('id')}: unknown source {s}" for s in rf.get("sources") or []
+                     if s not in (tri.get("sources") or {})]
+        used = {g for p in rf.get("signs") or [] for slot in str(p).split()
+                for alt in slot.lstrip("!").split("|") for g in alt.split("~")}
+        problems += [f"triage: red flag {rf.get('id')}: sign uses unknown word group {g}" for g in sorted(used - set(groups))]
+    for g, words in groups.items():
+        problems += [f"red_flag_words: {g}: unbalanced braces in {w!r}" for w in words or []
+                     if any(c in e for e in expand(str(w)) for c in "{}")]
+        if not words:
+            problems.append(f"red_flag_words: group {g} is empty")
     return problems
 
 
@@ -126,7 +142,7 @@ ALTERNATIVES = re.compile(r"\{([^{}]*)\}")
 
 
 def expand(phrase: str) -> list[str]:
-    """Every plain phrase a red-flag phrase stands for: ``{a|b}`` is either alternative, an empty one drops the part.
+    """Every plain phrase a red-flag word stands for: ``{a|b}`` is either alternative, an empty one drops the part.
     "{left|right} side {is|feels} weak" -> 4 phrases; "{|very }weak" -> "weak", "very weak"."""
     m = ALTERNATIVES.search(phrase)
     if not m:
@@ -140,36 +156,16 @@ def _padded(phrases) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _flag_phrases(folder) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(red flag id, its phrases expanded and normalised): built once per knowledge folder."""
-    return tuple((rf["id"], _padded(e for p in rf.get("phrases") or [] for e in expand(p)))
-                 for rf in triage_rules(folder).get("red_flags") or [])
-
-
-def red_flags_in_text(text: str, folder=None) -> list[str]:
-    """Red flags whose phrases (English or Hinglish, ``expand``-ed) occur in free text, e.g. a user's query."""
-    t = f" {normalise(text)} "
-    return [fid for fid, phrases in _flag_phrases(folder) if any(p in t for p in phrases)]
-
-
-@functools.lru_cache(maxsize=None)
-def _symptom_matchers(folder) -> tuple[tuple[str, tuple[str, ...], re.Pattern | None], ...]:
-    """(symptom token, its lexicon phrasings normalised, one pattern for its keywords of 5+ letters as word
-    starts): built once per knowledge folder."""
-    out = []
-    for token, e in lexicon(folder).items():
-        keys = [re.escape(normalise(k)) for k in e.get("keywords") or [] if len(k) >= 5]
-        out.append((token, _padded((e.get("en") or []) + (e.get("hinglish") or [])),
-                    re.compile(r"\b(?:" + "|".join(keys) + ")") if keys else None))
-    return tuple(out)
+def _symptom_phrasings(folder) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(symptom token, its lexicon phrasings normalised and padded): built once per knowledge folder."""
+    return tuple((token, _padded((e.get("en") or []) + (e.get("hinglish") or []))) for token, e in lexicon(folder).items())
 
 
 def symptoms_in_text(text: str, folder=None) -> set[str]:
-    """Symptom tokens free text mentions, through the lexicon's phrasings (English and Hinglish) and keywords.
-    Generous on purpose (the red-flag banner uses it): a missed red flag costs more than a spurious banner."""
+    """Symptom tokens whose lexicon phrasings (English or Hinglish) free text contains, as whole words: how the
+    dataset's own queries state them."""
     t = f" {normalise(text)} "
-    return {token for token, phrases, keys in _symptom_matchers(folder)
-            if any(p in t for p in phrases) or (keys is not None and keys.search(t))}
+    return {token for token, phrases in _symptom_phrasings(folder) if any(p in t for p in phrases)}
 
 
 def case_level(disease: str, symptoms, weights: dict, folder=None) -> tuple[str, list[str]]:

@@ -2,6 +2,7 @@
 compliance, triage safety, precaution recall, India notes -- each with a bootstrap confidence interval."""
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -34,6 +35,16 @@ def bootstrap_ci(values, n: int = 1000, seed: int = 0, stat=np.mean, alpha: floa
     stats = [stat(v[rng.integers(0, len(v), len(v))]) for _ in range(n)]
     lo, hi = np.quantile(stats, [alpha / 2, 1 - alpha / 2])
     return {"value": float(stat(v)), "lo": float(lo), "hi": float(hi), "n": int(len(v))}
+
+
+def wilson_ci(successes: int, n: int, z: float = 1.96) -> list[float] | None:
+    """Wilson score 95% interval of a proportion: unlike a bootstrap it is not [1, 1] when every row succeeds."""
+    if n == 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
 def accuracy_lead_ci(y_true, pred_a, pred_b, n: int = 1000, seed: int = 0) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from . import DISCLAIMER, knowledge
+from . import DISCLAIMER, knowledge, redflags, textnorm
 from .knowledge import normalise
 from .answer import format_answer, parse_answer
 
@@ -32,32 +32,50 @@ def clean_query(text: str, max_chars: int) -> tuple[str, list[str]]:
     if len(t) > max_chars:
         t = t[:max_chars].rsplit(" ", 1)[0] or t[:max_chars]
         warnings.append(f"query truncated to {len(t)} characters (limit {max_chars})")
+    if textnorm.has_devanagari(t):  # the model was trained on Latin-script queries: it reads Hinglish
+        t = textnorm.romanise(t)
+        warnings.append(f"Devanagari written in Latin letters for the model: {t!r}")
     return t, warnings
 
 
 def red_flags(query: str) -> list[dict]:
-    """Red flags of triage.yaml found in a query: by their own phrases, or by their symptoms' lexicon phrasings."""
-    mentioned = knowledge.symptoms_in_text(query)
-    by_phrase = set(knowledge.red_flags_in_text(query))
-    hits = []
-    for rf in knowledge.triage_rules().get("red_flags") or []:
-        all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
-        by_symptoms = bool(all_of or any_of) and all_of <= mentioned and (not any_of or bool(any_of & mentioned))
-        if rf["id"] in by_phrase or by_symptoms:
-            hits.append(rf)
-    return hits
+    """Red flags of triage.yaml a query states, in the patient's own words (any spelling; Devanagari
+    transliterated): ``redflags.flags_in_text``."""
+    ids = set(redflags.flags_in_text(query))
+    return [rf for rf in knowledge.triage_rules().get("red_flags") or [] if rf["id"] in ids]
 
 
 def banner_scores(queries, levels) -> dict:
     """The red-flag banner alone (the query's words, no model) on a labelled set: the share of emergency rows it
-    flags (a miss is left to the model's triage and the named condition's floor) and of the other rows (false
-    alarms), with the missed queries."""
+    flags (recall; a miss is left to the model's triage and the named condition's floor) and of the other rows
+    (false alarms), each with a Wilson 95% interval, and the missed queries."""
+    from .metrics import wilson_ci
+
+    queries = list(queries)
     fired = [bool(red_flags(q)) for q in queries]
     emergency = [f for f, lv in zip(fired, levels) if lv == "emergency"]
     other = [f for f, lv in zip(fired, levels) if lv != "emergency"]
-    return {"emergency_rows": len(emergency), "banner_on_emergency": sum(emergency) / len(emergency) if emergency else None,
-            "other_rows": len(other), "banner_on_other": sum(other) / len(other) if other else None,
-            "missed": [q for q, f, lv in zip(queries, fired, levels) if lv == "emergency" and not f]}
+    out = {"emergency_rows": len(emergency), "banner_on_emergency": sum(emergency) / len(emergency) if emergency else None,
+           "other_rows": len(other), "banner_on_other": sum(other) / len(other) if other else None,
+           "missed": [q for q, f, lv in zip(queries, fired, levels) if lv == "emergency" and not f]}
+    out["banner_on_emergency_ci"] = wilson_ci(sum(emergency), len(emergency))
+    out["banner_on_other_ci"] = wilson_ci(sum(other), len(other))
+    return out
+
+
+def red_flag_set_scores(path, split: str = "report") -> dict:
+    """``banner_scores`` on one half of the labelled red-flag messages (data/redflags/messages.csv: the rules are
+    written on ``dev``, scored on ``report``), overall and per language, with the false alarms listed."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    df = df[df["split"] == split]
+    out = banner_scores(df["text"], df["label"])
+    out["split"] = split
+    out["by_language"] = {lang: {k: v for k, v in banner_scores(g["text"], g["label"]).items() if k != "missed"}
+                          for lang, g in df.groupby("language", sort=True)}
+    out["false_alarms"] = [t for t, lv in zip(df["text"], df["label"]) if lv != "emergency" and red_flags(t)]
+    return out
 
 
 def grounded(condition_key: str | None, names=None) -> tuple[list[str] | None, str | None]:
@@ -105,7 +123,11 @@ def apply(query: str, raw_answer: str, names=None) -> dict:
         see,
         notes or p["india_notes"] or "For free primary care, visit your nearest Ayushman Arogya Mandir, PHC or CHC.",
         disclaimer=DISCLAIMER)
-    banner = BANNER.format(what="; ".join(f["description"] for f in flags)) if flags else ""
+    banner = ""
+    if flags:
+        banner = BANNER.format(what="; ".join(f["description"] for f in flags))
+        hindi = knowledge.triage_rules().get("banner_hindi")
+        banner += f"\n{hindi}" if hindi else ""
     text = f"{banner}\n{body}" if banner else body
     return {"text": text, "banner": banner, "triage": level, "red_flags": [f["id"] for f in flags],
             "condition": p["condition"], "condition_key": condition_key, "changes": changes,

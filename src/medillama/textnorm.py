@@ -1,0 +1,141 @@
+"""Text as patients type it, made comparable: Devanagari transliterated to Hinglish, and a spelling-tolerant key
+for each word of romanised Hindi or English.
+
+Romanised Hindi has no fixed spelling (paseena/pasina, munh/muh/moonh, saans/sans, bachcha/baccha), so a phrase
+list cannot hold every form. Both sides -- the red-flag terms and the message -- are reduced to the same key
+(``word_key``): long vowels written doubled are folded (ee -> i, oo -> u), aspiration ``h`` after a consonant is
+dropped (kh -> k, chh -> c), doubled letters are collapsed, w -> v, z -> j, and a nasal ``n`` at a word's end is
+dropped (mein/me, hain/hai). Devanagari is first transliterated with ``indic_transliteration`` (ITRANS), the
+inherent vowel of a word's last consonant dropped as Hindi speech does, and ITRANS's capitals spelt the way
+Hinglish writes them (सीने -> seene), so the model and the matcher read the same text.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+DEVANAGARI = re.compile(r"[\u0900-\u097F]+")
+VIRAMA = "\u094D"
+
+# ITRANS (capitals for long vowels and retroflexes) -> the way Hinglish is usually typed; longest first
+_ITRANS_TO_HINGLISH = [
+    ("RRi", "ri"), ("R^i", "ri"), ("kSh", "ksh"), ("j~n", "gy"), (".Dh", "dh"), (".D", "d"), (".N", "n"),
+    ("~N", "n"), ("~n", "n"), ("Sh", "sh"), ("Th", "th"), ("Dh", "dh"), ("ch", "ch"), ("Ch", "chh"),
+    ("A", "aa"), ("I", "ee"), ("U", "oo"), ("M", "n"), ("H", "h"), ("T", "t"), ("D", "d"), ("N", "n"),
+    ("K", "kh"), ("G", "g"), ("q", "k"), (".a", ""), (".h", ""), ("^", ""), ("~", ""), (".", ""),
+]
+
+
+_DEVA_CONSONANT = set(chr(c) for c in range(0x0915, 0x093A)) | set(chr(c) for c in range(0x0958, 0x0960))
+_NUKTA, _VOWEL_SIGNS = "\u093C", set(chr(c) for c in range(0x093E, 0x094D)) | {"\u0962", "\u0963"}
+
+
+def _schwa_deleted(word: str) -> str:
+    """A Devanagari word with the inherent vowels Hindi does not pronounce marked silent (a virama added): the
+    last consonant's (दर्द -> dard), and a medial one between a vowel-consonant and a consonant-vowel
+    (पहचान -> pahchaan, धड़कन -> dhadkan, झटके -> jhatke)."""
+    units, i = [], 0  # [consonant or vowel text, has inherent schwa]
+    while i < len(word):
+        c = word[i]
+        j = i + 1
+        if c in _DEVA_CONSONANT:
+            if j < len(word) and word[j] == _NUKTA:
+                j += 1
+            schwa = not (j < len(word) and (word[j] in _VOWEL_SIGNS or word[j] == VIRAMA))
+            if not schwa:
+                j += 1
+            units.append([word[i:j], schwa, True])
+        else:
+            units.append([c, False, False])  # independent vowel, anusvara, chandrabindu, ...
+        i = j
+    cons = [u for u in units if u[2]]
+    if len(units) > 1 and units[-1][2] and units[-1][1]:
+        units[-1][1] = None  # silent
+    for k in range(len(units) - 2, 0, -1):
+        prev, cur, nxt = units[k - 1], units[k], units[k + 1]
+        prev_vowel = (prev[2] and prev[1] is not None and not prev[0].endswith(VIRAMA)) or not prev[2]
+        if cur[2] and cur[1] and prev_vowel and nxt[2] and nxt[1] is not None and not nxt[0].endswith(VIRAMA):
+            cur[1] = None
+    del cons
+    return "".join(u[0] + (VIRAMA if u[1] is None else "") for u in units)
+
+
+@functools.lru_cache(maxsize=4096)
+def _deva_word(word: str) -> str:
+    from indic_transliteration import sanscript
+
+    word = word.replace("\u0949", "\u094B").replace("\u0945", "\u0947")  # candra o, e (कॉफी): as o, e
+    t = sanscript.transliterate(_schwa_deleted(word), sanscript.DEVANAGARI, sanscript.ITRANS)
+    for a, b in _ITRANS_TO_HINGLISH:
+        t = t.replace(a, b)
+    return t.lower()
+
+
+def has_devanagari(text: str) -> bool:
+    return bool(DEVANAGARI.search(text or ""))
+
+
+def romanise(text: str) -> str:
+    """Devanagari words spelt in Latin letters as Hinglish ("सीने में दर्द" -> "seene mein dard"); other text as it is."""
+    if not has_devanagari(text):
+        return text
+    text = unicodedata.normalize("NFC", text)
+    return DEVANAGARI.sub(lambda m: _deva_word(m.group(0)), text).replace("\u0964", ".")  # danda -> full stop
+
+
+_ASPIRATED = re.compile(r"([bcdgjkpstr])h+")
+_DOUBLED = re.compile(r"(.)\1+")
+_NASAL = re.compile(r"(?<=.)([aeiou])n(?=[^aeiouy]|$)")
+
+
+@functools.lru_cache(maxsize=65536)
+def word_key(word: str) -> str:
+    """A spelling-tolerant key of one lower-case Latin word: paseena, pasina -> pasina; chhati, chaati -> cati;
+    saans, saas -> sas; munh, moonh, muh -> mu; kamzori -> kamjori."""
+    w = unicodedata.normalize("NFKD", word.lower())
+    w = "".join(c for c in w if c.isascii() and c.isalpha())
+    if not w:
+        return ""
+    w = w.replace("ck", "k").replace("ee", "i").replace("oo", "u").replace("ei", "e")
+    w = w.replace("ph", "f").replace("w", "v").replace("z", "j").replace("q", "k")
+    w = re.sub(r"c(?![hc])", "k", w)  # c as in coffee, cough (not the ch, cch of chhati, baccha)
+    w = _ASPIRATED.sub(r"\1", w)
+    w = _DOUBLED.sub(r"\1", w)
+    w = _NASAL.sub(r"\1", w)  # a nasalised vowel: saans/saas, munh/muh, mein/mei, hain/hai, nahin/nahi
+    if len(w) > 2 and w.endswith("h") and w[-2] in "aeiou":  # muh/mu, koh/ko
+        w = w[:-1]
+    if len(w) > 2 and w.endswith("y") and w[-2] not in "aeiou":  # ulty/ulti
+        w = w[:-1] + "i"
+    return w
+
+
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[,.;:!?\n|]+")
+BREAK = "|"  # a clause boundary in ``keys(..., breaks=True)``
+
+
+def _tokens(text: str) -> list[str]:
+    t = romanise(unicodedata.normalize("NFC", text or "")).lower()
+    t = re.sub(r"(\w)'(\w)", r"\1\2", t.replace("\u2019", "'"))  # can't -> cant, won't -> wont
+    return _TOKEN.findall(t)
+
+
+def words_and_breaks(text: str) -> list[str]:
+    """The message's words, romanised and lower-cased, with its clause-ending punctuation."""
+    return _tokens(text)
+
+
+def words(text: str) -> list[str]:
+    """The message's words, romanised and lower-cased (digits kept as words: "108", "3 days")."""
+    return [w for w in _tokens(text) if w[0].isalnum()]
+
+
+def keys(text: str, breaks: bool = False) -> list[str]:
+    """``word_key`` of each word of a message (Devanagari romanised first; numbers as they are); with ``breaks``,
+    punctuation that ends a clause is kept as one ``BREAK``."""
+    out = []
+    for w in _tokens(text):
+        k = (w if w.isdigit() else word_key(w)) if w[0].isalnum() else (BREAK if breaks else "")
+        if k and not (k == BREAK and (not out or out[-1] == BREAK)):
+            out.append(k)
+    return out

@@ -1,0 +1,100 @@
+import itertools
+import time
+
+import pandas as pd
+import pytest
+
+from medillama import knowledge, paths, redflags, safety, textnorm
+
+SET = paths.ROOT / "data" / "redflags" / "messages.csv"
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("seene mein bahut dard hai aur paseena aa raha hai", "chest_pain_with_sweating_or_breathlessness"),
+    ("सीने में तेज दर्द और पसीना आ रहा है", "chest_pain_with_sweating_or_breathlessness"),
+    ("cannot breathe properly, lips turning blue", "severe_breathing_difficulty"),
+    ("he fainted and is not waking up", "unconsciousness"),
+    ("chhati me durd aur saas nahi aa rahi", "chest_pain_with_sweating_or_breathlessness"),  # spelling, order
+    ("bachche ko tez bukhar hai aur gardan akad gayi", "high_fever_with_stiff_neck"),
+    ("मेरे बच्चे को झटके आ रहे हैं", "seizure"),
+    ("sudden worst headache of my life", "sudden_severe_headache"),
+])
+def test_signs_in_peoples_words(text, flag):
+    assert flag in redflags.flags_in_text(text)
+    assert flag in [f["id"] for f in safety.red_flags(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "left arm pain after the gym yesterday", "sweating a lot in this summer heat", "heartburn after spicy food",
+    "a cold with cough and a runny nose", "no chest pain, no sweating, just a mild cough",
+    "gardan akad gayi galat takiye se, bukhar nahi hai",  # "bukhar nahi hai": there is no fever
+    "my father had a stroke in 2019 and is fine now, which exercises help?",
+])
+def test_no_alarm_on_shared_words(text):
+    assert redflags.flags_in_text(text) == []
+
+
+def test_spelling_keys_fold_variants():
+    for group in (["paseena", "pasina", "pseena"][:2], ["munh", "muh", "moonh", "mooh"], ["saans", "sans", "saas"],
+                  ["chhati", "chaati", "chati"], ["bachcha", "baccha", "bacha"], ["kamzori", "kamjori"]):
+        assert len({textnorm.word_key(w) for w in group}) == 1, group
+    assert textnorm.word_key("chest") != textnorm.word_key("cheese")
+
+
+def test_devanagari_is_romanised_as_hinglish():
+    assert textnorm.romanise("सीने में दर्द") == "seene men dard"  # the last consonant's vowel is silent
+    assert textnorm.romanise("पहचान नहीं") == "pahchaan naheen"  # and a medial one between VC and CV
+    assert textnorm.romanise("fever 3 din se") == "fever 3 din se"
+    assert textnorm.keys("उल्टी में खून") == textnorm.keys("ulti mein khoon")
+
+
+def test_dataset_emergencies_stay_flagged():
+    """Every lexicon phrasing of every dataset red flag's symptoms, as the dataset's queries state them."""
+    lex = knowledge.lexicon()
+    for rf in knowledge.triage_rules()["red_flags"]:
+        if not rf.get("all_of") or rf.get("scope") == "query":
+            continue
+        for extra in rf.get("any_of") or [None]:
+            tokens = rf["all_of"] + ([extra] if extra else [])
+            options = [(lex[t].get("en") or []) + (lex[t].get("hinglish") or []) for t in tokens]
+            for combo in itertools.islice(itertools.product(*options), 60):
+                q = "I have " + " and ".join(combo) + "."
+                assert rf["id"] in redflags.flags_in_text(q), q
+
+
+def test_negation_before_and_after():
+    assert redflags.groups_in("fever since two days").get("fever")
+    assert "fever" not in redflags.groups_in("no fever since two days")
+    assert "fever" not in redflags.groups_in("bukhar nahi hai")
+    assert redflags.groups_in("saans nahi aa rahi").get("breath")  # "nahi aa rahi" is the sign, not a negation
+
+
+def test_each_knowledge_folder_is_read_on_its_own(tmp_path):
+    import shutil
+
+    shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")
+    f = tmp_path / "k" / "red_flag_words.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("zeher, ", "zeher, vish, ", 1), encoding="utf-8")
+    assert "poisoning_or_snakebite" in redflags.flags_in_text("usne vish pi liya", folder=tmp_path / "k")
+    assert "poisoning_or_snakebite" not in redflags.flags_in_text("usne vish pi liya")
+
+
+def test_test_set_is_split_and_covers_every_flag():
+    df = pd.read_csv(SET)
+    assert set(df["split"]) == {"dev", "report"} and set(df["label"]) == {"emergency", "control"}
+    for split, g in df.groupby("split"):
+        assert (g["label"] == "emergency").sum() >= 75 and (g["label"] == "control").sum() >= 50, split
+        assert set(g["language"]) == {"en", "hinglish", "devanagari"}
+    assert not set(df[df.split == "dev"]["text"]) & set(df[df.split == "report"]["text"])
+
+
+def test_banner_on_the_reported_half_and_its_speed():
+    df = pd.read_csv(SET)
+    rep = df[df["split"] == "report"]
+    redflags.flags_in_text("warm up")
+    t0 = time.perf_counter()
+    s = safety.banner_scores(rep["text"].tolist(), rep["label"].tolist())
+    per_query = (time.perf_counter() - t0) / len(rep)
+    assert s["emergency_rows"] == (rep["label"] == "emergency").sum()
+    assert s["banner_on_emergency"] >= 0.95 and s["banner_on_other"] <= 0.05, {k: v for k, v in s.items() if k != "missed"}
+    assert per_query < 0.005
