@@ -20,19 +20,19 @@ from collections import defaultdict
 from . import knowledge, textnorm
 
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
-NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a group word: "no fever"
+NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # koi ... nahi: "koi daura nahi aaya"  # before a group word: "no fever"
 # after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", textnorm.BREAK}
 
 
 def _fuzzy_limit(key: str) -> int:
-    return 0 if len(key) < 5 else 1 if len(key) < 9 else 2
+    return 0 if len(key) < 6 else 1 if len(key) < 10 else 2
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(folder):
-    """(index: first key -> [(group, keys)], vocabulary by first letter, flags: [(id, patterns)]): once per folder."""
+    """(index: first key -> [(group, keys)], vocabulary by first letter, flags: [(id, patterns, groups that must be absent)]): once per folder."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -49,7 +49,8 @@ def _compiled(folder):
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         patterns = [tuple((slot.startswith("!"), tuple(tuple(alt.split("~")) for alt in slot.lstrip("!").split("|")))
                           for slot in str(p).split()) for p in rf.get("signs") or []]
-        flags.append((rf["id"], patterns))
+        unless = frozenset(g for p in patterns for absent, alts in p if absent for alt in alts for g in alt)
+        flags.append((rf["id"], patterns, unless))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
 
 
@@ -127,7 +128,10 @@ def flags_in_text(text: str, folder=None) -> list[str]:
     speaks of the past ("had a stroke in 2019")."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
-    by_signs = {fid for fid, patterns in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)}
+    if "general_question" in found:  # "what are the signs of a stroke?", "how is CPR given?": no one to send
+        return []
+    by_signs = {fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)}
+    unless = {fid: u for fid, _, u in flags}
     roman = textnorm.romanise(text)
     mentioned = set() if "history" in found else (knowledge.symptoms_in_text(roman, folder)
                                                    - _denied_symptoms(roman, folder))
@@ -135,6 +139,7 @@ def flags_in_text(text: str, folder=None) -> list[str]:
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
         by_symptoms = bool(all_of or any_of) and all_of <= mentioned and (not any_of or bool(any_of & mentioned))
+        by_symptoms = by_symptoms and not unless.get(rf["id"], frozenset()) & set(found)  # "black stool on iron"
         if rf["id"] in by_signs or by_symptoms:
             hits.append(rf["id"])
     return hits

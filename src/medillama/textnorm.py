@@ -84,16 +84,23 @@ def romanise(text: str) -> str:
     return DEVANAGARI.sub(lambda m: _deva_word(m.group(0)), text).replace("\u0964", ".")  # danda -> full stop
 
 
-_ASPIRATED = re.compile(r"([bcdgjkpstr])h+")
+_ASPIRATED = re.compile(r"([bcdgjpstr])h+")  # kh stays: khali (empty) is not kaali (black)
 _DOUBLED = re.compile(r"(.)\1+")
-_NASAL = re.compile(r"(?<=.)([aeiou])n(?=[^aeiouy]|$)")
+_NASAL = re.compile(r"(?<=.)([aeiou])n(?=[^aeiouyg]|$)")  # not -ing
+
+
+# texting short forms of Hinglish, written out before the key is taken
+SHORT_FORMS = {"nhi": "nahi", "nai": "nahi", "nahee": "nahi", "rha": "raha", "rhi": "rahi", "rhe": "rahe",
+               "gya": "gaya", "gyi": "gayi", "gye": "gaye", "kr": "kar", "krna": "karna", "h": "hai", "hy": "hai",
+               "bhot": "bahut", "bohot": "bahut", "bahot": "bahut", "bht": "bahut", "jyada": "zyada", "jada": "zyada",
+               "pr": "par", "mai": "mein", "bhi": "bhi", "k": "ke", "ni": "nahi"}
 
 
 @functools.lru_cache(maxsize=65536)
 def word_key(word: str) -> str:
     """A spelling-tolerant key of one lower-case Latin word: paseena, pasina -> pasina; chhati, chaati -> cati;
     saans, saas -> sas; munh, moonh, muh -> mu; kamzori -> kamjori."""
-    w = unicodedata.normalize("NFKD", word.lower())
+    w = unicodedata.normalize("NFKD", SHORT_FORMS.get(word.lower(), word.lower()))
     w = "".join(c for c in w if c.isascii() and c.isalpha())
     if not w:
         return ""
