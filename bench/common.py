@@ -46,7 +46,7 @@ def adapter_setup(run: str, adapter: str):
 
     from medillama import config
     from medillama.evaluation import load_models
-    from medillama.metrics import DiseaseNames
+    from medillama.names import DiseaseNames
 
     cfg = config.load_config(run)
     peft, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")

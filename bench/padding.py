@@ -31,7 +31,7 @@ def main():
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    from medillama import config, paths, train as T
+    from medillama import config, paths, training_data as T
     from medillama.models import load_tokenizer
 
     tok = load_tokenizer("smollm2-135m-instruct")

@@ -16,7 +16,7 @@ def main():
     ap.add_argument("--probe", default="data/probe/natural_queries.csv")
     a = ap.parse_args()
 
-    from medillama import io, paths, train
+    from medillama import io, paths, training_data
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
     from medillama.generate import HFBackend
@@ -30,7 +30,7 @@ def main():
     sp = splits(a.run)
     # step 05's two baselines: the train split's queries, and every query step 04 trains on
     queries = {"tfidf": sp["train"],
-               "tfidf_all": train.training_queries(sp, cfg["train"], paths.interim_dir(a.run), cfg["sft"]["seed"])}
+               "tfidf_all": training_data.training_queries(sp, cfg["train"], paths.interim_dir(a.run), cfg["sft"]["seed"])}
     tfidf = {b: TfidfLogReg().fit(q["input_text"], q["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
              for b, q in queries.items()}
     save("probe", {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12],

@@ -16,7 +16,8 @@ import time
 from common import save, splits
 
 from medillama import config, train
-from medillama.models import resolve_model  # noqa: F401  (converts the offline model once if needed)
+from medillama.models import load_for_training, resolve_model  # noqa: F401  (resolve_model: converts the offline model once if needed)
+from medillama.training_data import training_rows
 
 
 def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
@@ -46,7 +47,7 @@ def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict
     from medillama import paths
 
     cfg = config.load_config("cpu", overrides)
-    model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
+    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
@@ -63,7 +64,7 @@ def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict
 
     with tempfile.TemporaryDirectory() as d:
         # The profile's training rows, as step 04 builds them.
-        _, drill, rows = train.training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
+        _, drill, rows = training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
         trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"])

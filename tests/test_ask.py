@@ -60,7 +60,7 @@ def test_banner_scores_count_recall_and_false_alarms():
 
 
 def test_triage_never_below_the_named_condition(ingested):
-    from medillama.metrics import DiseaseNames
+    from medillama.names import DiseaseNames
 
     names = DiseaseNames(ingested.diseases)
     out = safety.apply("I feel weird", format_answer("Heart attack", "why", ["keep calm"],
@@ -71,7 +71,7 @@ def test_triage_never_below_the_named_condition(ingested):
 
 
 def test_named_condition_gets_sourced_precautions_and_india_notes(ingested):
-    from medillama.metrics import DiseaseNames
+    from medillama.names import DiseaseNames
 
     names = DiseaseNames(ingested.diseases)
     invented = format_answer("Malaria", "Fever with chills fits malaria.", ["drink neem juice"],

@@ -30,7 +30,7 @@ def test_lexicon_coverage(keys):
     assert {"high_fever", "cough", "vomiting", "diarrhoea", "dizziness"} <= set(hinglish)
 
 
-def test_programmes_named_in_the_issue_are_attached():
+def test_national_programmes_and_helplines_are_attached():
     d = knowledge.india()["diseases"]
     assert "NCVBDC" in d["malaria"]["programmes"] and "NCVBDC" in d["dengue"]["programmes"]
     assert "NTEP" in d["tuberculosis"]["programmes"]

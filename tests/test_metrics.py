@@ -7,13 +7,14 @@ from medillama.answer import format_answer
 from medillama.baselines import Majority, TfidfLogReg
 from medillama.evaluation import probe_accuracy
 from medillama.generate import FakeBackend
+from medillama.names import DiseaseNames
 from medillama.synth import forbidden_names
 from conftest import S2D, write_csv
 
 
 @pytest.fixture(scope="module")
 def names(ingested):
-    return M.DiseaseNames(ingested.diseases)
+    return DiseaseNames(ingested.diseases)
 
 
 def test_rouge_known_values():

@@ -47,7 +47,7 @@ class Assistant:
     def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None,
                  no_repeat_ngram_size: int | None = None):
 
-        from .metrics import DiseaseNames
+        from .names import DiseaseNames
 
         self.adapter = Path(adapter)
         cfg = yaml.safe_load((self.adapter / "training_config.yaml").read_text()) \

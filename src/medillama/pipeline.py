@@ -58,7 +58,7 @@ def _probe(cfg: dict) -> list[Path]:
 
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
-    # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
+    # drill rows (training_data.py) also read the source cases, symptom weights, lexicon and triage rules
     probe = _probe(cfg)
     if cfg["train"]["drill_rows_per_disease"] <= 0:
         return _dataset(cfg, run) + probe
@@ -80,17 +80,17 @@ STEPS: dict[str, StepSpec] = {
     s.name: s
     for s in [
         StepSpec("01_ingest", ("ingest",), ("ingest.py",), _raw_inputs),
-        StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py",), _ingest_outputs),
+        StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py", "queries.py"), _ingest_outputs),
         StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
-                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
+                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py", "queries.py"),
                  _base_cases),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
-                 ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
-                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
+                 ("train.py", "answer.py", "models.py", "splits.py", "training_data.py", "queries.py", "synth.py", "balance.py",
+                  "knowledge.py", "evaluation.py", "metrics.py", "names.py", "baselines.py"), _finetune_inputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train", "sft.seed",
                                  "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py", "balance.py", "train.py", "drill.py", "synth.py"),
+                  "splits.py", "safety.py", "balance.py", "train.py", "training_data.py", "queries.py", "synth.py", "names.py"),
                  _evaluate_inputs),
     ]
 }
