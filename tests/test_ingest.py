@@ -130,3 +130,13 @@ def test_locate_raw_copies_a_download(tmp_path, monkeypatch, raw_dir):
     target = tmp_path / "raw"
     assert ing.locate_raw(target, "x/y") == target
     assert (target / "dataset.csv").read_bytes() == (raw_dir / "dataset.csv").read_bytes()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xff\xfe\x00binary\x00"], ids=["empty", "blank-lines", "binary"])
+def test_unreadable_csv_names_the_file_and_the_fix(tmp_path, content):
+    f = tmp_path / "symptom_Description.csv"
+    f.write_bytes(content)
+    with pytest.raises(ing.SchemaError) as e:
+        ing.load_descriptions(f)
+    msg = str(e.value)
+    assert str(f) in msg and "Replace it" in msg and "step 01" in msg
