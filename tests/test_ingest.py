@@ -93,8 +93,8 @@ def test_missing_columns_say_what_is_wrong(tmp_path):
         ing.load_severity(f)
 
 
-def test_real_dataset(ingested):
-    r = ingested
+def test_real_dataset(real_ingested):
+    r = real_ingested
     assert r.counts == {"source_rows": 4920, "unique_cases": 304, "diseases": 41, "symptoms": 131,
                         "severity_tokens": 131}
     assert r.diseases["key"].is_unique and r.cases["group_id"].is_unique
@@ -108,6 +108,15 @@ def test_real_dataset(ingested):
         "Peptic ulcer disease", "Osteoarthritis", "Paroxysmal Positional Vertigo",
         "Dimorphic hemorrhoids (piles)", "Hepatitis A"}
     assert r.diseases["description"].str.len().min() > 20
+
+
+def test_fixture_has_every_quirk(ingested):
+    """The fixture CSVs the unit tests read carry every quirk of the real files: each fix touches a row."""
+    touched = dict(zip(ingested.quality["fix"], ingested.quality["rows_touched"]))
+    assert all(n > 0 for n in touched.values()), touched
+    assert ingested.counts["diseases"] == 9 and ingested.counts["source_rows"] > ingested.counts["unique_cases"]
+    assert {"malaria", "dengue", "heart_attack", "common_cold", "hepatitis_a"} <= set(ingested.diseases["key"])
+    assert (ingested.diseases["precautions"].map(len) >= 3).all()
 
 
 def test_locate_raw_offline_names_both_remedies(tmp_path, monkeypatch):

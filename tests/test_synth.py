@@ -20,7 +20,7 @@ CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphra
 @pytest.fixture(scope="module")
 def base(ingested):
     cases = add_severity(ingested.cases, ingested.symptoms)
-    b = balanced_sample(cases, 6, diseases=["malaria", "dengue", "heart_attack", "acne"])
+    b = balanced_sample(cases, 6, diseases=["malaria", "dengue", "heart_attack", "fungal_infection"])
     return add_severity(b, ingested.symptoms, max_total=int(cases["severity_total"].max()))
 
 
