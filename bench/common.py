@@ -20,11 +20,27 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def add_run_args(ap, profile: str = "cpu") -> None:
+    """``--profile`` (the config a run was made with) and ``--run`` (its outputs' name; default: the profile)."""
+    from medillama import config
+
+    ap.add_argument("--profile", default=profile, choices=list(config.PROFILES),
+                    help=f"the run's config profile (default {profile})")
+    ap.add_argument("--run", default="", help="the run's name under outputs/ and data/ (default: the profile)")
+
+
+def parse_run_args(ap, argv=None):
+    """``ap.parse_args`` with ``run`` defaulting to ``profile``."""
+    a = ap.parse_args(argv)
+    a.run = a.run or a.profile
+    return a
+
+
 def queries(run: str, n: int) -> list[str]:
     """Patient queries from a run's dataset (any split: speed does not depend on labels)."""
     path = paths.processed_dir(run) / "dataset.jsonl"
     if not path.exists():
-        raise SystemExit(f"{path} not found: run ./run_all.sh --profile {run} --only 03 (or pass --run) first")
+        raise SystemExit(f"{path} not found: make the run first (./run_all.sh --profile PROFILE --run {run} --only 03), or pass --run NAME")
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [r["input_text"] for r in rows][:n]
 
@@ -35,20 +51,20 @@ def splits(run: str) -> dict:
 
     path = paths.processed_dir(run) / "dataset.jsonl"
     if not path.exists():
-        raise SystemExit(f"{path} not found: run ./run_all.sh --profile {run} --only 03 (or pass --run) first")
+        raise SystemExit(f"{path} not found: make the run first (./run_all.sh --profile PROFILE --run {run} --only 03), or pass --run NAME")
     df = pd.read_json(path, lines=True)
     return {name: df[df["split"] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
 
 
-def adapter_setup(run: str, adapter: str):
+def adapter_setup(profile: str, run: str, adapter: str):
     """(config, PEFT model, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases."""
     import pandas as pd
 
     from medillama import config
     from medillama.evaluation import load_models
-    from medillama.metrics import DiseaseNames
+    from medillama.names import DiseaseNames
 
-    cfg = config.load_config(run)
+    cfg = config.load_config(profile)
     peft, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")
     diseases = pd.read_parquet(paths.interim_dir(run) / "diseases.parquet")
     return cfg, peft, tok, diseases, DiseaseNames(diseases)

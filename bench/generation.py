@@ -1,12 +1,12 @@
 """Generation: the project's batched generator vs a per-row transformers pipeline() call (the original's way),
 same prompts, model and max_new_tokens, in one run, alternating which goes first.
 
-    python bench/generation.py [--run cpu] [--rows 64] [--max-new-tokens 64] [--batch-size 64] [--rounds 2]
+    python bench/generation.py [--profile cpu] [--run NAME] [--rows 64] [--max-new-tokens 64] [--batch-size 64] [--rounds 2]
 """
 import argparse
 import time
 
-from common import queries, save
+from common import add_run_args, parse_run_args, queries, save
 
 from medillama.answer import build_prompt
 from medillama.generate import HFBackend
@@ -15,13 +15,13 @@ from medillama.models import load_model
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="cpu")
+    add_run_args(ap)
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--rows", type=int, default=64)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
-    a = ap.parse_args()
+    a = parse_run_args(ap)
     from transformers import pipeline
 
     model, tok = load_model(a.model)

@@ -1,12 +1,12 @@
 """Padding waste: share of pad tokens in generation batches (length-sorted, as the generator does, vs the
 dataset's order) and in training batches (TRL's collator in random order, vs padding-free).
 
-    python bench/padding.py [--run cpu] [--batch-size 64] [--train-batch 8]
+    python bench/padding.py [--profile cpu] [--run NAME] [--batch-size 64] [--train-batch 8]
 """
 import argparse
 import random
 
-from common import queries, save, splits
+from common import add_run_args, parse_run_args, queries, save, splits
 
 from medillama.answer import build_prompt
 from medillama.generate import batches, longest_first
@@ -22,16 +22,16 @@ def waste(lengths, size):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="cpu")
+    add_run_args(ap)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--train-batch", type=int, default=8)
-    a = ap.parse_args()
+    a = parse_run_args(ap)
 
     import pandas as pd
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    from medillama import config, paths, train as T
+    from medillama import config, paths, training_data as T
     from medillama.models import load_tokenizer
 
     tok = load_tokenizer("smollm2-135m-instruct")
@@ -44,8 +44,8 @@ def main():
     train = [len(x) for x in T.to_prompt_completion(df, "alpaca", tok)["input_ids"]]
     shuffled = train[:]
     random.Random(0).shuffle(shuffled)
-    # the cpu profile's rows as step 04 builds them: answers, decision rows, drill rows
-    cfg = config.load_config("cpu")
+    # the profile's rows as step 04 builds them: answers, decision rows, drill rows
+    cfg = config.load_config(a.profile)
     _, _, ds = T.training_rows(splits(a.run), cfg["train"], tok, paths.interim_dir(a.run), cfg["sft"]["seed"])
     mixed = [len(x) for x in ds["input_ids"]]
     mixed_shuffled = mixed[:]

@@ -2,26 +2,26 @@
 it, without training again, and the TF-IDF fitted on all training queries (step 05's second baseline). For
 comparing the adapters of earlier runs.
 
-    python bench/probe.py outputs/cpu/04_finetune/adapter [--run cpu] [--probe data/probe/natural_queries.csv]
+    python bench/probe.py outputs/cpu/04_finetune/adapter [--profile cpu] [--run NAME] [--probe data/probe/natural_queries.csv]
 """
 import argparse
 
-from common import adapter_setup, save, splits
+from common import adapter_setup, add_run_args, parse_run_args, save, splits
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("adapter")
-    ap.add_argument("--run", default="cpu")
+    add_run_args(ap)
     ap.add_argument("--probe", default="data/probe/natural_queries.csv")
-    a = ap.parse_args()
+    a = parse_run_args(ap)
 
-    from medillama import io, paths, train
+    from medillama import io, paths, training_data
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
     from medillama.generate import HFBackend
 
-    cfg, peft, tok, _, names = adapter_setup(a.run, a.adapter)
+    cfg, peft, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     backend = HFBackend(peft, tok, batch_size=32, chat=False)
     style = cfg["train"]["prompt_style"]
     tuned, rows = probe_accuracy(backend, a.probe, names, style, tok)
@@ -30,7 +30,7 @@ def main():
     sp = splits(a.run)
     # step 05's two baselines: the train split's queries, and every query step 04 trains on
     queries = {"tfidf": sp["train"],
-               "tfidf_all": train.training_queries(sp, cfg["train"], paths.interim_dir(a.run), cfg["sft"]["seed"])}
+               "tfidf_all": training_data.training_queries(sp, cfg["train"], paths.interim_dir(a.run), cfg["sft"]["seed"])}
     tfidf = {b: TfidfLogReg().fit(q["input_text"], q["disease"], cfg["seed"]).score(rows["text"], rows["disease"])
              for b, q in queries.items()}
     save("probe", {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12],

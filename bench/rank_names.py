@@ -2,11 +2,11 @@
 log-probability after "Likely condition:", against greedy decoding (bench/probe.py). Tells whether the gap to the
 bag of words is in decoding or in what the model learned.
 
-    python bench/rank_names.py outputs/cpu/04_finetune/adapter [--run cpu] [--base] [--limit N]
+    python bench/rank_names.py outputs/cpu/04_finetune/adapter [--profile cpu] [--run NAME] [--base] [--limit N]
 """
 import argparse
 
-from common import adapter_setup, save
+from common import adapter_setup, add_run_args, parse_run_args, save
 
 
 def name_tokens(tok, names: list[str], prompt: str) -> list[list[int]]:
@@ -43,11 +43,11 @@ def name_scores(model, tok, prompt: str, conts: list[list[int]]):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("adapter")
-    ap.add_argument("--run", default="cpu")
+    add_run_args(ap)
     ap.add_argument("--probe", default="data/probe/natural_queries.csv")
     ap.add_argument("--base", action="store_true", help="also the base model (adapter off)")
     ap.add_argument("--limit", type=int, default=0, help="first N probe rows only (a quick check)")
-    a = ap.parse_args()
+    a = parse_run_args(ap)
 
     import contextlib
 
@@ -57,7 +57,7 @@ def main():
     from medillama.answer import build_prompt
     from medillama.evaluation import load_external
 
-    cfg, peft, tok, diseases, names = adapter_setup(a.run, a.adapter)
+    cfg, peft, tok, diseases, names = adapter_setup(a.profile, a.run, a.adapter)
     rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
     keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()

@@ -1,7 +1,7 @@
 """Training: tokens/s of the cpu profile's LoRA training step on the real model, and the share of this
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
-    python bench/training.py [--run cpu] [--steps 50] [--stock] [--set sft.bf16=false ...]
+    python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set sft.bf16=false ...]
 
 Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
@@ -13,10 +13,11 @@ is also given against the median of those samples: the machine as fast as it was
 import argparse
 import time
 
-from common import save, splits
+from common import add_run_args, parse_run_args, save, splits
 
 from medillama import config, train
-from medillama.models import resolve_model  # noqa: F401  (converts the offline model once if needed)
+from medillama.models import load_for_training, resolve_model  # noqa: F401  (resolve_model: converts the offline model once if needed)
+from medillama.training_data import training_rows
 
 
 def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
@@ -36,7 +37,7 @@ STOCK = {"train.fused_lm_head": True, "train.decision_weight": 1.0, "sft.bf16": 
          "sft.train_sampling_strategy": "random"}
 
 
-def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict:
+def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10) -> dict:
     import statistics
     import tempfile
 
@@ -45,8 +46,8 @@ def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict
 
     from medillama import paths
 
-    cfg = config.load_config("cpu", overrides)
-    model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
+    cfg = config.load_config(profile, overrides)
+    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
@@ -63,7 +64,7 @@ def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict
 
     with tempfile.TemporaryDirectory() as d:
         # The profile's training rows, as step 04 builds them.
-        _, drill, rows = train.training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
+        _, drill, rows = training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
         trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"])
@@ -109,18 +110,18 @@ def measure(overrides: dict, run: str, steps: int, peak_every: int = 10) -> dict
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="cpu")
+    add_run_args(ap)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="config overrides for the measured run, as ./run_all.sh -p KEY VALUE takes them")
     ap.add_argument("--stock", action="store_true", help="also measure the stock recipe (STOCK), side by side")
     ap.add_argument("--name", default="training", help="result file name under outputs/bench/")
     ap.add_argument("--peak-every", type=int, default=10, help="sample the matmul peak every N steps (0: never)")
-    a = ap.parse_args()
+    a = parse_run_args(ap)
     peak_before = matmul_peak()
-    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.run, a.steps, a.peak_every)}
+    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every)}
     if a.stock:
-        runs["stock"] = measure(STOCK, a.run, a.steps, a.peak_every)
+        runs["stock"] = measure(STOCK, a.profile, a.run, a.steps, a.peak_every)
     peak = max(peak_before, matmul_peak())
     peak_bf16 = matmul_peak(dtype="bfloat16")  # what bf16 autocast can reach on a CPU with AMX
     for r in runs.values():

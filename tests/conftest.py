@@ -1,13 +1,16 @@
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 
 from medillama import paths
 
-# CI lays shared/ beside the clone; MEDILLAMA_SHARED points elsewhere (e.g. a clone in a temporary folder)
+# The tests' own tiny copy of the four Kaggle CSVs (a few diseases, every quirk of the real files):
+# unit tests read it, so they run on a fresh clone without the shared data.
+FIXTURE_RAW = Path(__file__).parent / "fixtures" / "disease-symptom"
+# The real data, for the few tests that need all 41 diseases or the external set: CI lays shared/ beside the clone;
+# MEDILLAMA_SHARED points elsewhere (e.g. a clone in a temporary folder). Those tests are skipped, with the reason,
+# where it is absent.
 SHARED = Path(os.environ.get("MEDILLAMA_SHARED", paths.ROOT.parent / "shared")) / "data"
 RAW = SHARED / "disease-symptom"
 S2D = SHARED / "symptom2disease" / "dev.csv"
@@ -15,9 +18,8 @@ S2D = SHARED / "symptom2disease" / "dev.csv"
 
 @pytest.fixture(scope="session")
 def raw_dir() -> Path:
-    if not (RAW / "dataset.csv").exists():
-        pytest.fail(f"shared Kaggle CSVs not found at {RAW}")
-    return RAW
+    """The fixture CSVs."""
+    return FIXTURE_RAW
 
 
 @pytest.fixture(scope="session")
@@ -27,13 +29,27 @@ def ingested(raw_dir):
     return ingest(raw_dir)
 
 
-@pytest.fixture
-def run_name():
-    """A throw-away run name; its outputs and data folders are removed afterwards."""
-    name = f"pytest-{uuid.uuid4().hex[:8]}"
-    yield name
-    for d in (paths.run_dir(name), paths.interim_dir(name), paths.processed_dir(name)):
-        shutil.rmtree(d, ignore_errors=True)
+@pytest.fixture(scope="session")
+def real_raw_dir() -> Path:
+    """The shared Kaggle CSVs (all 41 diseases)."""
+    if not (RAW / "dataset.csv").exists():
+        pytest.skip(f"needs the real Kaggle CSVs at {RAW} (set MEDILLAMA_SHARED)")
+    return RAW
+
+
+@pytest.fixture(scope="session")
+def real_ingested(real_raw_dir):
+    from medillama.ingest import ingest
+
+    return ingest(real_raw_dir)
+
+
+@pytest.fixture(scope="session")
+def s2d() -> Path:
+    """The external evaluation set (Symptom2Disease)."""
+    if not S2D.exists():
+        pytest.skip(f"needs the Symptom2Disease set at {S2D} (set MEDILLAMA_SHARED)")
+    return S2D
 
 
 def write_csv(path: Path, text: str) -> Path:

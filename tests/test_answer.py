@@ -44,7 +44,7 @@ def test_repeated_section_first_wins_and_runaway_kept_apart():
 
 def test_answer_leads_with_the_decision():
     """Condition, then urgency: the two lines the decision rows drill and the first thing a patient reads."""
-    from medillama.train import decision_lines
+    from medillama.training_data import decision_lines
 
     lines = sample().split("\n")
     assert lines[0] == "Likely condition: Malaria" and lines[1] == "See a doctor: See a doctor within 24 hours."

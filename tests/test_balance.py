@@ -23,7 +23,7 @@ def test_bands():
 
 def test_balance_exact_counts_no_duplicates(cases):
     base = balanced_sample(cases, 15, seed=7)
-    assert len(base) == 41 * 15
+    assert len(base) == cases["disease"].nunique() * 15
     assert set(base["disease"].value_counts()) == {15}
     rows = base.assign(key=base["symptoms"].map(frozenset))
     assert not rows.duplicated(["disease", "key", "age_band", "sex", "place", "duration"]).any()
@@ -45,8 +45,8 @@ def test_subsets_never_equal_another_groups_set(cases):
 def test_repeats_only_where_no_new_subset_exists(cases):
     base = balanced_sample(cases, 15)
     repeat_diseases = set(base.loc[base["sample_kind"] == "repeat", "disease"])
-    assert repeat_diseases == {"acne", "aids", "allergy", "fungal_infection", "gastroenteritis", "heart_attack",
-                               "paralysis_brain_hemorrhage", "urinary_tract_infection"}
+    # the fixture's diseases with five sets of >= 3 symptoms and no new subset (of the real data's eight)
+    assert repeat_diseases == {"allergy", "fungal_infection", "heart_attack"}
     few = balanced_sample(cases, 5)
     assert set(few["sample_kind"]) == {"full"}
 

@@ -93,8 +93,8 @@ def test_missing_columns_say_what_is_wrong(tmp_path):
         ing.load_severity(f)
 
 
-def test_real_dataset(ingested):
-    r = ingested
+def test_real_dataset(real_ingested):
+    r = real_ingested
     assert r.counts == {"source_rows": 4920, "unique_cases": 304, "diseases": 41, "symptoms": 131,
                         "severity_tokens": 131}
     assert r.diseases["key"].is_unique and r.cases["group_id"].is_unique
@@ -108,6 +108,15 @@ def test_real_dataset(ingested):
         "Peptic ulcer disease", "Osteoarthritis", "Paroxysmal Positional Vertigo",
         "Dimorphic hemorrhoids (piles)", "Hepatitis A"}
     assert r.diseases["description"].str.len().min() > 20
+
+
+def test_fixture_has_every_quirk(ingested):
+    """The fixture CSVs the unit tests read carry every quirk of the real files: each fix touches a row."""
+    touched = dict(zip(ingested.quality["fix"], ingested.quality["rows_touched"]))
+    assert all(n > 0 for n in touched.values()), touched
+    assert ingested.counts["diseases"] == 9 and ingested.counts["source_rows"] > ingested.counts["unique_cases"]
+    assert {"malaria", "dengue", "heart_attack", "common_cold", "hepatitis_a"} <= set(ingested.diseases["key"])
+    assert (ingested.diseases["precautions"].map(len) >= 3).all()
 
 
 def test_locate_raw_offline_names_both_remedies(tmp_path, monkeypatch):
@@ -130,3 +139,13 @@ def test_locate_raw_copies_a_download(tmp_path, monkeypatch, raw_dir):
     target = tmp_path / "raw"
     assert ing.locate_raw(target, "x/y") == target
     assert (target / "dataset.csv").read_bytes() == (raw_dir / "dataset.csv").read_bytes()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xff\xfe\x00binary\x00"], ids=["empty", "blank-lines", "binary"])
+def test_unreadable_csv_names_the_file_and_the_fix(tmp_path, content):
+    f = tmp_path / "symptom_Description.csv"
+    f.write_bytes(content)
+    with pytest.raises(ing.SchemaError) as e:
+        ing.load_descriptions(f)
+    msg = str(e.value)
+    assert str(f) in msg and "Replace it" in msg and "step 01" in msg

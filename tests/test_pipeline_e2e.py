@@ -1,37 +1,70 @@
 """The smoke profile end to end through papermill (01-05, the real offline model), reading the shared CSVs and
-the external evaluation set; a second run skips every step."""
+the external evaluation set; a second run skips every step. Every run here lives under a temporary project root
+(MEDILLAMA_ROOT: its own outputs/, data/ and generation caches), so it never touches a user's runs and takes the
+same time whatever they cached; only the converted offline model is shared (MEDILLAMA_MODELS)."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import medillama
 from medillama import paths
-from medillama.runner import main
-from conftest import S2D
 
 pytestmark = pytest.mark.slow
 STEPS = ("01_ingest", "02_severity_balance", "03_synthesize", "04_finetune", "05_evaluate")
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Root:
+    """A temporary project root: the repository's notebooks, configs, knowledge and probe; nothing else."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        for d in ("notebooks", "configs", "data/knowledge", "data/probe"):
+            (root / d).parent.mkdir(parents=True, exist_ok=True)
+            (root / d).symlink_to(REPO / d, target_is_directory=True)
+
+    def run_dir(self, run):
+        return self.root / "outputs" / run
+
+    def interim_dir(self, run):
+        return self.root / "data" / "interim" / run
+
+    def processed_dir(self, run):
+        return self.root / "data" / "processed" / run
+
+    def medillama(self, *args) -> subprocess.CompletedProcess:
+        """``python -m medillama run ARGS`` with this root, the code under test first on the path."""
+        src = str(Path(medillama.__file__).resolve().parents[1])
+        env = {**os.environ, "MEDILLAMA_ROOT": str(self.root), "MEDILLAMA_MODELS": str(paths.MODELS),
+               "PYTHONPATH": os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        return subprocess.run([sys.executable, "-m", "medillama", "run", *args], env=env, cwd=self.root,
+                              capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
-def smoke_run(raw_dir, tmp_path_factory):
-    import shutil
-    import uuid
-
-    name = f"pytest-{uuid.uuid4().hex[:8]}"
-    args = ["--profile", "smoke", "--run", name, "-p", "raw_dir", str(raw_dir), "-p", "external_eval_csv", str(S2D),
-            "-p", "external_max_rows", "48"]
-    yield name, args
-    for d in (paths.run_dir(name), paths.interim_dir(name), paths.processed_dir(name)):
-        shutil.rmtree(d, ignore_errors=True)
+def root(tmp_path_factory):
+    return Root(tmp_path_factory.mktemp("root"))
 
 
-def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
+@pytest.fixture(scope="module")
+def smoke_run(real_raw_dir, s2d, root):
+    name = "smoke-e2e"
+    return name, ["--profile", "smoke", "--run", name, "-p", "raw_dir", str(real_raw_dir),
+                  "-p", "external_eval_csv", str(s2d), "-p", "external_max_rows", "48"]
+
+
+def test_smoke_chain_outputs_and_skip(smoke_run, root):
     name, args = smoke_run
-    assert main(args) == 0
-    out = capsys.readouterr().out
+    res = root.medillama(*args)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
     assert all(f"[{s}] done" in out for s in STEPS), out
-    run = paths.run_dir(name)
+    run = root.run_dir(name)
     for step in STEPS:
         assert (run / "notebooks" / f"{step}.ipynb").exists() and (run / "logs" / f"{step}.log").exists()
         m = json.loads((run / step / "manifest.json").read_text())
@@ -39,11 +72,11 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
         assert m["inputs"] and all(m["inputs"].values()) and m["code"] and m["params"]
         assert (run / step / "config.yaml").exists()
     # 01-02
-    base = pd.read_parquet(paths.processed_dir(name) / "base_cases.parquet")
+    base = pd.read_parquet(root.processed_dir(name) / "base_cases.parquet")
     assert set(base["disease"].value_counts()) == {4} and base["disease"].nunique() == 5
-    assert len(pd.read_parquet(paths.interim_dir(name) / "cases.parquet")) == 304
+    assert len(pd.read_parquet(root.interim_dir(name) / "cases.parquet")) == 304
     # 03: every row kept, no disease name in a query, splits by group
-    ds = pd.read_json(paths.processed_dir(name) / "dataset.jsonl", lines=True)
+    ds = pd.read_json(root.processed_dir(name) / "dataset.jsonl", lines=True)
     assert len(ds) == 40 and set(ds["split"]) == {"train", "validation", "test"}
     assert (ds.groupby("group_id")["split"].nunique() == 1).all()
     for q, c in zip(ds["input_text"], ds["condition"]):
@@ -80,34 +113,34 @@ def test_smoke_chain_outputs_and_skip(smoke_run, capsys):
     assert "Fine-tuned" in index and "05_evaluate.html" in index and "not the model" in index
     assert "paired bootstrap" in index and "all training queries" in index
 
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert all(f"[{s}] skipped" in out for s in STEPS), out
+    res = root.medillama(*args)
+    assert res.returncode == 0 and all(f"[{s}] skipped" in res.stdout for s in STEPS), res.stdout
+    assert not (REPO / "outputs" / name).exists()  # nothing written beside the user's runs
 
 
-def test_changed_parameter_reruns_only_its_step(raw_dir, run_name, capsys):
-    args = ["--profile", "smoke", "--run", run_name, "-p", "raw_dir", str(raw_dir), "--only", "01"]
-    assert main(args) == 0
-    assert main([*args[:-2], "--only", "02"]) == 0
-    assert main([*args[:-2], "--only", "02", "-p", "samples_per_disease", "3"]) == 0
-    out = capsys.readouterr().out
+def test_changed_parameter_reruns_only_its_step(raw_dir, root):
+    args = ["--profile", "smoke", "--run", "params", "-p", "raw_dir", str(raw_dir), "--only", "01"]
+    outs = [root.medillama(*a) for a in (args, [*args[:-2], "--only", "02"],
+                                         [*args[:-2], "--only", "02", "-p", "samples_per_disease", "3"])]
+    assert all(r.returncode == 0 for r in outs), outs[-1].stderr[-3000:]
+    out = "".join(r.stdout for r in outs)
     assert out.count("[01_ingest] done") == 1 and out.count("[02_severity_balance] done") == 2
-    assert len(pd.read_parquet(paths.processed_dir(run_name) / "base_cases.parquet")) == 15
+    assert len(pd.read_parquet(root.processed_dir("params") / "base_cases.parquet")) == 15
 
 
-def test_unknown_key_fails_before_running(run_name, capsys):
-    assert main(["--profile", "smoke", "--run", run_name, "-p", "sample_per_disease", "3"]) == 2
-    err = capsys.readouterr().err
-    assert "Unknown config key 'sample_per_disease'" in err and "balance.samples_per_disease" in err
-    assert not paths.run_dir(run_name).exists()
+def test_unknown_key_fails_before_running(root):
+    res = root.medillama("--profile", "smoke", "--run", "badkey", "-p", "sample_per_disease", "3")
+    assert res.returncode == 2
+    assert "Unknown config key 'sample_per_disease'" in res.stderr and "balance.samples_per_disease" in res.stderr
+    assert not root.run_dir("badkey").exists()
 
 
-def test_missing_csvs_fail_with_both_remedies_and_the_notebook_path(run_name, tmp_path, capsys):
-    rc = main(["--profile", "smoke", "--run", run_name, "--only", "01",
-               "-p", "raw_dir", str(tmp_path / "none"), "-p", "download", "false"])
-    assert rc == 1
-    err = capsys.readouterr().err
+def test_missing_csvs_fail_with_both_remedies_and_the_notebook_path(root, tmp_path):
+    res = root.medillama("--profile", "smoke", "--run", "nocsv", "--only", "01",
+                         "-p", "raw_dir", str(tmp_path / "none"), "-p", "download", "false")
+    assert res.returncode == 1
+    err = res.stderr
     assert "RawDataMissing" in err and "MEDILLAMA_RAW_DIR" in err and "kagglehub" in err
-    nb = paths.run_dir(run_name) / "notebooks" / "01_ingest.ipynb"
+    nb = root.run_dir("nocsv") / "notebooks" / "01_ingest.ipynb"
     assert str(nb) in err and nb.exists()
-    assert not (paths.interim_dir(run_name) / "cases.parquet").exists()
+    assert not (root.interim_dir("nocsv") / "cases.parquet").exists()

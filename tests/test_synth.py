@@ -8,7 +8,8 @@ from medillama.generate import CachedGenerator, FakeBackend
 from medillama import knowledge
 from medillama.splits import group_split, overlap_report
 from medillama import gates
-from medillama.synth import dataset_card, rejection_table, synthesize, template_query, varied_query
+from medillama.queries import template_query, varied_query
+from medillama.synth import dataset_card, rejection_table, synthesize
 
 CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphrase_rationale"],
        "temperature": 0.0, "max_new_tokens_query": 60, "max_new_tokens_rationale": 60, "hinglish_rate": 0.25,
@@ -19,7 +20,7 @@ CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphra
 @pytest.fixture(scope="module")
 def base(ingested):
     cases = add_severity(ingested.cases, ingested.symptoms)
-    b = balanced_sample(cases, 6, diseases=["malaria", "dengue", "heart_attack", "acne"])
+    b = balanced_sample(cases, 6, diseases=["malaria", "dengue", "heart_attack", "fungal_infection"])
     return add_severity(b, ingested.symptoms, max_total=int(cases["severity_total"].max()))
 
 

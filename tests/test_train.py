@@ -7,7 +7,7 @@ import torch
 
 from medillama.answer import build_prompt, format_answer
 from medillama.models import resolve_model, set_pad_token
-from medillama import train
+from medillama import train, training_data
 
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj",
         "gate_proj", "up_proj", "down_proj"], "task_type": "CAUSAL_LM"}
@@ -52,7 +52,7 @@ def sft(tmp_path, **kw):
 def test_masking_and_learning(tokenizer, tmp_path):
     drill = pd.DataFrame({"input_text": ["fever, chills and sweating"],
                           "output_text": ["Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"]})
-    ds = train.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2, drill_df=drill)
+    ds = training_data.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2, drill_df=drill)
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
     assert ds["kind"].count("decision") == 8
@@ -80,7 +80,7 @@ def test_masking_and_learning(tokenizer, tmp_path):
 def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
     from peft import PeftModel
 
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA, tmp_path / "out")
     trainer.train()
@@ -96,14 +96,6 @@ def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
     with torch.no_grad():
         got = loaded(**x).logits
     assert torch.allclose(want, got, atol=1e-5)
-
-
-def test_select_rows_per_disease():
-    df = pd.concat([rows(10).assign(disease=d) for d in ("a", "b")])
-    sel = train.select_rows(df, 4, seed=0)
-    assert sel.groupby("disease").size().tolist() == [4, 4]
-    assert train.select_rows(df, 4, seed=0).equals(sel)
-    assert len(train.select_rows(df, 0, seed=0)) == 20
 
 
 def test_bad_field_names_fail_early():
@@ -138,7 +130,7 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
     """The plain cross-entropy equals TRL's fused-head loss at weight 1. At weight > 1 the training loss is the
     weighted mean over labelled tokens (decision lines x weight), the eval loss stays the plain mean, and a batch
     of decision rows has the same loss at any weight (it gets no more gradient than a batch of answers)."""
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer, decision_df=rows(4), decision_copies=1)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer, decision_df=rows(4), decision_copies=1)
     answers = [i for i, k in enumerate(ds["kind"]) if k == "answer"]
     conditions = [i for i, k in enumerate(ds["kind"]) if k == "decision"]
     losses = {}
@@ -202,16 +194,16 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
-    _, _, ds = train.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
+    _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
     assert len(prompts) == 3 * len(tr)
     assert all(q in p for q, p in zip(tr["input_text"], prompts[:4]))  # the first pass: the dataset's queries
     assert not any(q in p for q in tr["input_text"] for p in prompts[4:])
     assert len(set(prompts[4:])) == 8  # each later pass asks anew
-    _, _, plain = train.training_rows(splits, {**tcfg, "varied_queries": False}, tokenizer, tmp_path, 0)
+    _, _, plain = training_data.training_rows(splits, {**tcfg, "varied_queries": False}, tokenizer, tmp_path, 0)
     assert [r["prompt"] for r in plain if r["kind"] == "decision"] == prompts[:4] * 3
     # the all-queries baseline reads the same queries, row for row, varied or not
     for cfg, data in ((tcfg, ds), ({**tcfg, "varied_queries": False}, plain)):
-        q = train.training_queries(splits, cfg, tmp_path, 0)
+        q = training_data.training_queries(splits, cfg, tmp_path, 0)
         assert len(q) == len(data) and all(t in r["prompt"] for t, r in zip(q["input_text"], data))
         assert (q["disease"] == "malaria").all()

@@ -19,6 +19,10 @@ class NoAdapter(FileNotFoundError):
     pass
 
 
+class NoDiseaseTable(FileNotFoundError):
+    """No run to take the disease names from (conditions are named from the run the adapter was trained on)."""
+
+
 def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
     """An explicit adapter folder, a run's adapter, or the newest completed run's adapter."""
     if adapter:
@@ -41,15 +45,41 @@ def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
     return max(done)[1]
 
 
+def run_of_adapter(adapter: Path) -> str | None:
+    """The run an adapter belongs to when it is a run's step-04 adapter (``outputs/<run>/04_finetune/adapter``)."""
+    p = Path(adapter).resolve()
+    if p.name == "adapter" and p.parent.name == "04_finetune" and p.parent.parent.parent == paths.OUTPUTS.resolve():
+        return p.parent.parent.name
+    return None
+
+
+def disease_table(run: str | None, adapter: Path | None = None):
+    """The disease table of ``run``, else of the run ``adapter`` belongs to: the names the model was trained on.
+    Raises NoDiseaseTable, saying what to do, when there is no such run or it has no table."""
+    import pandas as pd
+
+    name = run or (run_of_adapter(adapter) if adapter is not None else None)
+    if not name:
+        raise NoDiseaseTable(f"adapter {adapter} is not a run's adapter (outputs/<run>/04_finetune/adapter), so the "
+                             "disease names cannot be told; pass --run NAME, the run whose step 01 ingested them")
+    path = paths.interim_dir(name) / "diseases.parquet"
+    if not path.exists():
+        raise NoDiseaseTable(f"run {name!r} has no disease table at {path}; run its step 01 "
+                             f"(./run_all.sh --run {name} --only 01) or pass --run NAME of a run that has one")
+    return pd.read_parquet(path)
+
+
 class Assistant:
-    """Loads the base model and the adapter once; answers batches of queries."""
+    """Loads the base model and the adapter once; answers batches of queries. Conditions are named from the disease
+    table of ``run`` (default: the run the adapter belongs to; ``diseases`` gives the table directly)."""
 
     def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None,
-                 no_repeat_ngram_size: int | None = None):
+                 no_repeat_ngram_size: int | None = None, run: str | None = None, diseases=None):
 
-        from .metrics import DiseaseNames
+        from .names import DiseaseNames
 
         self.adapter = Path(adapter)
+        diseases = disease_table(run, self.adapter) if diseases is None else diseases  # fail before loading a model
         cfg = yaml.safe_load((self.adapter / "training_config.yaml").read_text()) \
             if (self.adapter / "training_config.yaml").exists() else {}
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
@@ -69,8 +99,7 @@ class Assistant:
             backend = HFBackend(model, tok, batch_size=batch_size, chat=False)
             self.tokenizer = tok
         self.backend = backend
-        diseases = _diseases()
-        self.names = DiseaseNames(diseases) if diseases is not None else None
+        self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
         prompts = [build_prompt(q, self.style, self.tokenizer) for q in queries]
@@ -83,18 +112,11 @@ class Assistant:
         return out
 
 
-def _diseases():
-    """The canonical disease table from any ingested run (for naming conditions); None if none exists yet."""
-    import pandas as pd
-
-    found = sorted((paths.ROOT / "data" / "interim").glob("*/diseases.parquet"))
-    return pd.read_parquet(found[0]) if found else None
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="medillama ask", description=__doc__)
     ap.add_argument("query", nargs="?", help="the symptoms, in your own words (English or Hinglish)")
-    ap.add_argument("--run", help="use this run's adapter (default: the newest completed run)")
+    ap.add_argument("--run", help="use this run's adapter and disease names (default: the newest completed run; "
+                                  "with --adapter: the names of this run)")
     ap.add_argument("--adapter", help="path to any LoRA adapter folder")
     ap.add_argument("--batch", metavar="FILE", help="one query per line ('-' = stdin); writes JSONL to stdout")
     ap.add_argument("--json", action="store_true", help="print the parsed fields as JSON")
@@ -128,8 +150,9 @@ def main(argv=None) -> int:
         print("error: no non-empty query to answer", file=sys.stderr)
         return 2
     try:
-        assistant = Assistant(find_adapter(args.run, args.adapter), args.batch_size, args.max_new_tokens)
-    except NoAdapter as e:
+        assistant = Assistant(find_adapter(args.run, args.adapter), args.batch_size, args.max_new_tokens,
+                              run=args.run)
+    except (NoAdapter, NoDiseaseTable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     answers = assistant.answer(queries)

@@ -14,6 +14,8 @@ import random
 
 import pandas as pd
 
+from .queries import random_persona
+
 
 def severity_total(symptoms, weights: dict) -> int:
     """Sum of the Kaggle weights; unknown tokens raise rather than silently count as 0."""
@@ -42,24 +44,6 @@ def add_severity(cases: pd.DataFrame, symptoms: pd.DataFrame, bands=(13, 20), ma
     out["severity_norm"] = (out["severity_total"] / denom).round(4)
     out["severity_band"] = [severity_band(t, bands) for t in out["severity_total"]]
     return out
-
-
-AGE_BANDS = ["18-25", "26-40", "41-60", "60+"]
-SEXES = ["female", "male"]
-PLACES = [  # (place, setting)
-    ("Mumbai", "urban"), ("Delhi", "urban"), ("Bengaluru", "urban"), ("Chennai", "urban"), ("Kolkata", "urban"),
-    ("Hyderabad", "urban"), ("Lucknow", "urban"), ("Patna", "urban"), ("Jaipur", "urban"), ("Bhopal", "urban"),
-    ("Guwahati", "urban"), ("Kochi", "urban"), ("a village near Nashik", "rural"),
-    ("a village in Bihar", "rural"), ("a village near Varanasi", "rural"), ("a small town in Odisha", "rural"),
-    ("a village in Rajasthan", "rural"), ("a tea-estate village in Assam", "rural"),
-    ("a village near Madurai", "rural"), ("a small town in Madhya Pradesh", "rural"),
-]
-DURATIONS = ["since yesterday", "for 2 days", "for 3 days", "for about a week", "for two weeks", "for a month"]
-
-
-def random_persona(rng: random.Random) -> tuple:
-    place, setting = rng.choice(PLACES)
-    return rng.choice(AGE_BANDS), rng.choice(SEXES), place, setting, rng.choice(DURATIONS)
 
 
 def _subsets_for(disease_cases: pd.DataFrame, n: int, min_size: int, rng: random.Random, taken: set):

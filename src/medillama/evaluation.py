@@ -48,7 +48,7 @@ def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], sty
     for label, enabled in (("base", False), ("finetuned", True)):
         name = f"{base_name}" if not enabled else f"{base_name}+lora:{adapter_id}"
         gen = CachedGenerator(AdapterSwitch(peft, tok, enabled, name, batch_size),
-                              paths.ROOT / "data" / "interim" / "eval_cache", batch_size=batch_size)
+                              paths.cache_dir("eval_cache"), batch_size=batch_size)
         params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
         if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
             params["no_repeat_ngram_size"] = no_repeat_ngram_size

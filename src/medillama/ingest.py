@@ -90,8 +90,19 @@ def symptom_phrase(token: str) -> str:
 
 # --- tables ------------------------------------------------------------------------------------------------
 
+def read_raw_csv(path: Path, **kw) -> pd.DataFrame:
+    """``pd.read_csv`` of one of the raw CSVs; a file that does not parse (empty, truncated, not a CSV, not UTF-8)
+    raises SchemaError naming the file and what to do."""
+    try:
+        return pd.read_csv(path, dtype=str, **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        raise SchemaError(f"{path}: cannot be read as a CSV ({type(err).__name__}: {err}). Replace it with the "
+                          "file from the itachi9604 Disease-Symptom-Description dataset (a fresh download, or a copy "
+                          "that is not empty or cut short), then run step 01 again.") from err
+
+
 def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_raw_csv(path, keep_default_na=False)
     df.columns = [c.strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -228,7 +239,7 @@ def ingest(raw_dir: Path) -> IngestResult:
         extra = sorted(set(table["key"]) - set(keys))
         if missing or extra:
             raise SchemaError(f"{name}: diseases not matching dataset.csv: missing {missing}, extra {extra}")
-    source_names = (pd.read_csv(raw_dir / "dataset.csv", dtype=str, usecols=["Disease"])["Disease"]
+    source_names = (read_raw_csv(raw_dir / "dataset.csv", usecols=["Disease"])["Disease"]
                     .map(normalise_space).drop_duplicates())
     names = pd.DataFrame({"key": source_names.map(disease_key), "source_name": source_names,
                           "display_name": source_names.map(display_name)})

@@ -128,3 +128,25 @@ def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", 
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model.to(pick_device(device)).eval(), tokenizer
+
+
+def load_for_training(name: str, dtype: str, device: str, quantization: str = "none"):
+    """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA."""
+    if quantization == "none":
+        model, tok = load_model(name, dtype=dtype, device=device, padding_side="right")
+        model.train()
+        return model, tok
+    import torch
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"quantization '{quantization}' needs a CUDA GPU (bitsandbytes); use quantization: none")
+    tok = load_tokenizer(name, padding_side="right")  # fails early, with the fix, on a gated or missing model
+    bnb = (BitsAndBytesConfig(load_in_8bit=True) if quantization == "8bit" else
+           BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_compute_dtype=getattr(torch, dtype)))
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(name), quantization_config=bnb, device_map={"": 0},
+                                                 dtype=getattr(torch, dtype))
+    model.config.pad_token_id = tok.pad_token_id
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok

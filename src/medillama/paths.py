@@ -1,4 +1,7 @@
-"""Project-root anchored paths, so notebooks work from any cwd (papermill, Colab, CLI)."""
+"""Project-root anchored paths, so notebooks work from any cwd (papermill, Colab, CLI).
+
+MEDILLAMA_ROOT moves the whole project root (configs, notebooks, data, outputs, caches: a test runs in a temporary
+one); MEDILLAMA_MODELS moves only the converted offline model (a cache of a public model, safe to share)."""
 import os
 from pathlib import Path
 
@@ -6,7 +9,7 @@ ROOT = Path(os.environ.get("MEDILLAMA_ROOT", Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 NOTEBOOKS = ROOT / "notebooks"
 KNOWLEDGE = ROOT / "data" / "knowledge"
-MODELS = ROOT / "models"
+MODELS = Path(os.environ.get("MEDILLAMA_MODELS", ROOT / "models"))
 OUTPUTS = ROOT / "outputs"
 
 
@@ -26,6 +29,11 @@ def interim_dir(run: str) -> Path:
 
 def processed_dir(run: str) -> Path:
     return ROOT / "data" / "processed" / run
+
+
+def cache_dir(name: str) -> Path:
+    """A cache of model outputs (``gen_cache``: step 03's generations; ``eval_cache``: step 05's answers)."""
+    return ROOT / "data" / "interim" / name
 
 
 def rel(path) -> str:

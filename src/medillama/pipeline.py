@@ -1,10 +1,17 @@
-"""The chain of numbered steps: what each reads, its fingerprint, and its manifest.
+"""The chain of numbered steps: what each reads and writes, its fingerprint, and its manifest.
 
 A step is current (skipped on re-run) when its manifest's fingerprint -- a hash of the config sections it
-reads, its input files, and its code (notebook + modules) -- still matches, and its outputs are unchanged.
+reads, its input files, and its code -- still matches, and its outputs are unchanged. A step's code is its
+notebook and every module of the package it runs: the import closure of the notebook's ``medillama`` imports
+(``code_closure``), with the package data files those modules name (``defaults.yaml``, ``prompts/``). Adding an
+import to a step's code therefore changes its fingerprint without any list to keep by hand.
 """
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.machinery
+import json
 import platform
 import resource
 import time
@@ -16,20 +23,135 @@ from typing import Callable
 from . import config as config_mod
 from . import io, paths
 
+PACKAGE = "medillama"
+SOURCE = importlib.machinery.SOURCE_SUFFIXES[0]
+INIT = "__init__" + SOURCE
+PKG_DIR = Path(__file__).parent  # the package whose modules a step may run
+PATH_CALLS = ("with_name", "joinpath")  # path.with_name("prompts"), path / "defaults.yaml": a package data file
 RAW_FILES = ("dataset.csv", "symptom_Description.csv", "symptom_precaution.csv", "Symptom-severity.csv")
+
+Paths = Callable[[dict, str], list[Path]]
 
 
 @dataclass(frozen=True)
 class StepSpec:
+    """A step: the config sections it reads, the files it reads (``inputs``) and writes (``outputs``), each a
+    function of the resolved config and the run name."""
+
     name: str
     sections: tuple[str, ...]
-    modules: tuple[str, ...]
-    inputs: Callable[[dict, str], list[Path]]
+    inputs: Paths
+    outputs: Paths
 
     @property
     def notebook(self) -> Path:
         return paths.NOTEBOOKS / f"{self.name}.ipynb"
 
+
+# --- the code a step runs --------------------------------------------------------------------------------------
+
+def notebook_source(notebook: Path) -> str:
+    """The notebook's code cells as one Python source; IPython magics and shell lines (``%``, ``!``) are dropped."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    lines = []
+    for c in cells:
+        if c["cell_type"] == "code":
+            src = "".join(c["source"])
+            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+def _module_file(name: str, pkg_dir: Path) -> Path | None:
+    """The file of module ``name`` (``medillama`` or ``medillama.x``) inside ``pkg_dir``, or None."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    folder = pkg_dir.joinpath(*parts[1:])
+    cands = ([folder.with_name(folder.name + SOURCE)] if parts[1:] else []) + [folder / INIT]
+    return next((c for c in cands if c.is_file()), None)
+
+
+def imported_modules(source: str, module: str | None = None, is_package: bool = False) -> set[str]:
+    """Every ``medillama`` module named by an import anywhere in ``source`` (function-local ones included):
+    ``import medillama.x``, ``from medillama import x``, ``from medillama.x import y`` and, inside the package
+    (``module`` its dotted name), relative imports. ``from M import y`` names ``M`` and ``M.y`` (one of them may
+    not be a module; the caller keeps those with a file)."""
+    here = module.split(".") if module else []
+    if here and not is_package:
+        here = here[:-1]  # a module's relative imports start from its package
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if not here:
+                    continue
+                base = here[:len(here) - (node.level - 1)]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.add(name)
+            out.update(f"{name}.{a.name}" for a in node.names)
+    return {m for m in out if m.split(".")[0] == PACKAGE}
+
+
+@functools.lru_cache(maxsize=32)
+def _closure(notebook: Path, pkg_dir: Path, stamp: tuple) -> tuple[Path, ...]:
+    todo = [m for m in imported_modules(notebook_source(notebook))]
+    seen: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        f = _module_file(name, pkg_dir)
+        if f is None or name in seen:
+            continue
+        seen[name] = f
+        parent = name.rsplit(".", 1)[0] if "." in name else None
+        if parent:
+            todo.append(parent)  # importing medillama.x runs medillama/__init__.py first
+        todo += imported_modules(f.read_text(encoding="utf-8"), name, f.name == INIT)
+    return tuple(sorted(set(seen.values())))
+
+
+def _stamp(*files: Path) -> tuple:
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+
+
+def code_closure(notebook: Path, pkg_dir: Path | None = None) -> list[Path]:
+    """The package's source files a notebook runs: its ``medillama`` imports and, recursively, theirs."""
+    pkg_dir = Path(pkg_dir or PKG_DIR)
+    stamp = _stamp(Path(notebook), *sorted(pkg_dir.rglob("*" + SOURCE)))  # re-parse only when a file changed
+    return list(_closure(Path(notebook), pkg_dir, stamp))
+
+
+def package_data(modules: list[Path], pkg_dir: Path | None = None) -> list[Path]:
+    """The package's non-Python files (``defaults.yaml``, ``prompts/*.txt``) that ``modules`` build a path to
+    (``with_name``, ``joinpath`` or ``/`` with a string literal), by file name or by the folder holding them."""
+    pkg_dir = Path(pkg_dir or PKG_DIR)
+    data = [f for f in sorted(pkg_dir.rglob("*")) if f.is_file() and f.suffix not in (SOURCE, ".pyc")
+            and "__pycache__" not in f.parts]
+    named = set()
+    for m in modules:
+        for node in ast.walk(ast.parse(m.read_text(encoding="utf-8"))):
+            args = []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PATH_CALLS:
+                args = node.args
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+                args = [node.right]
+            named.update(a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return [f for f in data if f.relative_to(pkg_dir).parts[0] in named]
+
+
+def step_code(spec: StepSpec) -> dict[str, str]:
+    """{file: sha256} of the notebook and of the package files it runs, keyed by path inside the project."""
+    pkg = PKG_DIR
+    modules = code_closure(spec.notebook, pkg)
+    code = {spec.notebook.name: io.file_hash(spec.notebook)}
+    code.update({str(f.relative_to(pkg)): io.file_hash(f) for f in modules + package_data(modules, pkg)})
+    return code
+
+
+# --- what each step reads and writes ---------------------------------------------------------------------------
 
 def _raw_inputs(cfg: dict, run: str) -> list[Path]:
     raw = paths.resolve(cfg["ingest"]["raw_dir"])
@@ -41,11 +163,20 @@ def _ingest_outputs(cfg: dict, run: str) -> list[Path]:
     return [d / "diseases.parquet", d / "symptoms.parquet", d / "cases.parquet"]
 
 
-def _base_cases(cfg: dict, run: str) -> list[Path]:
-    kdir = paths.KNOWLEDGE
-    prompts = Path(__file__).with_name("prompts")
-    return ([paths.processed_dir(run) / "base_cases.parquet", paths.interim_dir(run) / "diseases.parquet"]
-            + sorted(kdir.glob("*.yaml")) + sorted(prompts.glob("*.txt")))
+def _balance_outputs(cfg: dict, run: str) -> list[Path]:
+    return [paths.processed_dir(run) / "base_cases.parquet"]
+
+
+def _synth_inputs(cfg: dict, run: str) -> list[Path]:
+    # the prompts are part of step 03's code (package data); the knowledge files are facts it reads
+    return (_balance_outputs(cfg, run) + [paths.interim_dir(run) / "diseases.parquet"]
+            + sorted(paths.KNOWLEDGE.glob("*.yaml")))
+
+
+def _synth_outputs(cfg: dict, run: str) -> list[Path]:
+    d = paths.processed_dir(run)
+    return [d / "dataset", d / "dataset.jsonl", d / "dataset.csv", d / "README.md",
+            paths.run_dir(run) / "03_synthesize" / "generations.jsonl"]
 
 
 def _dataset(cfg: dict, run: str) -> list[Path]:
@@ -58,7 +189,7 @@ def _probe(cfg: dict) -> list[Path]:
 
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
-    # drill rows (drill.py) also read the source cases, symptom weights, lexicon and triage rules
+    # drill rows (training_data.py) also read the source cases, symptom weights, lexicon and triage rules
     probe = _probe(cfg)
     if cfg["train"]["drill_rows_per_disease"] <= 0:
         return _dataset(cfg, run) + probe
@@ -67,39 +198,43 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
             + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")] + probe)
 
 
+def _finetune_outputs(cfg: dict, run: str) -> list[Path]:
+    d = paths.run_dir(run) / "04_finetune"
+    return [d / "adapter"] + ([d / "merged"] if cfg["train"]["merge"] else [])
+
+
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     ext = cfg["evaluate"]["external_eval_csv"]
     d = paths.interim_dir(run)
     drill = [d / "cases.parquet"] if cfg["train"]["drill_rows_per_disease"] > 0 else []  # the all-queries baseline
-    return ([paths.run_dir(run) / "04_finetune" / "adapter", paths.processed_dir(run) / "dataset.jsonl",
-             d / "diseases.parquet", d / "symptoms.parquet"] + drill
-            + sorted(paths.KNOWLEDGE.glob("*.yaml")) + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
+    return (_finetune_outputs(cfg, run)[:1] + _dataset(cfg, run) + [d / "diseases.parquet", d / "symptoms.parquet"]
+            + drill + sorted(paths.KNOWLEDGE.glob("*.yaml")) + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
+
+
+def _evaluate_outputs(cfg: dict, run: str) -> list[Path]:
+    d = paths.run_dir(run) / "05_evaluate"
+    ext = [d / "external_predictions.jsonl"] if cfg["evaluate"]["external_eval_csv"] else []
+    return [d / "metrics.json", d / "predictions.jsonl"] + ext
 
 
 STEPS: dict[str, StepSpec] = {
     s.name: s
     for s in [
-        StepSpec("01_ingest", ("ingest",), ("ingest.py",), _raw_inputs),
-        StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py",), _ingest_outputs),
+        StepSpec("01_ingest", ("ingest",), _raw_inputs, _ingest_outputs),
+        StepSpec("02_severity_balance", ("seed", "balance"), _ingest_outputs, _balance_outputs),
         StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
-                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
-                 _base_cases),
+                 _synth_inputs, _synth_outputs),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
-                 ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
-                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
+                 _finetune_inputs, _finetune_outputs),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train", "sft.seed",
                                  "evaluate"),
-                 ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py", "balance.py", "train.py", "drill.py", "synth.py"),
-                 _evaluate_inputs),
+                 _evaluate_inputs, _evaluate_outputs),
     ]
 }
 
 
 def fingerprint(spec: StepSpec, cfg: dict, run: str) -> dict:
-    pkg = Path(__file__).parent
-    code = {spec.notebook.name: io.file_hash(spec.notebook)}
-    code.update({m: io.file_hash(pkg / m) for m in spec.modules})
+    code = step_code(spec)
     inputs = {}
     for p in spec.inputs(cfg, run):
         inputs[paths.rel(p)] = io.file_hash(p) if p.exists() else None
@@ -118,6 +253,8 @@ def is_current(spec: StepSpec, cfg: dict, run: str) -> bool:
         return False
     m = io.read_json(mpath)
     if m.get("status") != "complete" or m.get("fingerprint") != fingerprint(spec, cfg, run)["hash"]:
+        return False
+    if not all(p.exists() for p in spec.outputs(cfg, run)):
         return False
     outs = [paths.resolve(o["path"]) for o in m["outputs"].values()]
     return all(p.exists() and io.file_hash(p) == o["sha256"] for p, o in zip(outs, m["outputs"].values()))

@@ -18,12 +18,9 @@ from . import gates, knowledge
 from . import io as mio
 from .answer import format_answer
 from .ingest import symptom_phrase
+from .queries import join_phrases, symptom_phrases, template_query
 
 PROMPTS = Path(__file__).with_name("prompts")
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _sentences(text: str, n: int) -> str:
@@ -69,79 +66,11 @@ class Task:
         return text, next((c for c in checks if c), None)
 
 
-# --- deterministic templates (fallbacks, and Hinglish queries by design) --------------------------------------
-
-OPENINGS = ["Doctor, I am a {age} {sex_word} from {place}.", "Hello doctor, I'm {age_a} {sex_word} living in {place}.",
-            "I am {age_a} {sex_word} from {place} and I need advice.", "Namaste doctor. I am from {place}."]
-CLOSINGS = ["What could this be?", "What should I do?", "Is this serious?", "Please tell me what to do."]
-HINGLISH_CLOSINGS = ["Kya karun?", "Kya yeh serious hai?", "Please batayiye kya karna chahiye."]
-
-
-def _persona_words(row: dict) -> dict:
-    sex_word = {"female": "woman", "male": "man"}[row["sex"]]
-    age = {"18-25": "young", "26-40": "30-something", "41-60": "middle-aged", "60+": "elderly"}[row["age_band"]]
-    return {"sex_word": sex_word, "age": age, "age_a": ("an " if age[0] in "aeiou" else "a ") + age,
-            "place": row["place"]}
-
-
-def symptom_phrases(symptoms, lexicon: dict, rng: random.Random, hinglish_share: float = 0.0) -> list[str]:
-    out = []
-    for s in symptoms:
-        e = lexicon[s]
-        use_hi = e.get("hinglish") and rng.random() < hinglish_share
-        out.append(rng.choice(e["hinglish"] if use_hi else e["en"]))
-    return out
-
-
-def template_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) -> str:
-    rng = random.Random(seed)
-    phrases = symptom_phrases(row["symptoms"], lexicon, rng, 0.7 if hinglish else 0.0)
-    opening = rng.choice(OPENINGS).format(**_persona_words(row))
-    closing = rng.choice(HINGLISH_CLOSINGS if hinglish else CLOSINGS)
-    return f"{opening} {row['duration'].capitalize()} I have had {_join(phrases)}. {closing}"
-
-
-# Sentence frames for ``varied_query``: each takes noun phrases that read after "I have" (the lexicon's rule).
-FIRST = ["I have {}.", "I've been having {}.", "It started with {}.", "The main problem is {}.", "I am suffering from {}."]
-MORE = ["I also have {}.", "There is also {}.", "Along with that, {}.", "Now I have {} as well.", "And {} too."]
-ASKS = CLOSINGS + ["Should I see a doctor?", "Do I need any tests?", "What can I take for this?", ""]
-
-
-def varied_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) -> str:
-    """A template query in one of several shapes, for training rows only: the lexicon template's single list, the
-    symptoms spread over sentences, a terse note, with or without persona, duration and a closing question. The
-    dataset's queries share one frame; these vary what surrounds the symptoms, so the decision has to rest on them."""
-    rng = random.Random(seed)
-    phrases = symptom_phrases(row["symptoms"], lexicon, rng, 0.7 if hinglish else 0.0)
-    rng.shuffle(phrases)
-    shape = rng.randrange(4)
-    if shape == 0:
-        return template_query(row, lexicon, seed, hinglish)
-    duration = row["duration"]
-    if shape == 3:  # terse: "fever, headache and chills for 2 days. what should i do?"
-        body = f"{_join(phrases)} {duration}."
-        body = body if rng.random() < 0.5 else body[:1].upper() + body[1:]
-    else:
-        cut = rng.randint(1, max(1, len(phrases) - 1))
-        body = rng.choice(FIRST).format(_join(phrases[:cut]))
-        rest = phrases[cut:]
-        while rest:
-            take = rest[:rng.randint(1, 2)]
-            rest = rest[len(take):]
-            body += " " + rng.choice(MORE).format(_join(take))
-        when = rng.choice([f" It has been like this {duration}.", f" {duration.capitalize()} now.", ""])
-        body += when
-        if shape == 2:
-            body = rng.choice(OPENINGS).format(**_persona_words(row)) + " " + body
-    ask = rng.choice(HINGLISH_CLOSINGS if hinglish else ASKS)
-    return (body + " " + ask).strip()
-
-
 def template_rationale(row: dict, variant: int = 0) -> str:
     """Grounded in the dataset: the row's symptoms (neutral phrases) and the description's first sentence."""
     first = _sentences(row["description"], 1)
     first = first[:1].upper() + first[1:]
-    symptoms = _join([symptom_phrase(s) for s in row["symptoms"]])
+    symptoms = join_phrases([symptom_phrase(s) for s in row["symptoms"]])
     if variant == 0:
         return f"{symptoms[:1].upper() + symptoms[1:]} together fit {row['condition']}. {first}"
     return f"{row['condition']} commonly causes {symptoms}. {first}"
@@ -167,7 +96,7 @@ def prepare(base: pd.DataFrame, diseases: pd.DataFrame, lexicon: dict, india_fie
         phrases = symptom_phrases(r["symptoms"], lexicon, rng)
         rows.append({**r, "symptoms": list(r["symptoms"]), "condition": d["display_name"],
                      "description": d["description"], "precautions": list(d["precautions"]),
-                     "symptom_phrases": phrases, "symptom_list": _join(phrases), "triage": level,
+                     "symptom_phrases": phrases, "symptom_list": join_phrases(phrases), "triage": level,
                      "triage_reasons": reasons, "india_notes": knowledge.india_notes(r["disease"], india_fields)})
     return rows
 

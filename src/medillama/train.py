@@ -1,6 +1,7 @@
-"""Step 04: LoRA supervised fine-tuning with TRL's SFTTrainer on prompt/completion pairs.
+"""Step 04: LoRA supervised fine-tuning with TRL's SFTTrainer on prompt/completion pairs: the trainer, its loss,
+checkpoints and the saved adapter. The rows it trains on come from ``training_data``.
 
-The loss is on the completion only (prompt tokens labelled -100) and the completion ends with EOS, so the
+The loss is on the completion only (prompt tokens labelled -100); a full answer's completion ends with EOS, so the
 model learns the five-section answer *and* to stop. Config keys in the ``sft`` and ``lora`` sections are passed
 straight to ``SFTConfig`` and ``LoraConfig``.
 """
@@ -11,98 +12,7 @@ import functools
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from .answer import build_prompt
-
-
-def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
-    """At most ``per_disease`` rows of each disease (seeded, whole original+paraphrase pairs first); 0 = all."""
-    if per_disease <= 0:
-        return df.reset_index(drop=True)
-    parts = []
-    for _, g in df.groupby("disease", sort=True):
-        parts.append(g.sample(frac=1.0, random_state=seed).sort_values("base_row_id", kind="stable")
-                     .head(per_disease) if len(g) > per_disease else g)
-    return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-DECISION_LINES = 2  # 'Likely condition' and 'See a doctor': what the patient must get right
-
-
-def decision_lines(answer: str) -> str:
-    """The answer's decision: its first DECISION_LINES lines (the condition and how urgently to see a doctor),
-    each with its newline."""
-    return "".join(line + "\n" for line in answer.split("\n")[:DECISION_LINES])
-
-
-def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
-    # As TRL tokenizes a prompt/completion pair: the completion starts where the two tokenizations diverge.
-    from trl.data_utils import common_prefix_length
-
-    ids = tokenizer(prompt + completion)["input_ids"]
-    n = common_prefix_length(tokenizer(prompt)["input_ids"], ids)
-    return {"input_ids": ids, "completion_mask": [0] * n + [1] * (len(ids) - n)}
-
-
-def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
-                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None):
-    """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
-    stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
-    only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
-    tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row.
-    ``kind='drill'``: one pass over ``drill_df`` (``drill.drill_rows``), built like decision rows."""
-    from datasets import Dataset
-
-    eos = tokenizer.eos_token
-    rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
-             "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
-    if decision_df is not None and decision_copies > 0:
-        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
-               for q, a in zip(decision_df["input_text"], decision_df["output_text"])]
-        rows += one * decision_copies
-    if drill_df is not None:
-        rows += [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "drill"}
-                 for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
-    rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
-    return Dataset.from_list(rows)
-
-
-def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int):
-    """(answer rows, decision rows, decision copies, drill rows): what step 04 trains on for the ``train`` config
-    section, before prompts and tokens. ``splits``: the dataset's train, validation and test frames; ``interim``:
-    the run's folder with the source cases and symptom weights (drill rows only)."""
-    from . import knowledge
-    from .drill import COLUMNS, drill_rows, reworded
-
-    tr = splits["train"]
-    answers = select_rows(tr, tcfg["rows_per_disease"], seed)
-    drill = pd.DataFrame(columns=COLUMNS)  # off: the source files are not read (nor step 04's inputs)
-    varied = tcfg["varied_queries"]
-    if tcfg["drill_rows_per_disease"] > 0:
-        drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
-                           pd.read_parquet(Path(interim) / "cases.parquet"),
-                           pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
-                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied)
-    decision, copies = tr, tcfg["decision_copies"]
-    if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
-        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c) for c in range(1, copies)])
-        copies = 1
-    return answers, decision, copies, drill
-
-
-def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
-    """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on (``training_frames``)."""
-    answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
-    return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill)
-
-
-def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
-    """``input_text`` and ``disease`` of every row step 04 trains on, row for row (answers, each decision pass,
-    drill rows): for a baseline that sees the same queries as the fine-tuned model."""
-    answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
-    cols = ["input_text", "disease"]
-    return pd.concat([answers[cols]] + [decision[cols]] * copies + [drill[cols]], ignore_index=True)
+from .training_data import DECISION_LINES
 
 
 def check_sft_fields(sft: dict, lora: dict) -> None:
@@ -115,30 +25,6 @@ def check_sft_fields(sft: dict, lora: dict) -> None:
         bad = sorted(set(d) - valid)
         if bad:
             raise ValueError(f"{cls.__name__} has no field(s) {bad}; see its documentation for valid names")
-
-
-def load_for_training(name: str, dtype: str, device: str, quantization: str = "none"):
-    """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA."""
-    from .models import load_model, load_tokenizer, resolve_model
-
-    if quantization == "none":
-        model, tok = load_model(name, dtype=dtype, device=device, padding_side="right")
-        model.train()
-        return model, tok
-    import torch
-    from peft import prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"quantization '{quantization}' needs a CUDA GPU (bitsandbytes); use quantization: none")
-    tok = load_tokenizer(name, padding_side="right")  # fails early, with the fix, on a gated or missing model
-    bnb = (BitsAndBytesConfig(load_in_8bit=True) if quantization == "8bit" else
-           BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                              bnb_4bit_compute_dtype=getattr(torch, dtype)))
-    model = AutoModelForCausalLM.from_pretrained(resolve_model(name), quantization_config=bnb, device_map={"": 0},
-                                                 dtype=getattr(torch, dtype))
-    model.config.pad_token_id = tok.pad_token_id
-    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok
 
 
 @functools.lru_cache(maxsize=4)
@@ -166,8 +52,8 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
     """TRL's SFTTrainer, or a subclass with a plain cross-entropy loss on the labelled positions' logits (in
     training the prompt positions skip the LM head). The subclass is used when the
     decision lines are up-weighted (a few tokens among ~190 the loss averages over) or when the
-    fused LM head is switched off: its chunked log-probs are ~25% slower than plain cross-entropy on a CPU
-    (bench/training.py), while on a GPU they save the memory of the full logits."""
+    fused LM head is switched off: its chunked log-probs are slower than plain cross-entropy on a CPU
+    (bench/training.py measures both), while on a GPU they save the memory of the full logits."""
     from trl import SFTTrainer
 
     if fused_lm_head and decision_weight == 1.0:

@@ -1,9 +1,10 @@
-"""Drill rows: new, unambiguous subsets of train symptom sets only, never a held-out or source set."""
+"""Training rows: row selection, and drill rows (new, unambiguous subsets of train symptom sets only, never a
+held-out or source set)."""
 import pandas as pd
 
 from medillama import gates, knowledge
 from medillama.answer import parse_answer
-from medillama.drill import drill_rows, drill_subsets, reworded
+from medillama.training_data import drill_rows, drill_subsets, reworded, select_rows
 
 # malaria and dengue share chills + high_fever; test holds one malaria set
 TRAIN = pd.DataFrame({
@@ -84,3 +85,16 @@ def test_reworded_asks_for_the_same_symptoms():
     for q, s in zip(one["input_text"], tr["symptoms"]):
         assert gates.enough_symptoms(q, s, lex, 1.0) is None
     assert reworded(tr, lex, 5, 1).equals(one)
+
+
+def answer_rows(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"input_text": [f"query {i}" for i in range(n)], "output_text": [f"answer {i}" for i in range(n)],
+                         "base_row_id": [f"r{i // 2}" for i in range(n)]})
+
+
+def test_select_rows_per_disease():
+    df = pd.concat([answer_rows(10).assign(disease=d) for d in ("a", "b")])
+    sel = select_rows(df, 4, seed=0)
+    assert sel.groupby("disease").size().tolist() == [4, 4]
+    assert select_rows(df, 4, seed=0).equals(sel)
+    assert len(select_rows(df, 0, seed=0)) == 20

@@ -1,0 +1,49 @@
+"""The benchmark scripts take a run's profile and its name separately (``--run myexp`` is a name, not a profile)."""
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from medillama import paths
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+import common  # noqa: E402
+
+SCRIPTS = sorted(p for p in BENCH.glob("*.py") if p.name not in ("common.py", "end_to_end.py"))
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser()
+    common.add_run_args(ap)
+    return common.parse_run_args(ap, argv)
+
+
+def test_run_defaults_to_the_profile_and_is_kept_apart_from_it():
+    a = parse(["--run", "myexp"])
+    assert (a.profile, a.run) == ("cpu", "myexp")
+    a = parse(["--profile", "smoke"])
+    assert (a.profile, a.run) == ("smoke", "smoke")
+    with pytest.raises(SystemExit):
+        parse(["--profile", "myexp"])
+
+
+def test_a_run_without_a_dataset_names_the_run_not_a_profile(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    with pytest.raises(SystemExit, match="--run myexp"):
+        common.splits("myexp")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_every_script_takes_profile_and_run_and_loads_config_by_profile(script):
+    tree = ast.parse(script.read_text())
+    calls = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+             for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert {"add_run_args", "parse_run_args"} <= calls, script.name
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "load_config":
+            first = n.args[0]
+            assert not isinstance(first, ast.Constant), f"{script.name}: a profile literal"
+            assert "run" not in ast.unparse(first), f"{script.name}: a run name passed as the profile"
