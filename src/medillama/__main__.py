@@ -1,11 +1,13 @@
-"""Command line: ``medillama run ...`` (the pipeline; run_all.sh calls it) and ``medillama ask "..."``."""
+"""Command line: ``medillama run ...`` (the pipeline; run_all.sh calls it), ``medillama ask "..."`` and
+``medillama report --run NAME`` (the HTML report; with --markdown/--readme the results pages, from metrics.json)."""
 import sys
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: medillama run [options] | medillama ask \"symptoms\" [options]   (add --help for more)")
+        print("usage: medillama run [options] | medillama ask \"symptoms\" [options] | medillama report --run NAME "
+              "[--markdown FILE] [--readme FILE]   (add --help for more)")
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "run":
@@ -16,7 +18,11 @@ def main(argv=None) -> int:
         from .ask import main as ask_main
 
         return ask_main(rest)
-    print(f"unknown command {cmd!r}; commands: run, ask", file=sys.stderr)
+    if cmd == "report":
+        from .report import main as report_main
+
+        return report_main(rest)
+    print(f"unknown command {cmd!r}; commands: run, ask, report", file=sys.stderr)
     return 2
 
 

@@ -1,8 +1,10 @@
-"""Step 05 helpers: answers from the base and the fine-tuned model with one prompt formatter, batched and cached."""
+"""Step 05: answers from the base and the fine-tuned model with one prompt formatter, batched and cached; their
+scores, the baselines on the same rows, the external set, and the record step 05 writes as metrics.json."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import io, paths
@@ -119,3 +121,145 @@ def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:
     df["disease"] = df["label"].map(mapping)
     return df, mapping, unmapped
 
+
+
+# --- step 05: scoring the answers, the baselines, the external set, and what metrics.json holds ------------------
+
+MODELS = ("base", "finetuned")
+LEAD_BASELINES = ("tfidf", "tfidf_all")  # the baselines the fine-tuned model's paired lead is measured against
+
+
+def system_answers(gen: dict, queries, names) -> tuple[dict, dict]:
+    """(texts, finish reasons) per system: each model's raw answers (``gen`` as ``answer_all`` returns it), then
+    the same answers through the safety layer as ``<model>+safety`` -- what ``medillama ask`` shows a user (red-flag
+    banner from the query, the named condition's triage floor, sourced precautions and India notes, missing
+    sections filled, disclaimer last). The layer makes no model call."""
+    from . import safety
+
+    texts = {m: [r.text for r in gen[m]] for m in MODELS}
+    finish = {m: [r.finish_reason for r in gen[m]] for m in MODELS}
+    for m in MODELS:
+        texts[f"{m}+safety"] = [safety.apply(q, t, names)["text"] for q, t in zip(queries, texts[m])]
+        finish[f"{m}+safety"] = finish[m]
+    return texts, finish
+
+
+def score_systems(texts: dict, finish: dict, test: pd.DataFrame, names, n_boot: int,
+                  seed: int) -> tuple[dict, dict, dict]:
+    """(ROUGE rows, per-row scores, summary with bootstrap CIs), each keyed by system, of the answers against the
+    test rows (columns disease, triage, output_text); a row's reference precautions are its disease's."""
+    from . import metrics as M
+
+    refs = test.assign(precautions=test["disease"].map(names.precautions)).to_dict("records")
+    rouge, scores, summary = {}, {}, {}
+    for system in texts:
+        rouge[system] = M.rouge_rows(texts[system], test["output_text"])
+        scores[system] = pd.DataFrame([M.score_answer(t, f, ref, names)
+                                       for t, f, ref in zip(texts[system], finish[system], refs)])
+        summary[system] = M.summarise(scores[system], rouge[system], test["triage"], test["disease"], n_boot, seed)
+    return rouge, scores, summary
+
+
+def fit_baselines(train_df: pd.DataFrame, all_queries: pd.DataFrame, seed: int) -> dict:
+    """What a user would pick instead of an LLM, each fitted on queries (input_text) and disease keys: the majority
+    class and TF-IDF + LR on the train split; ``tfidf_all`` is the same bag of words given every query the
+    fine-tuned model trained on (reworded passes, drill rows), which shows how much of the model's lead over the
+    baseline is the extra queries rather than the model."""
+    from .baselines import Majority, TfidfLogReg
+
+    return {"majority": Majority().fit(train_df["input_text"], train_df["disease"]),
+            "tfidf": TfidfLogReg().fit(train_df["input_text"], train_df["disease"], seed),
+            "tfidf_all": TfidfLogReg().fit(all_queries["input_text"], all_queries["disease"], seed)}
+
+
+def predict_baselines(baselines: dict, texts) -> dict[str, list]:
+    """{baseline: predicted disease keys} for the texts."""
+    return {b: list(model.predict(texts)) for b, model in baselines.items()}
+
+
+def baseline_summary(y_true, preds: dict, n_boot: int, seed: int) -> dict:
+    """{baseline: {disease_accuracy, disease_macro_f1}} with bootstrap CIs: all a classifier can be scored on."""
+    from . import metrics as M
+
+    y = list(y_true)
+    return {b: {"disease_accuracy": M.bootstrap_ci(np.equal(pred, y), n_boot, seed),
+                "disease_macro_f1": M.bootstrap_pairs_ci(y, pred, M.macro_f1, n_boot, seed)}
+            for b, pred in preds.items()}
+
+
+def accuracy_leads(y_true, pred, baseline_preds: dict, n_boot: int, seed: int,
+                   against=LEAD_BASELINES) -> dict:
+    """{baseline: accuracy of ``pred`` minus the baseline's on the same rows, with a paired bootstrap CI}."""
+    from . import metrics as M
+
+    return {b: M.accuracy_lead_ci(list(y_true), pred, baseline_preds[b], n_boot, seed) for b in against}
+
+
+def external_scores(ext: pd.DataFrame, answers: dict, baselines: dict, names, n_boot: int,
+                    seed: int) -> tuple[dict, dict, dict, list[dict]]:
+    """The external set (``load_external`` rows: text, label, disease) scored on the condition line alone:
+    (predicted keys per system, accuracy with CI per system, the fine-tuned model's paired lead over each TF-IDF
+    baseline, one record per row). ``answers`` holds each model's GenResults for ``ext['text']``. Unmappable
+    labels (disease None) stay in and count as wrong."""
+    from . import metrics as M
+
+    y = ext["disease"].tolist()
+    preds = {m: [condition_of(r.text, names) for r in answers[m]] for m in MODELS}
+    preds.update(predict_baselines({b: baselines[b] for b in ("tfidf", "tfidf_all", "majority")}, ext["text"]))
+    accuracy = {m: M.bootstrap_ci(np.equal(pred, y), n_boot, seed) for m, pred in preds.items()}
+    leads = accuracy_leads(y, preds["finetuned"], preds, n_boot, seed)
+    rows = [{"text": t, "label": lab, "disease": dis,
+             **{f"{m}_output": answers[m][j].text for m in MODELS},
+             **{f"{m}_pred": preds[m][j] for m in (*MODELS, "tfidf", "tfidf_all")}}
+            for j, (t, lab, dis) in enumerate(zip(ext["text"], ext["label"], ext["disease"]))]
+    return preds, accuracy, leads, rows
+
+
+def external_record(ext: pd.DataFrame, mapping: dict, unmapped: list) -> dict:
+    """metrics.json's ``external``: the set's size, its labels and how they mapped to disease keys."""
+    return {"rows": len(ext), "labels": int(ext["label"].nunique()), "label_mapping": mapping,
+            "unmapped_labels": unmapped}
+
+
+def probe_banner_scores(path, names, symptoms: pd.DataFrame) -> dict:
+    """How often the red-flag banner alone (the query's words, no model) fires on a probe CSV's emergency rows and
+    on the others. Each probe row lists its symptom tokens (``symptoms``, ';'-separated), so its reference level
+    follows from triage.yaml with the Kaggle weights (step 01's symptoms table), as for every dataset row."""
+    from . import knowledge, safety
+    from .balance import symptom_weights
+
+    probe = load_external(path, names)[0]
+    weights = symptom_weights(symptoms)
+    tokens = probe["symptoms"].str.split(";")
+    levels = [knowledge.case_level(d, s, weights)[0] for d, s in zip(probe["disease"], tokens)]
+    return safety.banner_scores(probe["text"], levels)
+
+
+def prediction_rows(test: pd.DataFrame, texts: dict, finish: dict, scores: dict, rouge: dict,
+                    baseline_preds: dict) -> list[dict]:
+    """predictions.jsonl: per test row its query, reference, label, the TF-IDF predictions, and for every system
+    the answer, its finish reason, its per-row scores (``<system>_<score>``) and ROUGE."""
+    rows = []
+    for i, r in enumerate(test.to_dict("records")):
+        row = {"id": r["id"], "input_text": r["input_text"], "reference": r["output_text"], "disease": r["disease"],
+               "triage": r["triage"], "tfidf_pred": baseline_preds["tfidf"][i],
+               "tfidf_all_pred": baseline_preds["tfidf_all"][i]}
+        for m in texts:
+            row[f"{m}_output"] = texts[m][i]
+            row[f"{m}_finish_reason"] = finish[m][i]
+            row.update({f"{m}_{k}": v for k, v in scores[m].iloc[i].items()})
+            row.update({f"{m}_{k}": float(v) for k, v in rouge[m].iloc[i].items()})
+        rows.append(row)
+    return rows
+
+
+def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external: dict | None, leads: dict,
+                   probe_banner: dict | None, generation: dict) -> dict:
+    """metrics.json: every system's summary, then what the numbers were measured on (split, models, decoding,
+    bootstrap), the external set, the paired leads, the probe's banner scores and the generation stats."""
+    ecfg = cfg["evaluate"]
+    return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
+            "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
+            "prompt_style": cfg["train"]["prompt_style"], "max_new_tokens": ecfg["max_new_tokens"],
+            "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
+            "probe_banner": probe_banner, "generation": generation}

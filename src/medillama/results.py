@@ -1,0 +1,197 @@
+"""A run's results as tables, from its metrics.json: one list of headline metrics and one number format, shared by
+notebook 05, the report's index page, docs/results.md and the README's results block (``medillama report``)."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from . import io, paths
+
+# (metrics.json key, label). HEADLINE: what the pipeline is judged by; MORE: the rest of each system's metrics.
+HEADLINE = [("disease_accuracy", "Disease accuracy, held-out split"),
+            ("external_accuracy", "Disease accuracy, external set"),
+            ("format_compliance", "Format compliance, all five sections"),
+            ("under_triage_emergency", "Under-triage on emergency rows")]
+MORE = [("disease_macro_f1", "Disease macro-F1"), ("ends_properly", "Ends properly (EOS)"),
+        ("triage_agreement", "Triage agreement"), ("under_triage", "Under-triage, all rows"),
+        ("over_triage", "Over-triage"), ("precaution_recall", "Precaution recall"),
+        ("india_notes_presence", "India notes present"), ("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"),
+        ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum")]
+METRICS = HEADLINE + MORE
+# (metrics.json key, column label): the two models, what `medillama ask` shows, and what a user would pick instead
+SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("finetuned+safety", "Fine-tuned + safety layer"),
+           ("tfidf", "TF-IDF + LR"), ("tfidf_all", "TF-IDF + LR, all training queries"), ("majority", "Majority")]
+# metrics.json's finetuned_lead: {split: {baseline: CI}}
+LEAD_SPLITS = [("test", "held-out split"), ("external", "external set")]
+LEAD_BASELINES = [("tfidf", "TF-IDF + LR (the train split's queries)"),
+                  ("tfidf_all", "TF-IDF + LR, all training queries")]
+# step 04's manifest metrics worth a reader's look (no intervals: step 04 computes none)
+STEP04 = [("validation_disease_accuracy", "Disease accuracy, validation split"),
+          ("validation_under_triage_emergency", "Under-triage on emergency rows, validation split"),
+          ("probe_accuracy", "Disease accuracy, probe (fine-tuned)"),
+          ("probe_tfidf_accuracy", "Disease accuracy, probe (TF-IDF + LR)")]
+
+SAFETY_NOTE = ("*Fine-tuned + safety layer* is what `medillama ask` shows: the same answer after the rules of "
+               "`triage.yaml`, with a recognised condition's precautions and India notes taken from their sources. "
+               "The references were written from the same files, so that column's triage, precaution, India-notes "
+               "and much of its ROUGE measure the deployed system, not the model.")
+LEAD_NOTE = "Fine-tuned disease accuracy minus the baseline's, on the same rows (paired bootstrap 95% CI):"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def fmt_ci(m: dict | None, signed: bool = False) -> str:
+    """The one format of a number: '0.938 [0.900, 0.969]' (value and 95% interval), '' when there is none."""
+    if not m or m.get("value") is None:
+        return ""
+    f = "+.3f" if signed else ".3f"
+    if m.get("lo") is None or m.get("hi") is None:
+        return f"{m['value']:{f}}"
+    return f"{m['value']:{f}} [{m['lo']:{f}}, {m['hi']:{f}}]"
+
+
+def metrics_table(metrics: dict, rows=HEADLINE, systems=SYSTEMS) -> pd.DataFrame:
+    """One row per metric that any system has (its label, with the number of rows it was measured on), one column
+    per system; every cell ``fmt_ci``."""
+    out = {}
+    for key, label in rows:
+        cells = {m: metrics.get(s, {}).get(key) for s, m in systems}
+        if not any(fmt_ci(c) for c in cells.values()):
+            continue
+        n = next((c.get("n") for c in cells.values() if c and c.get("n")), None)
+        out[f"{label} (n={n})" if n else label] = {m: fmt_ci(c) for m, c in cells.items()}
+    return pd.DataFrame.from_dict(out, orient="index", columns=[m for _, m in systems]).rename_axis("metric")
+
+
+def leads_table(metrics: dict) -> pd.DataFrame:
+    """The fine-tuned model's paired lead over each TF-IDF baseline, per split (empty when the run has none)."""
+    leads = metrics.get("finetuned_lead") or {}
+    if not leads:
+        return pd.DataFrame()
+    return pd.DataFrame.from_dict(
+        {label: {s: fmt_ci(leads.get(split, {}).get(b), signed=True) for split, s in LEAD_SPLITS}
+         for b, label in LEAD_BASELINES}, orient="index").rename_axis("minus")
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub pipe table of a frame (index first); '|' in a cell escaped."""
+    def row(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [row([df.index.name or "", *df.columns]), row(["---"] * (len(df.columns) + 1))]
+    lines += [row([i, *r]) for i, r in zip(df.index, df.itertuples(index=False))]
+    return "\n".join(lines)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(paths.ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_info(run: str) -> dict:
+    """Where the numbers come from: run, profile, the day step 05 finished, and the code's commit -- the manifests'
+    ``git_commit`` when they record one, else the checkout's commit now (``commit_source`` says which)."""
+    rdir = paths.run_dir(run)
+    manifests = {p.parent.name: io.read_json(p) for p in sorted(rdir.glob("*/manifest.json"))}
+    m05 = manifests.get("05_evaluate", {})
+    commits = {m["git_commit"] for m in manifests.values() if m.get("git_commit")}
+    if commits:
+        commit, source = ", ".join(sorted(commits)), "manifests"
+    else:
+        commit, source = _git_commit(), "checkout at report time"
+    return {"run": run, "profile": m05.get("profile"), "date": (m05.get("finished") or "")[:10] or None,
+            "commit": commit, "commit_source": source, "step04": manifests.get("04_finetune", {}).get("metrics", {})}
+
+
+def metrics_path(run: str) -> Path:
+    return paths.run_dir(run) / "05_evaluate" / "metrics.json"
+
+
+def load_metrics(run: str) -> dict:
+    p = metrics_path(run)
+    if not p.exists():
+        raise FileNotFoundError(f"{p} does not exist: run step 05 first (./run_all.sh --run {run} --only 05), "
+                                "or name a run that has finished it with --run")
+    return io.read_json(p)
+
+
+def _measured_on(metrics: dict) -> str:
+    ext = metrics.get("external") or {}
+    return "; ".join([f"base model `{metrics.get('base_model')}`",
+                      f"{metrics.get('n_test_rows')} held-out rows ({metrics.get('split')} split)",
+                      *([f"{ext.get('rows')} external rows"] if ext else [])])
+
+
+def command(run: str, markdown: str | None = None, readme: str | None = None) -> str:
+    """The command line that writes these pages (quoted on them, so a reader knows how to regenerate them)."""
+    return " ".join(["python -m medillama report --run", run, *(["--markdown", markdown] if markdown else []),
+                     *(["--readme", readme] if readme else [])])
+
+
+def readme_block(run: str, metrics: dict | None = None, results_link: str = "docs/results.md",
+                 cmd: str | None = None) -> str:
+    """The README's results: the headline table and the paired leads, and where they come from (no commit hash:
+    the results page has it)."""
+    metrics = metrics if metrics is not None else load_metrics(run)
+    info = run_info(run)
+    lines = [f"Generated by `{cmd or command(run, readme='README.md')}` from `outputs/{run}/05_evaluate/metrics.json` "
+             f"(run `{run}`, profile `{info['profile'] or metrics.get('profile')}`, step 05 finished "
+             f"{info['date'] or 'unknown'}; {_measured_on(metrics)}); 95% bootstrap intervals in brackets. "
+             f"All metrics and their provenance: [{results_link}]({results_link}).", "",
+             markdown_table(metrics_table(metrics, HEADLINE))]
+    leads = leads_table(metrics)
+    if not leads.empty:
+        lines += ["", LEAD_NOTE, "", markdown_table(leads)]
+    return "\n".join(lines)
+
+
+def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = None) -> str:
+    """docs/results.md: the run's provenance (run, profile, date, commit), the headline table, the paired leads,
+    the rest of the metrics, and step 04's validation and probe scores."""
+    metrics = metrics if metrics is not None else load_metrics(run)
+    info = run_info(run)
+    out = [f"# Results: run `{run}`", "",
+           f"Generated by `{cmd or command(run, markdown='docs/results.md')}` from "
+           f"`outputs/{run}/05_evaluate/metrics.json`; do not edit by hand.", "",
+           f"- Run `{run}`, profile `{info['profile'] or metrics.get('profile')}`, step 05 finished "
+           f"{info['date'] or 'unknown'}",
+           f"- Code: commit `{info['commit'] or 'unknown'}` ({info['commit_source']})",
+           f"- Measured on: {_measured_on(metrics)}; bootstrap samples: {metrics.get('bootstrap_samples')}",
+           "", "95% bootstrap intervals in brackets; n is the number of rows a metric was measured on.",
+           "", "## Headline", "", markdown_table(metrics_table(metrics, HEADLINE)), "", SAFETY_NOTE]
+    leads = leads_table(metrics)
+    if not leads.empty:
+        out += ["", "## Fine-tuned vs the TF-IDF baselines", "", LEAD_NOTE, "", markdown_table(leads)]
+    more = metrics_table(metrics, MORE)
+    if not more.empty:
+        out += ["", "## All other metrics", "", markdown_table(more)]
+    step04 = {label: fmt_ci({"value": info["step04"][k]}) for k, label in STEP04 if info["step04"].get(k) is not None}
+    if step04:
+        out += ["", "## Step 04: the validation split and the probe (the numbers recipes are chosen by)", "",
+                markdown_table(pd.DataFrame({"value": step04}).rename_axis("metric"))]
+    return "\n".join(out) + "\n"
+
+
+def replace_block(text: str, block: str, where: str = "README") -> str:
+    """``text`` with everything between the START and END markers replaced by ``block``."""
+    i, j = text.find(START), text.find(END)
+    if i < 0 or j < 0 or j < i:
+        raise ValueError(f"{where}: needs the markers {START} and {END} (in that order) around the results "
+                         "table; add them where the table belongs")
+    if text.count(START) > 1 or text.count(END) > 1:
+        raise ValueError(f"{where}: the markers {START} / {END} appear more than once; keep one pair")
+    return text[:i + len(START)] + "\n" + block.strip("\n") + "\n" + text[j:]
+
+
+def html_note(text: str) -> str:
+    """A note's `code` and *emphasis* as HTML (the text is ours: no escaping beyond &, <, >)."""
+    import html
+
+    t = html.escape(text, quote=False)
+    return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", re.sub(r"`([^`]+)`", r"<code>\1</code>", t))
