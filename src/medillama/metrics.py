@@ -3,7 +3,6 @@ compliance, triage safety, precaution recall, India notes -- each with a bootstr
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
