@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import config as config_mod
-from . import io, paths
+from . import io, paths, precision, progress
 
 RAW_FILES = ("dataset.csv", "symptom_Description.csv", "symptom_precaution.csv", "Symptom-severity.csv")
 
@@ -81,16 +81,19 @@ STEPS: dict[str, StepSpec] = {
     for s in [
         StepSpec("01_ingest", ("ingest",), ("ingest.py",), _raw_inputs),
         StepSpec("02_severity_balance", ("seed", "balance"), ("balance.py",), _ingest_outputs),
-        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
-                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py"),
+        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "models.autocast",
+                                   "synth"),
+                 ("synth.py", "gates.py", "knowledge.py", "answer.py", "splits.py", "generate.py", "models.py",
+                  "precision.py"),
                  _base_cases),
-        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
+        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "models.autocast", "train", "sft",
+                                 "lora"),
                  ("train.py", "answer.py", "models.py", "splits.py", "drill.py", "synth.py", "balance.py",
-                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py"), _finetune_inputs),
-        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train", "sft.seed",
-                                 "evaluate"),
+                  "knowledge.py", "evaluation.py", "metrics.py", "baselines.py", "precision.py"), _finetune_inputs),
+        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "models.autocast", "train",
+                                 "sft.seed", "evaluate"),
                  ("evaluation.py", "metrics.py", "baselines.py", "answer.py", "generate.py", "knowledge.py",
-                  "splits.py", "safety.py", "balance.py", "train.py", "drill.py", "synth.py"),
+                  "splits.py", "safety.py", "balance.py", "train.py", "drill.py", "synth.py", "precision.py"),
                  _evaluate_inputs),
     ]
 }
@@ -135,6 +138,11 @@ class Step:
         io.write_yaml(self.dir / "config.yaml", self.cfg)
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
+        progress.bind(self.dir / progress.FILE, name)  # live status for the runner (progress.py)
+        self.precision = None
+        if "models.autocast" in self.spec.sections:  # a step with model forwards: run them in this machine's precision
+            self.precision = precision.use(precision.for_config(self.cfg))
+            progress.note(self.precision.describe())
 
     def fingerprint(self) -> str:
         return fingerprint(self.spec, self.cfg, self.run)["hash"]
@@ -165,6 +173,8 @@ class Step:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - self._t0, 2),
+            "precision": self.precision.as_dict() if self.precision else None,
+            "timings": progress.timings(),  # estimates made before the long work, beside the actual times
             # ru_maxrss is KiB on Linux; each notebook runs in a fresh kernel, so this is the step's peak.
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "python": platform.python_version(),
