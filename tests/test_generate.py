@@ -76,7 +76,8 @@ def test_keys_depend_on_params_template_and_model(tmp_path):
 def test_progress_is_short(tmp_path, capsys):
     gen = CachedGenerator(FakeBackend(), tmp_path, batch_size=1, progress=True)
     gen.run("task", "t1", [f"prompt {i}" for i in range(100)], PARAMS)
-    lines = capsys.readouterr().out.splitlines()
+    estimate, *lines = capsys.readouterr().out.splitlines()
+    assert estimate.startswith("estimate for task: 100 rows x ~") and "on this machine" in estimate
     assert 1 <= len(lines) <= 20
     assert lines[-1].startswith("task: 100/100 rows,")
 

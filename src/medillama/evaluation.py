@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import io, paths
+from . import io, paths, progress
 from .answer import SECTIONS, build_prompt, parse_answer
 from .generate import CachedGenerator, HFBackend
 
@@ -77,7 +77,8 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     from .metrics import triage_scores
 
     prompts = [build_prompt(q, style, tokenizer) for q in queries]
-    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
+    with progress.phase("decision lines (validation)", len(prompts)):
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
     rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
                           **triage_scores(parse_answer(r.text)["see_doctor"], lv)}
                          for r, d, lv in zip(results, diseases, levels)])
@@ -102,7 +103,8 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
     if unmapped:
         raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
     prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
-    results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
+    with progress.phase("probe (condition line)", len(prompts)):
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
     df["pred_disease"] = [condition_of(r.text, names) for r in results]
     return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
 

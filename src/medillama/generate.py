@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from medillama import io
+from medillama import io, precision, progress
 
 
 @dataclass
@@ -124,6 +124,7 @@ class HFBackend:
                 results[i] = r
                 self.stats.rows += 1
                 self.stats.completion_tokens += r.completion_tokens
+            progress.tick(len(idx), sum(r.completion_tokens for r in out))  # counts into an open progress.phase
         return results
 
     def generate_batch(self, ids: list[list[int]], max_new_tokens: int, temperature: float,
@@ -144,7 +145,8 @@ class HFBackend:
         if no_repeat_ngram_size:
             prompt_len = enc["input_ids"].shape[1]
             kwargs["logits_processor"] = LogitsProcessorList([AnswerNoRepeatNGram(no_repeat_ngram_size, prompt_len)])
-        with torch.inference_mode():
+        # bf16 autocast where the step's precision says so (precision.py; a CPU with native bf16)
+        with torch.inference_mode(), precision.autocast(self.model.device.type):
             out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1]:].tolist()
         return [self.result(len(p), row, max_new_tokens, stop) for p, row in zip(ids, new)]
@@ -193,6 +195,21 @@ class FakeBackend:
         return out
 
 
+def estimate(task: str, rows: int, max_new_tokens: int | None, batch_rows: int, seconds: float,
+             tokens: int) -> float:
+    """Print and record the time ``rows`` generations will take here, from the first batch (``batch_rows`` rows,
+    ``tokens`` new tokens in ``seconds``): the tokens to generate (that batch's tokens per row) / its tokens/s.
+    Batches go longest prompt first, so the first is the slowest per row: an upper estimate."""
+    per_row = tokens / batch_rows if batch_rows else 0.0
+    rate = tokens / seconds if seconds else 0.0
+    est = rows * per_row / rate if rate else 0.0
+    budget = f" (at most {rows * max_new_tokens:,})" if max_new_tokens else ""
+    progress.note(f"estimate for {task}: {rows} rows x ~{per_row:.0f} new tokens{budget} / {rate:.1f} tok/s "
+                  f"(first batch) = ~{progress.duration(est)} on this machine")
+    progress.timing(task, estimate_s=est, rows_to_generate=rows, first_batch_tokens_per_s=rate)
+    return est
+
+
 class CachedGenerator:
     """Generates in batches, caching each batch as JSON, so an interrupted run resumes where it stopped."""
 
@@ -219,12 +236,16 @@ class CachedGenerator:
         every = math.ceil(len(groups) / 20) or 1
         results: list[GenResult | None] = [None] * len(prompts)
         st = dict(rows=len(prompts), batches=len(groups), cached_batches=0, completion_tokens=0, seconds=0.0)
-        done = 0
-        for b, idx in enumerate(groups):
+        done = generated = 0
+        plan = []  # (indices, prompts, key, cache path, cached results or None)
+        for idx in groups:
             batch = [prompts[i] for i in idx]
             key = self.key(task_name, template_hash, batch, gen_params)
             path = self.cache_dir / task_name / f"{key}.json"
-            out = self.load(path, batch)
+            plan.append((idx, batch, key, path, self.load(path, batch)))
+        todo = sum(len(p[0]) for p in plan if p[4] is None)  # rows to generate
+        progress.update(task_name, 0, len(prompts), info=f"{todo} to generate")
+        for b, (idx, batch, key, path, out) in enumerate(plan):
             if out is None:
                 # Seed from the key: a batch's samples depend only on its content, not its position.
                 params = {**gen_params, "seed": int(key[:8], 16)}
@@ -233,15 +254,24 @@ class CachedGenerator:
                 st["seconds"] += time.perf_counter() - start
                 st["completion_tokens"] += sum(r.completion_tokens for r in out)
                 io.write_json(path, {"key": key, "prompts": batch, "results": [dataclasses.asdict(r) for r in out]})
+                generated += len(idx)
+                if generated == len(idx):  # the first batch generated: the measured rate for the estimate
+                    estimate(task_name, todo, gen_params.get("max_new_tokens"), len(idx), st["seconds"],
+                             st["completion_tokens"])
             else:
                 st["cached_batches"] += 1
             for i, r in zip(idx, out):
                 results[i] = r
             done += len(idx)
+            tps = st["completion_tokens"] / st["seconds"] if st["seconds"] else None
+            progress.update(task_name, done, len(prompts), rate=tps, rate_unit="tok/s",
+                            eta_s=progress.eta(generated, todo, st["seconds"]))
             if self.progress and ((b + 1) % every == 0 or b + 1 == len(groups)):
                 tps = st["completion_tokens"] / st["seconds"] if st["seconds"] else 0.0
                 print(f"{task_name}: {done}/{len(prompts)} rows, {st['completion_tokens']} new tokens, "
                       f"{tps:.1f} tok/s, cached {st['cached_batches']}", flush=True)
         st["tokens_per_s"] = st["completion_tokens"] / st["seconds"] if st["seconds"] else 0.0
+        if generated:
+            progress.timing(task_name, actual_s=st["seconds"], rows_generated=generated)
         self.last_run_stats = st
         return results

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import config as config_mod
-from . import io, paths
+from . import io, paths, precision, progress
 
 PACKAGE = "medillama"
 SOURCE = importlib.machinery.SOURCE_SUFFIXES[0]
@@ -222,12 +222,12 @@ STEPS: dict[str, StepSpec] = {
     for s in [
         StepSpec("01_ingest", ("ingest",), _raw_inputs, _ingest_outputs),
         StepSpec("02_severity_balance", ("seed", "balance"), _ingest_outputs, _balance_outputs),
-        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "synth"),
+        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "models.autocast", "synth"),
                  _synth_inputs, _synth_outputs),
-        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "train", "sft", "lora"),
+        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "models.autocast", "train", "sft", "lora"),
                  _finetune_inputs, _finetune_outputs),
-        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "train", "sft.seed",
-                                 "evaluate"),
+        StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "models.autocast", "train",
+                                 "sft.seed", "evaluate"),
                  _evaluate_inputs, _evaluate_outputs),
     ]
 }
@@ -272,6 +272,11 @@ class Step:
         io.write_yaml(self.dir / "config.yaml", self.cfg)
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
+        progress.bind(self.dir / progress.FILE, name)  # live status for the runner (progress.py)
+        self.precision = None
+        if "models.autocast" in self.spec.sections:  # a step with model forwards: run them in this machine's precision
+            self.precision = precision.use(precision.for_config(self.cfg))
+            progress.note(self.precision.describe())
 
     def fingerprint(self) -> str:
         return fingerprint(self.spec, self.cfg, self.run)["hash"]
@@ -302,6 +307,8 @@ class Step:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - self._t0, 2),
+            "precision": self.precision.as_dict() if self.precision else None,
+            "timings": progress.timings(),  # estimates made before the long work, beside the actual times
             # ru_maxrss is KiB on Linux; each notebook runs in a fresh kernel, so this is the step's peak.
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "python": platform.python_version(),

@@ -5,11 +5,12 @@ import argparse
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 from . import config as config_mod
-from . import paths
+from . import interrupt, paths, progress, runlock
 from .pipeline import STEPS, is_current, manifest_path
 
 KERNEL = "medillama"
@@ -60,7 +61,15 @@ def select_steps(start: str | None, only: str | None) -> list[str]:
     return names
 
 
+POLL_S = 0.5
+# the kernel's own log (its stderr is the terminal's): only errors, not "[IPKernelApp] WARNING | Kernel is running
+# over TCP without encryption ..." (ipykernel's kernelapp) at every step
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
 def run_step(name: str, profile: str, run: str, overrides: dict, kernel: str, timeout: int) -> Path:
+    """Execute the step's notebook with papermill in a thread, showing the step's progress file
+    (progress.py) on stderr meanwhile; a Ctrl-C reaches this (main) thread."""
     import papermill as pm
 
     out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
@@ -72,16 +81,35 @@ def run_step(name: str, profile: str, run: str, overrides: dict, kernel: str, ti
     pm_log = logging.getLogger("papermill")
     pm_log.addHandler(handler)
     pm_log.setLevel(logging.INFO)
+    status = paths.run_dir(run) / name / progress.FILE
+    status.unlink(missing_ok=True)  # a previous run's
+    errors: list[BaseException] = []
+
+    def execute():
+        try:
+            pm.execute_notebook(
+                str(STEPS[name].notebook), str(out_nb),
+                parameters={"profile": profile, "run": run, "overrides": overrides},
+                kernel_name=kernel, cwd=str(paths.ROOT), execution_timeout=timeout,
+                log_output=True, progress_bar=False, extra_arguments=KERNEL_ARGS,
+            )
+        except BaseException as e:  # handed to the main thread
+            errors.append(e)
+
+    view = progress.Terminal(name)
+    worker = threading.Thread(target=execute, name=f"papermill {name}", daemon=True)
+    worker.start()
     try:
-        pm.execute_notebook(
-            str(STEPS[name].notebook), str(out_nb),
-            parameters={"profile": profile, "run": run, "overrides": overrides},
-            kernel_name=kernel, cwd=str(paths.ROOT), execution_timeout=timeout,
-            log_output=True, progress_bar=False,
-        )
+        while worker.is_alive():
+            worker.join(POLL_S)
+            view.show(progress.read(status))
+        view.show(progress.read(status), final=True)
     finally:
+        view.close()
         pm_log.removeHandler(handler)
         handler.close()
+    if errors:
+        raise errors[0]
     return out_nb
 
 
@@ -99,6 +127,29 @@ def main(argv=None) -> int:
         return 2
     run = args.run or profile
     steps = select_steps(args.start, args.only)
+    try:
+        lock = runlock.RunLock(paths.run_dir(run)).acquire()  # one run at a time on outputs/<run>/
+    except runlock.RunLocked as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summary: list[list] = []  # [step, status, seconds]
+    try:
+        with interrupt.sigterm_as_interrupt():
+            return _run_steps(args, cfg, profile, run, steps, overrides, summary)
+    except KeyboardInterrupt as e:
+        stopped = interrupt.stop_children()
+        if summary and summary[-1][1] == "running":
+            summary[-1][1:] = ["interrupted", time.perf_counter() - summary[-1][2]]
+        print(f"interrupted: stopped {'kernel pid ' + ', '.join(map(str, stopped)) if stopped else 'no kernel'}; "
+              "the step's manifest was not written, so the next call re-runs it (step 04 resumes from its last "
+              "checkpoint)", file=sys.stderr)
+        return interrupt.EXIT_SIGTERM if isinstance(e, interrupt.Terminated) else interrupt.EXIT_SIGINT
+    finally:
+        lock.release()
+        print_summary(summary, steps)
+
+
+def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
     os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")  # tqdm.auto, imported by datasets
     kernel = kernel_name()
@@ -107,25 +158,43 @@ def main(argv=None) -> int:
         spec = STEPS[name]
         if not args.force and is_current(spec, cfg, run):
             print(f"[{name}] skipped: manifest matches ({manifest_path(run, name)})")
+            summary.append([name, "skipped", None])
             continue
         print(f"[{name}] running ...", flush=True)
         t0 = time.perf_counter()
+        summary.append([name, "running", t0])
         out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
         try:
             run_step(name, profile, run, overrides, kernel, args.timeout)
         except Exception as e:  # papermill's PapermillExecutionError carries the cell's traceback
+            summary[-1][1:] = ["FAILED", time.perf_counter() - t0]
             reason = getattr(e, "ename", type(e).__name__) + ": " + str(getattr(e, "evalue", e)).splitlines()[0][:500]
             print(f"[{name}] FAILED after {time.perf_counter() - t0:.1f} s -- {reason}", file=sys.stderr)
             print(f"  the rendered notebook shows the error: {out_nb}", file=sys.stderr)
             print(f"  log: {paths.run_dir(run) / 'logs' / f'{name}.log'}", file=sys.stderr)
             _report(run)
             return 1
+        summary[-1][1:] = ["run", time.perf_counter() - t0]
         if not is_current(spec, cfg, run):
+            summary[-1][1] = "FAILED"
             print(f"[{name}] FAILED: the notebook ran but wrote no matching manifest; see {out_nb}", file=sys.stderr)
             return 1
         print(f"[{name}] done in {time.perf_counter() - t0:.1f} s -> {out_nb}")
     _report(run)
     return 0
+
+
+def print_summary(summary: list[list], steps: list[str]) -> None:
+    """One table on stderr: each step, skipped / run / FAILED / interrupted / not run, and its wall time."""
+    if not summary:
+        return
+    rows = summary + [[s, "not run", None] for s in steps[len(summary):]]
+    width = max(len(r[0]) for r in rows)
+    total = sum(r[2] for r in rows if r[2] is not None and r[1] != "running")
+    lines = [f"{'step':<{width}}  {'status':<11}  wall time"]
+    lines += [f"{r[0]:<{width}}  {r[1]:<11}  {progress.duration(r[2]) if r[2] is not None else '-'}" for r in rows]
+    lines.append(f"{'total':<{width}}  {'':<11}  {progress.duration(total)}")
+    print("summary:\n  " + "\n  ".join(lines), file=sys.stderr, flush=True)
 
 
 def _report(run: str) -> None:

@@ -12,6 +12,7 @@ import functools
 import json
 from pathlib import Path
 
+from . import precision, progress
 from .training_data import DECISION_LINES
 
 
@@ -75,8 +76,10 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
             else:
                 # The LM head only where a label is: prompt positions (a quarter of an answer row, nine tenths
                 # of a decision row) never reach the 49k-wide vocabulary projection.
-                hidden = lm.get_decoder()(**inputs).last_hidden_state
-                logits, target_kept = lm.get_output_embeddings()(hidden[:, :-1][keep]), target[keep]
+                # called directly, the decoder misses the autocast accelerate wraps around model.forward
+                with precision.trainer_autocast(self.args, labels.device.type):
+                    hidden = lm.get_decoder()(**inputs).last_hidden_state
+                    logits, target_kept = lm.get_output_embeddings()(hidden[:, :-1][keep]), target[keep]
             per_token = F.cross_entropy(logits.float(), target_kept, reduction="none")
             labelled = keep.sum()
             n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else labelled,
@@ -109,12 +112,18 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     check_sft_fields(sft, lora)
     cuda = torch.cuda.is_available()
     sft = {"dataloader_pin_memory": cuda, "use_cpu": not cuda, **sft}  # use_cpu: bf16 autocast on CPU
+    if not cuda and precision.current() is not None:  # on a CPU the step's precision (models.autocast) decides
+        sft["bf16"] = precision.current().bf16
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
                      report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
     cls = trainer_class(fused_lm_head, decision_weight)
-    return cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-               peft_config=LoraConfig(**lora), callbacks=callbacks)
+    trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+                  peft_config=LoraConfig(**lora), callbacks=callbacks)
+    per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
+                * args.gradient_accumulation_steps)
+    trainer.add_callback(progress.training_callback(per_step))  # live progress and the estimate (progress.py)
+    return trainer
 
 
 def masking_report(trainer, n: int = 4) -> dict:
@@ -183,7 +192,18 @@ def last_checkpoint(out_dir: Path, key: str | None = None) -> str | None:
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         stamp.write_text(key)
-    return get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
+    # the Trainer writes a checkpoint's files one by one, trainer_state.json last: one without a readable state was
+    # cut short (Ctrl-C) and is removed rather than resumed
+    for ck in out_dir.glob("checkpoint-*") if out_dir.is_dir() else []:
+        try:
+            json.loads((ck / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            progress.note(f"removing the half-written checkpoint {ck}")
+            shutil.rmtree(ck, ignore_errors=True)
+    last = get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
+    if last:
+        progress.note(f"resuming from checkpoint {last}", echo=False)  # the notebook prints it itself
+    return last
 
 
 def train_tokens(trainer) -> int:

@@ -1,0 +1,92 @@
+"""The precision choice for each kind of CPU, and that the chosen autocast reaches the training step of each
+trainer class and generation (a tiny random Llama, as in test_train.py)."""
+import pytest
+import torch
+
+from medillama import precision, train
+from medillama.generate import HFBackend
+from test_train import LORA, rows, sft, tiny_model, tokenizer  # noqa: F401  (tokenizer: a fixture)
+
+AVX2 = {"fpu", "sse4_2", "avx", "avx2", "fma"}
+FAST_BF16 = lambda: {"fp32_gflops": 300.0, "bf16_gflops": 900.0}  # noqa: E731
+SLOW_BF16 = lambda: {"fp32_gflops": 34.5, "bf16_gflops": 0.6}  # noqa: E731
+
+
+def no_probe():
+    raise AssertionError("a CPU without native bf16 needs no probe")
+
+
+@pytest.mark.parametrize("flags,measure,expected", [
+    (AVX2, no_probe, "fp32"),
+    (AVX2 | {"avx512f", "avx512bw"}, no_probe, "fp32"),  # AVX-512 without its bf16 extension
+    (AVX2 | {"avx512f", "amx_tile", "amx_bf16", "amx_int8"}, FAST_BF16, "bf16"),
+    (AVX2 | {"avx512f", "avx512_bf16"}, FAST_BF16, "bf16"),
+    (AVX2 | {"amx_bf16"}, SLOW_BF16, "fp32"),  # the probe overrules the flags
+])
+def test_auto_choice_for_each_kind_of_cpu(flags, measure, expected):
+    p = precision.choose("auto", "cpu", flags=flags, measure=measure)
+    assert p.autocast == expected and p.bf16 == (expected == "bf16")
+    assert p.reason and p.reason in p.describe()
+    if measure is SLOW_BF16:
+        assert "slower" in p.reason and "0.6" in p.reason
+
+
+@pytest.mark.parametrize("setting", ["bf16", "fp32"])
+def test_a_forced_setting_wins_over_the_machine(setting):
+    for flags, measure in ((AVX2, no_probe), (AVX2 | {"amx_bf16"}, FAST_BF16), (AVX2 | {"amx_bf16"}, SLOW_BF16)):
+        p = precision.choose(setting, "cpu", flags=flags, measure=measure)
+        assert p.autocast == setting and "forced" in p.reason
+
+
+def test_cuda_and_bad_settings():
+    assert not precision.choose("bf16", "cuda").bf16  # on CUDA sft.fp16/bf16 decide
+    with pytest.raises(ValueError, match="auto, bf16, fp32"):
+        precision.choose("fast", "cpu")
+
+
+def test_cpu_flags_reads_the_flags_line(tmp_path):
+    f = tmp_path / "cpuinfo"
+    f.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\n\nprocessor\t: 1\nflags\t\t: fpu avx2 amx_bf16\n")
+    assert precision.cpu_flags(f) == {"fpu", "avx2", "amx_bf16"}
+    assert precision.cpu_flags(tmp_path / "missing") == set()
+
+
+def q_proj_dtypes(model) -> list:
+    seen = []
+    for name, mod in model.named_modules():
+        if name.endswith("layers.0.self_attn.q_proj"):
+            mod.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+            break
+    return seen
+
+
+@pytest.fixture
+def step_precision():
+    yield precision.use
+    precision.use(None)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["stock SFTTrainer", "plain-loss trainer"])
+@pytest.mark.parametrize("setting", ["bf16", "fp32"])
+def test_the_chosen_precision_reaches_the_training_step(tokenizer, tmp_path, step_precision, fused, setting):  # noqa: F811
+    """The step's precision (not sft.bf16) sets the trainer's autocast, and the q_proj outputs inside a real
+    training step have its dtype -- for TRL's trainer (autocast around model.forward) and for the plain-loss one
+    (which calls the decoder itself)."""
+    step_precision(precision.choose(setting, "cpu"))
+    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, max_steps=1, bf16=False),
+                                 LORA, tmp_path / "out", fused_lm_head=fused, decision_weight=1.0 if fused else 5.0)
+    assert (type(trainer).__name__ == "SFTTrainer") == fused
+    assert trainer.args.bf16 == (setting == "bf16")
+    seen = q_proj_dtypes(trainer.model)
+    trainer.train()
+    assert seen and set(seen) == {torch.bfloat16 if setting == "bf16" else torch.float32}
+
+
+@pytest.mark.parametrize("setting", ["bf16", "fp32"])
+def test_generation_runs_in_the_chosen_precision(tokenizer, step_precision, setting):  # noqa: F811
+    step_precision(precision.choose(setting, "cpu"))
+    model = tiny_model(tokenizer).eval()
+    seen = q_proj_dtypes(model)
+    HFBackend(model, tokenizer, batch_size=2, chat=False).generate(["fever and chills"], max_new_tokens=2)
+    assert seen and set(seen) == {torch.bfloat16 if setting == "bf16" else torch.float32}

@@ -1,0 +1,110 @@
+"""Live progress: what library code reports (generation, training), the status file, and the runner's view."""
+import io as stdio
+import json
+
+import pytest
+
+from medillama import progress, train
+from medillama.generate import CachedGenerator, FakeBackend
+from test_train import LORA, rows, sft, tiny_model, tokenizer  # noqa: F401  (tokenizer: a fixture)
+
+PARAMS = {"max_new_tokens": 16, "temperature": 0.0}
+
+
+@pytest.fixture
+def status(tmp_path):
+    path = tmp_path / progress.FILE
+    progress.bind(path, "03_synthesize")
+    yield path
+    progress.bind(None)
+
+
+@pytest.fixture
+def updates(monkeypatch):
+    seen = []
+    real = progress.update
+    monkeypatch.setattr(progress, "update", lambda *a, **kw: (seen.append((a, kw)), real(*a, **kw)))
+    return seen
+
+
+def test_generation_reports_rows_rate_and_an_estimate_then_the_actual_time(status, tmp_path, updates):
+    gen = CachedGenerator(FakeBackend(), tmp_path / "cache", batch_size=10, progress=False)
+    gen.run("patient_query", "t1", [f"prompt {i}" for i in range(30)], PARAMS)
+    st = json.loads(status.read_text())
+    assert st["step"] == "03_synthesize"
+    assert st["current"]["phase"] == "patient_query" and st["current"]["done"] == st["current"]["total"] == 30
+    assert [a[1] for a, _ in updates] == [0, 10, 20, 30]
+    assert st["current"]["rate"] > 0 and st["current"]["rate_unit"] == "tok/s"
+    assert len(st["notes"]) == 1 and st["notes"][0].startswith("estimate for patient_query: 30 rows x ~")
+    t = st["timings"]["patient_query"]
+    assert t["rows_to_generate"] == 30 and t["estimate_s"] >= 0 and t["actual_s"] >= 0
+    # all cached now: nothing to estimate, 30 rows done at once per batch
+    progress.bind(status, "03_synthesize")
+    gen.run("patient_query", "t1", [f"prompt {i}" for i in range(30)], PARAMS)
+    st = json.loads(status.read_text())
+    assert st["notes"] == [] and st["timings"] == {} and st["current"]["info"] == "" and st["current"]["done"] == 30
+
+
+def test_a_phase_counts_the_batches_of_a_plain_backend(status, updates):
+    with progress.phase("probe (condition line)", 3):
+        progress.tick(2, tokens=10)
+        progress.tick(1, tokens=5)
+    progress.tick(5)  # no phase open: ignored
+    st = json.loads(status.read_text())
+    assert st["current"]["phase"] == "probe (condition line)" and st["current"]["done"] == 3
+    assert [a[1] for a, _ in updates] == [0, 2, 3]
+
+
+def test_training_reports_steps_loss_estimate_and_validation(status, tokenizer, tmp_path, updates):  # noqa: F811
+    ds = train.to_prompt_completion(rows(8), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, ds, sft(
+        tmp_path, max_steps=4, per_device_train_batch_size=2, logging_steps=1, eval_strategy="steps", eval_steps=2,
+        per_device_eval_batch_size=4), LORA, tmp_path / "out")
+    trainer.train()
+    st = json.loads(status.read_text())
+    phases = [(a[0], a[1], a[2]) for a, _ in updates]
+    assert ("train", 4, 4) in phases and ("validation loss", 2, 2) in phases
+    last_train = [kw for a, kw in updates if a[0] == "train"][-1]
+    assert last_train["rate"] > 0 and last_train["info"].startswith("loss ")
+    assert any(n.startswith("estimate for training: 4 steps x ~") and "2 validation-loss passes" in n
+               for n in st["notes"])
+    t = st["timings"]["train"]
+    assert t["steps"] == 4 and t["estimate_s"] > 0 and t["actual_s"] > 0 and t["steps_trained"] == 4
+
+
+def state(phase, done, total, **kw):
+    return {"step": "04_finetune", "notes": kw.pop("notes", []),
+            "current": {"phase": phase, "done": done, "total": total, "unit": "steps", "rate": kw.get("rate"),
+                        "rate_unit": "train tok/s", "eta_s": kw.get("eta_s"), "info": kw.get("info", "")}}
+
+
+def test_plain_view_prints_notes_once_each_phase_and_then_every_interval(monkeypatch):
+    out = stdio.StringIO()
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    view = progress.Terminal("04_finetune", stream=out, tty=False, every_s=20)
+    view.show(None)
+    view.show({**state("train", 0, 10), "step": "03_synthesize"})  # another step's file: not shown
+    view.show(state("train", 1, 10, notes=["precision: fp32 on cpu (...)"], info="loss 2.608", rate=203.4, eta_s=90))
+    clock[0] = 5
+    view.show(state("train", 2, 10, notes=["precision: fp32 on cpu (...)"]))  # same phase, 5 s later: quiet
+    clock[0] = 21
+    view.show(state("train", 5, 10, notes=["precision: fp32 on cpu (...)"], eta_s=30))
+    view.show(state("validation loss", 1, 3, notes=["precision: fp32 on cpu (...)"]))
+    view.show(state("validation loss", 3, 3, notes=["precision: fp32 on cpu (...)"]), final=True)
+    lines = out.getvalue().splitlines()
+    assert lines == ["[04_finetune] precision: fp32 on cpu (...)",
+                     "[04_finetune] train: 1/10 steps, loss 2.608, 203.4 train tok/s, ETA 1m30s (0m00s into the step)",
+                     "[04_finetune] train: 5/10 steps, ETA 0m30s (0m21s into the step)",
+                     "[04_finetune] validation loss: 1/3 steps (0m21s into the step)",
+                     "[04_finetune] validation loss: 3/3 steps (0m21s into the step)"]
+
+
+def test_terminal_view_draws_a_tqdm_bar():
+    out = stdio.StringIO()
+    view = progress.Terminal("04_finetune", stream=out, tty=True)
+    view.show(state("train", 3, 10, info="loss 1.5", notes=["estimate for training: ..."]))
+    view.close()
+    text = out.getvalue()
+    assert "[04_finetune] estimate for training: ..." in text
+    assert "[04_finetune] train:  30%|" in text and "3/10 steps" in text and "loss 1.5" in text
