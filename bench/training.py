@@ -1,11 +1,7 @@
 """Training: tokens/s of the cpu profile's LoRA training step on the real model, and the share of this
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
-<<<<<<< HEAD
-    python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set sft.bf16=false ...]
-=======
-    python bench/training.py [--run cpu] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
->>>>>>> i21
+    python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
 
 Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
@@ -19,14 +15,9 @@ import time
 
 from common import add_run_args, parse_run_args, save, splits
 
-<<<<<<< HEAD
-from medillama import config, train
+from medillama import config, precision, train
 from medillama.models import load_for_training, resolve_model  # noqa: F401  (resolve_model: converts the offline model once if needed)
 from medillama.training_data import training_rows
-=======
-from medillama import config, precision, train
-from medillama.models import resolve_model  # noqa: F401  (converts the offline model once if needed)
->>>>>>> i21
 
 
 def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
@@ -55,15 +46,10 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
 
     from medillama import paths
 
-<<<<<<< HEAD
     cfg = config.load_config(profile, overrides)
-    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
-=======
-    cfg = config.load_config("cpu", overrides)
     chosen = precision.use(precision.for_config(cfg))  # as step 04 does: bf16 autocast where this CPU has native bf16
     print(chosen.describe())
-    model, tok = train.load_for_training(cfg["models"]["base"], "float32", "cpu")
->>>>>>> i21
+    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
