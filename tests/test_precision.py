@@ -3,7 +3,7 @@ trainer class and generation (a tiny random Llama, as in test_train.py)."""
 import pytest
 import torch
 
-from medillama import precision, train
+from medillama import precision, train, training_data
 from medillama.generate import HFBackend
 from test_train import LORA, rows, sft, tiny_model, tokenizer  # noqa: F401  (tokenizer: a fixture)
 
@@ -73,7 +73,7 @@ def test_the_chosen_precision_reaches_the_training_step(tokenizer, tmp_path, ste
     training step have its dtype -- for TRL's trainer (autocast around model.forward) and for the plain-loss one
     (which calls the decoder itself)."""
     step_precision(precision.choose(setting, "cpu"))
-    ds = train.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
     trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, max_steps=1, bf16=False),
                                  LORA, tmp_path / "out", fused_lm_head=fused, decision_weight=1.0 if fused else 5.0)
     assert (type(trainer).__name__ == "SFTTrainer") == fused

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from medillama import progress, train
+from medillama import progress, train, training_data
 from medillama.generate import CachedGenerator, FakeBackend
 from test_train import LORA, rows, sft, tiny_model, tokenizer  # noqa: F401  (tokenizer: a fixture)
 
@@ -56,7 +56,7 @@ def test_a_phase_counts_the_batches_of_a_plain_backend(status, updates):
 
 
 def test_training_reports_steps_loss_estimate_and_validation(status, tokenizer, tmp_path, updates):  # noqa: F811
-    ds = train.to_prompt_completion(rows(8), "alpaca", tokenizer)
+    ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
     trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, ds, sft(
         tmp_path, max_steps=4, per_device_train_batch_size=2, logging_steps=1, eval_strategy="steps", eval_steps=2,
         per_device_eval_batch_size=4), LORA, tmp_path / "out")
