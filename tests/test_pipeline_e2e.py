@@ -20,11 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Root:
-    """A temporary project root: the repository's notebooks, configs, knowledge and probe; nothing else."""
+    """A temporary project root: the repository's notebooks, configs, knowledge, probe and red-flag messages; nothing else."""
 
     def __init__(self, root: Path):
         self.root = root
-        for d in ("notebooks", "configs", "data/knowledge", "data/probe"):
+        for d in ("notebooks", "configs", "data/knowledge", "data/probe", "data/redflags"):
             (root / d).parent.mkdir(parents=True, exist_ok=True)
             (root / d).symlink_to(REPO / d, target_is_directory=True)
 

@@ -98,7 +98,7 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
         for t in (rf.get("all_of") or []) + (rf.get("any_of") or []):
             if t not in symptom_tokens:
                 problems.append(f"triage: red flag {rf.get('id')} uses unknown symptom {t}")
-        if not rf.get("signs"):
+        if not rf.get("signs") and not rf.get("classifier"):
             problems.append(f"triage: red flag {rf.get('id')} has no signs")
         if not rf.get("sources"):
             problems.append(f"triage: red flag {rf.get('id')} has no sources")

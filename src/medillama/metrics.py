@@ -48,7 +48,7 @@ def wilson_ci(successes: int, n: int, z: float = 1.96) -> list[float] | None:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
 
 
 def accuracy_lead_ci(y_true, pred_a, pred_b, n: int = 1000, seed: int = 0) -> dict:

@@ -14,11 +14,16 @@ query written like the dataset's gets the banner its case's triage asks for.
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from . import knowledge, textnorm
 
+CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
+# P(emergency) from which the classifier raises the banner on its own, and from which it does when a sign names a
+# red flag: chosen on the dev rows, each writer's messages scored by a classifier fitted on the other writers'
+THRESHOLD, SIGN_THRESHOLD = 0.6, 0.3
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
 NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # koi ... nahi: "koi daura nahi aaya"  # before a group word: "no fever"
 # after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
@@ -122,24 +127,158 @@ def _denied_symptoms(text: str, folder=None) -> set[str]:
     return knowledge.symptoms_in_text(" . ".join(spans), folder) if spans else set()
 
 
+def _char_ngrams(words: list[str], lo: int = 2, hi: int = 5) -> list[str]:
+    """Character n-grams within space-padded words, as scikit-learn's ``analyzer="char_wb"`` makes them."""
+    out = []
+    for w in words:
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+    return out
+
+
+def _word_ngrams(words: list[str]) -> list[str]:
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+class _Scorer:
+    """A fitted TF-IDF + logistic regression reduced to dictionaries: the same probability as the scikit-learn
+    pipeline it came from (a test checks), in a fraction of a millisecond a message."""
+
+    def __init__(self, blocks, bias: float):
+        self.blocks, self.bias = blocks, bias  # [(ngram function, {ngram: (idf, weight)})]
+
+    def probability(self, keys: list[str]) -> float:
+        z = self.bias
+        for ngrams, table in self.blocks:
+            counts = Counter(g for g in ngrams(keys) if g in table)
+            tfidf = {g: (1 + math.log(c)) * table[g][0] for g, c in counts.items()}
+            norm = math.sqrt(sum(v * v for v in tfidf.values()))
+            if norm:
+                z += sum(v * table[g][1] for g, v in tfidf.items()) / norm
+        return 1 / (1 + math.exp(-z))
+
+
+LEXICON_WEIGHT = 0.1  # each counts for this share of a labelled message in the fit
+LEXICON_EXAMPLES = 1500  # messages written from the lexicon added to the classifier's examples
+
+
+def lexicon_examples(n: int = LEXICON_EXAMPLES, seed: int = 0, folder=None) -> list[tuple[str, bool]]:
+    """(message, is an emergency) written from the lexicon's phrasings: ordinary symptoms that no red flag names,
+    and each dataset red flag's symptoms (``all_of`` with one of ``any_of``), a fifth of them. The hard controls of
+    the labelled set all share words with emergencies; these anchor the classifier to the dataset's own meaning of
+    an ordinary complaint ("pain on the right side of my belly") and of an emergency. Seeded; English and Hinglish."""
+    import random
+
+    rng = random.Random(seed)
+    rules = [rf for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("all_of")]
+    flagged = {t for rf in rules for t in (rf.get("all_of") or []) + (rf.get("any_of") or [])}
+    lex = knowledge.lexicon(folder)
+    ordinary = sorted(t for t in lex if t not in flagged)
+    shapes = ["I have {}.", "{} since {} days", "mujhe {} hai", "{}, what should I do?", "my {} has {}",
+              "i am having {} from {} days", "{} ho raha hai {} din se"]
+    people = ["son", "mother", "father", "wife", "daughter", "grandmother", "husband"]
+
+    def say(tokens):
+        body = " and ".join(rng.choice((lex[t].get("en") or []) + (lex[t].get("hinglish") or [])) for t in tokens)
+        shape = rng.choice(shapes)
+        if shape.startswith("my"):
+            return shape.format(rng.choice(people), body)
+        return shape.format(body, rng.randint(2, 10)) if shape.count("{}") == 2 else shape.format(body)
+
+    out = []
+    while len(out) < n:
+        if len(out) % 5 == 4:
+            rf = rng.choice(rules)
+            out.append((say(rf["all_of"] + ([rng.choice(rf["any_of"])] if rf.get("any_of") else [])), True))
+        else:
+            out.append((say(rng.sample(ordinary, rng.choice([1, 2, 2, 3]))), False))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _classifier(path: str, with_lexicon: bool = True) -> _Scorer:
+    """Logistic regression on TF-IDF of the messages' spelling-tolerant keys (words and word pairs, and character
+    n-grams within words), fitted on the ``dev`` rows of the labelled set: emergency or not. It reads the whole
+    message, so it learns what a word list cannot spell out (who is speaking, whether it is happening now, a
+    question about symptoms in general). Fitted once per process, in seconds; deterministic."""
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    df = pd.read_csv(path)
+    df = df[df["split"] == "dev"]
+    texts, labels = list(df["text"]), list(df["label"] == "emergency")
+    pos = sum(labels)
+    weights = [len(labels) / (2 * pos) if y else len(labels) / (2 * (len(labels) - pos)) for y in labels]  # balanced
+    if with_lexicon:
+        extra = lexicon_examples()
+        texts, labels = texts + [t for t, _ in extra], labels + [y for _, y in extra]
+        weights += [LEXICON_WEIGHT] * len(extra)
+    docs = [textnorm.keys(t) for t in texts]
+    vecs = [(_word_ngrams, TfidfVectorizer(analyzer=_word_ngrams, sublinear_tf=True)),
+            (_char_ngrams, TfidfVectorizer(analyzer=_char_ngrams, min_df=2, sublinear_tf=True))]
+    import scipy.sparse as sp
+
+    x = sp.hstack([v.fit_transform(docs) for _, v in vecs]).tocsr()
+    lr = LogisticRegression(C=8.0, max_iter=3000).fit(x, labels, sample_weight=weights)
+    blocks, offset = [], 0
+    for fn, v in vecs:
+        vocab = v.vocabulary_
+        blocks.append((fn, {g: (float(v.idf_[i]), float(lr.coef_[0, offset + i])) for g, i in vocab.items()}))
+        offset += len(vocab)
+    return _Scorer(blocks, float(lr.intercept_[0]))
+
+
+def emergency_probability(text: str, path=None) -> float:
+    """The classifier's probability that a message describes an emergency (``_classifier``)."""
+    from . import paths
+
+    return _classifier(str(path or paths.RED_FLAG_MESSAGES)).probability(textnorm.keys(text))
+
+
 def flags_in_text(text: str, folder=None) -> list[str]:
-    """Ids of the red flags a message states (triage.yaml order): by their ``signs``, or by their dataset symptoms
-    (``all_of``/``any_of``) in the lexicon's phrasings, as the dataset's own queries state them, unless the message
-    speaks of the past ("had a stroke in 2019")."""
+    """Ids of the red flags a message states (triage.yaml order).
+
+    The banner's decision is mostly the classifier's: ``emergency_probability`` >= ``THRESHOLD``, or >=
+    ``SIGN_THRESHOLD`` when a sign names a red flag. Measured leaving one writer's messages out, the classifier
+    carries over to a new writer's words far better than the signs alone, which flag too much and too little
+    there. The signs name what was seen; when none does, the flag is ``CLASSIFIER_FLAG``. A message that states a red flag's
+    dataset symptoms (``all_of``/``any_of``) in the lexicon's own phrasings is flagged whatever the classifier
+    says, so a query written like the dataset's gets the banner its case's triage asks for."""
+    named = signs_in_text(text, folder)
+    by_symptoms = dataset_flags_in_text(text, folder)
+    p = emergency_probability(text)
+    if p < THRESHOLD and not (named and p >= SIGN_THRESHOLD):
+        return by_symptoms
+    ids = set(named + by_symptoms) or {CLASSIFIER_FLAG}
+    return [rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf["id"] in ids]
+
+
+def signs_in_text(text: str, folder=None) -> list[str]:
+    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general)."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
-    if "general_question" in found:  # "what are the signs of a stroke?", "how is CPR given?": no one to send
+    if "general_question" in found or "resolved" in found:  # "what are the signs of a stroke?", "now fine"
         return []
-    by_signs = {fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)}
-    unless = {fid: u for fid, _, u in flags}
+    return [fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)]
+
+
+def dataset_flags_in_text(text: str, folder=None) -> list[str]:
+    """Ids of the red flags whose dataset symptoms a message states in the lexicon's phrasings, unless it denies
+    them ("no chest pain"), speaks of the past ("had a stroke in 2019") or holds a group a sign of the flag
+    excludes ("black stool since the iron tablets")."""
+    _, _, flags, _ = _compiled(folder)
+    found = groups_in(text, folder)
+    if "history" in found:
+        return []
     roman = textnorm.romanise(text)
-    mentioned = set() if "history" in found else (knowledge.symptoms_in_text(roman, folder)
-                                                   - _denied_symptoms(roman, folder))
+    mentioned = knowledge.symptoms_in_text(roman, folder) - _denied_symptoms(roman, folder)
+    unless = {fid: u for fid, _, u in flags}
     hits = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
-        by_symptoms = bool(all_of or any_of) and all_of <= mentioned and (not any_of or bool(any_of & mentioned))
-        by_symptoms = by_symptoms and not unless.get(rf["id"], frozenset()) & set(found)  # "black stool on iron"
-        if rf["id"] in by_signs or by_symptoms:
+        if (all_of or any_of) and all_of <= mentioned and (not any_of or any_of & mentioned) \
+                and not unless.get(rf["id"], frozenset()) & set(found):
             hits.append(rf["id"])
     return hits
