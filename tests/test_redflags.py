@@ -96,7 +96,34 @@ def test_banner_on_the_reported_half_and_its_speed():
     s = safety.banner_scores(rep["text"].tolist(), rep["label"].tolist())
     per_query = (time.perf_counter() - t0) / len(rep)
     assert s["emergency_rows"] == (rep["label"] == "emergency").sum()
-    # a regression floor at what the rules reach on the half they were not written on (the targets, 0.95 and
-    # 0.05, are not met yet: see data/redflags/README.md)
-    assert s["banner_on_emergency"] >= 0.80 and s["banner_on_other"] <= 0.12, {k: v for k, v in s.items() if k != "missed"}
+    assert s["banner_on_emergency"] >= 0.95 and s["banner_on_other"] <= 0.05, {k: v for k, v in s.items() if k != "missed"}
     assert per_query < 0.005
+
+
+def test_the_classifier_scores_as_scikit_learn_does(tmp_path):
+    df = pd.read_csv(SET)
+    small = pd.concat([df[(df.split == "dev") & (df.label == lab)].head(60) for lab in ("emergency", "control")])
+    small.to_csv(tmp_path / "m.csv", index=False)
+    scorer, sk = redflags._fit(str(tmp_path / "m.csv"), with_lexicon=False)
+    texts = ["seene mein dard aur pasina", "mild cough since 2 days", "papa gir gaye hosh nhi", "सीने में दर्द"]
+    keys = [textnorm.keys(t) for t in texts]
+    assert [round(scorer.probability(k), 9) for k in keys] == [round(float(p), 9) for p in sk(keys)]
+
+
+def test_lexicon_examples_are_seeded_and_labelled_by_the_red_flags():
+    ex = redflags.lexicon_examples(50, seed=1)
+    assert ex == redflags.lexicon_examples(50, seed=1) != redflags.lexicon_examples(50, seed=2)
+    assert sum(y for _, y in ex) == 10  # every fifth is a dataset red flag's symptoms
+    assert all(redflags.dataset_flags_in_text(t) for t, y in ex if y)
+
+
+def test_the_banner_needs_the_classifier_unless_the_dataset_words_are_used(monkeypatch):
+    text = "seene mein bahut dard hai aur paseena aa raha hai"
+    monkeypatch.setattr(redflags, "emergency_probability", lambda t, path=None: 0.0)
+    assert redflags.flags_in_text(text) == []  # the signs alone name a flag, they do not raise the banner
+    assert redflags.flags_in_text("I have chest pain and sweating.")  # the lexicon's phrasings of a red flag
+    monkeypatch.setattr(redflags, "emergency_probability", lambda t, path=None: redflags.SIGN_THRESHOLD)
+    assert redflags.flags_in_text(text) == ["chest_pain_with_sweating_or_breathlessness"]
+    assert redflags.flags_in_text("something feels very wrong") == []  # no sign: the bar is THRESHOLD
+    monkeypatch.setattr(redflags, "emergency_probability", lambda t, path=None: redflags.THRESHOLD)
+    assert redflags.flags_in_text("something feels very wrong") == [redflags.CLASSIFIER_FLAG]

@@ -1,7 +1,8 @@
 """Assign the dev/report split of messages.csv, deterministically, and rewrite the file.
 
-Rule: group rows by (label, flag, language); groups are taken in sorted order and the
-rows of each group in id order; rows alternate dev/report inside a group, and the
+Rule: the first writer's rows (writer w1) are split; every other writer's rows are dev (they were written
+later, to write and check rules on). Group w1's rows by (label, flag, language); groups are taken in sorted
+order and the rows of each group in id order; rows alternate dev/report inside a group, and the
 starting side alternates from one group to the next so odd-sized groups do not all
 tilt the same way. Re-running gives the same split (any existing split column is
 ignored and recomputed).
@@ -12,12 +13,15 @@ import csv
 import sys
 from pathlib import Path
 
-COLUMNS = ["id", "text", "language", "label", "flag", "split"]
+COLUMNS = ["id", "text", "language", "label", "flag", "writer", "split"]
 
 
 def assign(rows):
     groups = {}
     for row in rows:
+        if row["writer"] != "w1":
+            row["split"] = "dev"
+            continue
         groups.setdefault((row["label"], row["flag"], row["language"]), []).append(row)
     for g, key in enumerate(sorted(groups)):
         for i, row in enumerate(sorted(groups[key], key=lambda r: r["id"])):
@@ -30,13 +34,13 @@ def main(path):
         rows = list(csv.DictReader(f))
     if not rows:
         sys.exit(f"{path}: no rows")
-    missing = {"id", "text", "language", "label", "flag"} - set(rows[0])
+    missing = {"id", "text", "language", "label", "flag", "writer"} - set(rows[0])
     if missing:
         sys.exit(f"{path}: missing columns {sorted(missing)}")
     assign(rows)
     tmp = Path(str(path) + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows({c: r[c] for c in COLUMNS} for r in rows)
     tmp.replace(path)

@@ -17,6 +17,7 @@ import functools
 import math
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from . import knowledge, textnorm
 
@@ -198,10 +199,31 @@ def lexicon_examples(n: int = LEXICON_EXAMPLES, seed: int = 0, folder=None) -> l
 
 @functools.lru_cache(maxsize=None)
 def _classifier(path: str, with_lexicon: bool = True) -> _Scorer:
+    """The fitted classifier (``_fit``), kept on disk under ``data/interim/redflag_classifier/`` keyed by what it
+    is fitted from (the labelled messages, the knowledge files, this module and textnorm.py), so a new process
+    reads it in a moment instead of fitting again."""
+    from . import io, paths
+
+    here = Path(__file__).parent
+    key = io.text_hash([io.file_hash(path), io.file_hash(here / "redflags.py"), io.file_hash(here / "textnorm.py"),
+                        io.file_hash(paths.KNOWLEDGE / "symptom_lexicon.yaml"), io.file_hash(paths.KNOWLEDGE / "triage.yaml"),
+                        with_lexicon])
+    cached = paths.cache_dir("redflag_classifier") / f"{key[:20]}.json"
+    if cached.exists():
+        d = io.read_json(cached)
+        return _Scorer([(_word_ngrams, d["words"]), (_char_ngrams, d["chars"])], d["bias"])
+    scorer, _ = _fit(path, with_lexicon)
+    (words, wt), (chars, ct) = scorer.blocks
+    io.write_json(cached, {"words": wt, "chars": ct, "bias": scorer.bias})
+    return scorer
+
+
+def _fit(path: str, with_lexicon: bool):
     """Logistic regression on TF-IDF of the messages' spelling-tolerant keys (words and word pairs, and character
     n-grams within words), fitted on the ``dev`` rows of the labelled set: emergency or not. It reads the whole
     message, so it learns what a word list cannot spell out (who is speaking, whether it is happening now, a
-    question about symptoms in general). Fitted once per process, in seconds; deterministic."""
+    question about symptoms in general). Deterministic. Returns the classifier as a ``_Scorer`` and, for checking,
+    scikit-learn's own probability function of key lists."""
     import pandas as pd
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -227,7 +249,10 @@ def _classifier(path: str, with_lexicon: bool = True) -> _Scorer:
         vocab = v.vocabulary_
         blocks.append((fn, {g: (float(v.idf_[i]), float(lr.coef_[0, offset + i])) for g, i in vocab.items()}))
         offset += len(vocab)
-    return _Scorer(blocks, float(lr.intercept_[0]))
+    def sklearn_probability(key_lists):
+        return lr.predict_proba(sp.hstack([v.transform(key_lists) for _, v in vecs]).tocsr())[:, 1]
+
+    return _Scorer(blocks, float(lr.intercept_[0])), sklearn_probability
 
 
 def emergency_probability(text: str, path=None) -> float:
@@ -246,13 +271,43 @@ def flags_in_text(text: str, folder=None) -> list[str]:
     there. The signs name what was seen; when none does, the flag is ``CLASSIFIER_FLAG``. A message that states a red flag's
     dataset symptoms (``all_of``/``any_of``) in the lexicon's own phrasings is flagged whatever the classifier
     says, so a query written like the dataset's gets the banner its case's triage asks for."""
+    return decide(text, emergency_probability(text), folder)
+
+
+def decide(text: str, probability: float, folder=None) -> list[str]:
+    """``flags_in_text`` for a message whose classifier probability is given."""
     named = signs_in_text(text, folder)
     by_symptoms = dataset_flags_in_text(text, folder)
-    p = emergency_probability(text)
-    if p < THRESHOLD and not (named and p >= SIGN_THRESHOLD):
+    if probability < THRESHOLD and not (named and probability >= SIGN_THRESHOLD):
         return by_symptoms
     ids = set(named + by_symptoms) or {CLASSIFIER_FLAG}
     return [rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf["id"] in ids]
+
+
+def writer_out_scores(path=None) -> dict:
+    """How the banner carries over to a writer it has not read: for each writer of the dev rows, the classifier is
+    fitted on the other writers' rows and the banner decided on this writer's, as on a new set of messages.
+    {writer: {"recall", "false_alarms", "emergency_rows", "other_rows"}}: how the thresholds were chosen."""
+    import tempfile
+
+    import pandas as pd
+
+    from . import paths
+
+    df = pd.read_csv(path or paths.RED_FLAG_MESSAGES)
+    dev = df[df["split"] == "dev"]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for writer, rows in dev.groupby("writer", sort=True):
+            others = Path(tmp) / f"without-{writer}.csv"
+            dev[dev["writer"] != writer].to_csv(others, index=False)
+            scorer, _ = _fit(str(others), with_lexicon=True)
+            fired = [bool(decide(t, scorer.probability(textnorm.keys(t)))) for t in rows["text"]]
+            em = [f for f, lab in zip(fired, rows["label"]) if lab == "emergency"]
+            ct = [f for f, lab in zip(fired, rows["label"]) if lab != "emergency"]
+            out[writer] = {"recall": sum(em) / len(em), "false_alarms": sum(ct) / len(ct),
+                           "emergency_rows": len(em), "other_rows": len(ct)}
+    return out
 
 
 def signs_in_text(text: str, folder=None) -> list[str]:
