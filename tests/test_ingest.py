@@ -48,7 +48,7 @@ def test_severity_table_quirks(tmp_path):
     weights = symptom_weights(sev)
     assert weights == {"itching": 1, "fluid_overload": 6, "foul_smell_of_urine": 5}  # max policy, no prognosis
     assert report["duplicates_resolved"] == {"fluid_overload": [6, 4]}
-    assert report["prognosis_rows_dropped"] == 1 and report["trailing_columns_dropped"] == 3
+    assert report["prognosis_rows_dropped"] == 1 and report["trailing_columns_dropped"] == 3 and report["rows"] == 5
     assert report["stray_cells"] == 1
 
 
@@ -80,7 +80,8 @@ def test_cases_deduplicated_with_stable_group_ids(tmp_path):
                   "Diabetes , weight_loss,fatigue, polyuria\n"          # same set, other order
                   "Fungal infection,itching, dischromic _patches,\n")
     cases, report = ing.load_cases(f)
-    assert report == {"rows": 3, "unique_cases": 2, "symptom_tokens_fixed": 1, "disease_names_with_space_quirks": 2}
+    assert report == {"rows": 3, "unique_cases": 2, "disease_names": 2, "symptom_tokens_fixed": 1,
+                      "disease_names_with_space_quirks": 2}
     diabetes = cases[cases["disease"] == "diabetes"].iloc[0]
     assert diabetes["n_source_rows"] == 2
     assert diabetes["group_id"] == ing.group_id("diabetes", ["polyuria", "fatigue", "weight_loss"])
@@ -95,8 +96,8 @@ def test_missing_columns_say_what_is_wrong(tmp_path):
 
 def test_real_dataset(real_ingested):
     r = real_ingested
-    assert r.counts == {"source_rows": 4920, "unique_cases": 304, "diseases": 41, "symptoms": 131,
-                        "severity_tokens": 131}
+    assert r.counts == {"source_rows": 4920, "unique_cases": 304, "source_disease_names": 41, "diseases": 41,
+                        "symptoms": 131, "severity_rows": 133, "severity_tokens": 131}
     assert r.diseases["key"].is_unique and r.cases["group_id"].is_unique
     weights = symptom_weights(r.symptoms)
     used = {t for s in r.cases["symptoms"] for t in s}

@@ -49,10 +49,15 @@ def sft(tmp_path, **kw):
     return {**base, **kw}
 
 
-def test_masking_and_learning(tokenizer, tmp_path):
+def masked_rows(tokenizer):
     drill = pd.DataFrame({"input_text": ["fever, chills and sweating"],
                           "output_text": ["Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"]})
     ds = training_data.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2, drill_df=drill)
+    return drill, ds
+
+
+def test_masking(tokenizer, tmp_path):
+    drill, ds = masked_rows(tokenizer)
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
     assert ds["kind"].count("decision") == 8
@@ -72,6 +77,12 @@ def test_masking_and_learning(tokenizer, tmp_path):
     assert all(r["labelled_tokens"] == n_lines for r in decision + drilled)
     params = train.trainable_parameters(trainer.model)
     assert 0 < params["share"] < 0.5
+
+
+@pytest.mark.slow
+def test_the_training_loop_learns_a_repeated_batch(tokenizer, tmp_path):
+    _, ds = masked_rows(tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert losses[-1] < 0.5 * losses[0], losses  # the loop really learns a repeated batch

@@ -115,6 +115,7 @@ def load_severity(path: Path) -> tuple[pd.DataFrame, dict]:
     """Symptom weights: drops the three empty trailing columns and the 'prognosis' row (a label, not a
     symptom), normalises tokens, and resolves duplicated tokens by SEVERITY_DUPLICATE_POLICY."""
     df = _read_csv(path, ["Symptom", "weight"])
+    n_rows = len(df)
     extra_cols = [c for c in df.columns if c not in ("Symptom", "weight")]
     # the trailing columns are unnamed and empty but for one stray HTML fragment ('<option value=itching >')
     stray_cells = int((df[extra_cols].apply(lambda s: s.str.strip()) != "").to_numpy().sum()) if extra_cols else 0
@@ -132,7 +133,7 @@ def load_severity(path: Path) -> tuple[pd.DataFrame, dict]:
     df = df.groupby("token", as_index=False)["weight"].agg(SEVERITY_DUPLICATE_POLICY)
     if not df["weight"].between(1, 7).all():
         raise SchemaError(f"{path.name}: weights outside 1-7")
-    report = {"trailing_columns_dropped": len(extra_cols), "stray_cells": stray_cells,
+    report = {"rows": n_rows, "trailing_columns_dropped": len(extra_cols), "stray_cells": stray_cells,
               "prognosis_rows_dropped": prognosis,
               "duplicates_resolved": duplicates}
     return df.sort_values("token").reset_index(drop=True), report
@@ -184,7 +185,8 @@ def load_cases(path: Path) -> tuple[pd.DataFrame, dict]:
     cases = pd.DataFrame(list(seen.values()))
     cases.insert(0, "group_id", [group_id(d, s) for d, s in zip(cases["disease"], cases["symptoms"])])
     cases["n_symptoms"] = cases["symptoms"].map(len)
-    report = {"rows": n_rows, "unique_cases": len(cases), "symptom_tokens_fixed": tokens_touched,
+    report = {"rows": n_rows, "unique_cases": len(cases), "disease_names": int(df["Disease"].nunique()),
+              "symptom_tokens_fixed": tokens_touched,
               "disease_names_with_space_quirks": int((df["Disease"] != df["Disease"].map(normalise_space)).sum())}
     return cases, report
 
@@ -274,6 +276,7 @@ def ingest(raw_dir: Path) -> IngestResult:
         ("duplicate rows", f"{case_report['rows']} rows -> {case_report['unique_cases']} unique (disease, symptom set)",
          case_report["rows"] - case_report["unique_cases"]),
     ], columns=["fix", "what", "rows_touched"])
-    counts = {"source_rows": case_report["rows"], "unique_cases": len(cases), "diseases": len(diseases),
-              "symptoms": len(symptoms), "severity_tokens": len(severity)}
+    counts = {"source_rows": case_report["rows"], "unique_cases": len(cases),
+              "source_disease_names": case_report["disease_names"], "diseases": len(diseases),
+              "symptoms": len(symptoms), "severity_rows": sev_report["rows"], "severity_tokens": len(severity)}
     return IngestResult(diseases, symptoms, cases, quality, counts)
