@@ -161,6 +161,8 @@ def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
             summary.append([name, "skipped", None])
             continue
         print(f"[{name}] running ...", flush=True)
+        # an outdated manifest goes first: a step stopped half-way (Ctrl-C, a crash) then has none, and is re-run
+        manifest_path(run, name).unlink(missing_ok=True)
         t0 = time.perf_counter()
         summary.append([name, "running", t0])
         out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
