@@ -138,6 +138,8 @@ def main(argv=None) -> int:
             return _run_steps(args, cfg, profile, run, steps, overrides, summary)
     except KeyboardInterrupt as e:
         stopped = interrupt.stop_children()
+        time.sleep(0.5)  # papermill's thread may have been starting a kernel: a second sweep
+        stopped += interrupt.stop_children()
         if summary and summary[-1][1] == "running":
             summary[-1][1:] = ["interrupted", time.perf_counter() - summary[-1][2]]
         print(f"interrupted: stopped {'kernel pid ' + ', '.join(map(str, stopped)) if stopped else 'no kernel'}; "
