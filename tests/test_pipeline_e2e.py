@@ -1,11 +1,15 @@
 """The smoke profile end to end through papermill (01-05, the real offline model), reading the shared CSVs and
-the external evaluation set; a second run skips every step. Every run here lives under a temporary project root
+the external evaluation set: interrupted with Ctrl-C inside step 04, resumed from its checkpoint, live progress and
+the summary on stderr; a last run skips every step. Every run here lives under a temporary project root
 (MEDILLAMA_ROOT: its own outputs/, data/ and generation caches), so it never touches a user's runs and takes the
 same time whatever they cached; only the converted offline model is shared (MEDILLAMA_MODELS)."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -37,13 +41,39 @@ class Root:
     def processed_dir(self, run):
         return self.root / "data" / "processed" / run
 
+    def env(self) -> dict:
+        src = str(Path(medillama.__file__).resolve().parents[1])
+        return {**os.environ, "MEDILLAMA_ROOT": str(self.root), "MEDILLAMA_MODELS": str(paths.MODELS),
+                "PYTHONPATH": os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+
     def medillama(self, *args) -> subprocess.CompletedProcess:
         """``python -m medillama run ARGS`` with this root, the code under test first on the path."""
-        src = str(Path(medillama.__file__).resolve().parents[1])
-        env = {**os.environ, "MEDILLAMA_ROOT": str(self.root), "MEDILLAMA_MODELS": str(paths.MODELS),
-               "PYTHONPATH": os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])}
-        return subprocess.run([sys.executable, "-m", "medillama", "run", *args], env=env, cwd=self.root,
+        return subprocess.run([sys.executable, "-m", "medillama", "run", *args], env=self.env(), cwd=self.root,
                               capture_output=True, text=True)
+
+    def interrupted_in_04(self, args, run, log_dir) -> str:
+        """Start the chain as a user would and press Ctrl-C once step 04 has saved a checkpoint: the runner and its
+        kernel stop within 10 s with exit 130 and step 04 has no manifest. Returns the runner's stderr."""
+        import psutil
+
+        out, err = log_dir / "first.out", log_dir / "first.err"
+        with out.open("w") as o, err.open("w") as e:
+            first = subprocess.Popen([sys.executable, "-m", "medillama", "run", *args], cwd=self.root,
+                                     env=self.env(), stdout=o, stderr=e)
+        ckpts = run / "04_finetune" / "checkpoints"
+        end = time.monotonic() + 1800
+        while not list(ckpts.glob("checkpoint-*/trainer_state.json")):
+            assert first.poll() is None, f"the run ended before step 04 saved a checkpoint:\n{err.read_text()}"
+            assert time.monotonic() < end, "no checkpoint in 30 minutes"
+            time.sleep(0.2)
+        kernels = psutil.Process(first.pid).children(recursive=True)
+        assert kernels
+        t = time.monotonic()
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=30) == 130 and time.monotonic() - t < 10, err.read_text()
+        assert not psutil.wait_procs(kernels, timeout=1)[1], "a kernel outlived the runner"
+        assert not (run / "04_finetune" / "manifest.json").exists() and not (run / ".lock").exists()
+        return err.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -58,19 +88,42 @@ def smoke_run(real_raw_dir, s2d, root):
                   "-p", "external_eval_csv", str(s2d), "-p", "external_max_rows", "48"]
 
 
-def test_smoke_chain_outputs_and_skip(smoke_run, root):
+def test_smoke_chain_interrupted_resumed_outputs_and_skip(smoke_run, root, tmp_path):
     name, args = smoke_run
-    res = root.medillama(*args)
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = res.stdout
-    assert all(f"[{s}] done" in out for s in STEPS), out
     run = root.run_dir(name)
+    err = root.interrupted_in_04(args, run, tmp_path)
+    assert "without encryption" not in err  # ipykernel's TCP warning, written by the kernels to this stderr
+    # live progress on stderr (not a terminal: plain lines), the precision chosen, and the summary table
+    assert re.search(r"\[03_synthesize\] precision: (bf16 autocast|fp32) on cpu \(.+\)", err), err
+    assert re.search(r"\[03_synthesize\] patient_query: \d+/\d+ rows", err), err
+    assert re.search(r"\[04_finetune\] train: \d+/4 steps", err), err
+    assert re.search(r"summary:\n.*01_ingest +run .*\n.*04_finetune +interrupted .*\n.*05_evaluate +not run", err,
+                     re.S), err
+
+    res = root.medillama(*args)  # the next call: 01-03 skipped, 04 resumes from its checkpoint
+    assert res.returncode == 0, res.stderr[-3000:]
+    out, err = res.stdout, res.stderr
+    assert all(f"[{s}] skipped" in out for s in STEPS[:3]) and all(f"[{s}] done" in out for s in STEPS[3:]), out
+    resumed = re.search(r"\[04_finetune\] resuming from checkpoint (\S+checkpoint-(\d+))", err)
+    assert resumed and f"training resumes at step {resumed.group(2)}/4" in err, err
+    assert "resuming from " + resumed.group(1) in (run / "logs" / "04_finetune.log").read_text()
+    assert re.search(r"\[04_finetune\] estimate for training: \d+ steps x ~\d+ tokens / \d+ train tok/s", err), err
+    assert re.search(r"\[04_finetune\] train: 4/4 steps, loss \d", err), err
+    assert re.search(r"\[04_finetune\] decision lines \(validation\): \d+/\d+ rows", err), err
+    assert re.search(r"\[05_evaluate\] test_(base|finetuned): \d+/\d+ rows", err), err
+    assert re.search(r"summary:\n.*03_synthesize +skipped +-\n.*04_finetune +run .*\n.*05_evaluate +run ", err, re.S)
     for step in STEPS:
         assert (run / "notebooks" / f"{step}.ipynb").exists() and (run / "logs" / f"{step}.log").exists()
         m = json.loads((run / step / "manifest.json").read_text())
         assert m["status"] == "complete" and m["wall_seconds"] > 0 and m["peak_memory_mb"] > 0
         assert m["inputs"] and all(m["inputs"].values()) and m["code"] and m["params"]
         assert (run / step / "config.yaml").exists()
+        if step >= "03":  # the steps with model forwards record their precision and its reason
+            assert m["precision"]["autocast"] in ("bf16", "fp32") and m["precision"]["reason"]
+        for t in m["timings"].values():  # an estimate made before the long work, beside the actual time
+            assert t["estimate_s"] >= 0 and t["actual_s"] > 0
+    m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())
+    assert m4["timings"]["train"]["steps"] == 4 - int(resumed.group(2)) and m4["metrics"]["global_step"] == 4
     # 01-02
     base = pd.read_parquet(root.processed_dir(name) / "base_cases.parquet")
     assert set(base["disease"].value_counts()) == {4} and base["disease"].nunique() == 5
@@ -115,6 +168,7 @@ def test_smoke_chain_outputs_and_skip(smoke_run, root):
 
     res = root.medillama(*args)
     assert res.returncode == 0 and all(f"[{s}] skipped" in res.stdout for s in STEPS), res.stdout
+    assert re.search(r"summary:\n.*wall time\n(.*skipped +-\n){5}.*total", res.stderr), res.stderr
     assert not (REPO / "outputs" / name).exists()  # nothing written beside the user's runs
 
 

@@ -66,9 +66,10 @@ def step_precision():
     precision.use(None)
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["stock SFTTrainer", "plain-loss trainer"])
-@pytest.mark.parametrize("setting", ["bf16", "fp32"])
-def test_the_chosen_precision_reaches_the_training_step(tokenizer, tmp_path, step_precision, fused, setting):  # noqa: F811
+@pytest.mark.parametrize("fused,setting", [(True, "bf16"), (False, "bf16"), (False, "fp32")],
+                         ids=["stock SFTTrainer bf16", "plain-loss trainer bf16", "plain-loss trainer fp32"])
+def test_the_chosen_precision_reaches_the_training_step(tokenizer, tmp_path, step_precision, fused,  # noqa: F811
+                                                        setting):
     """The step's precision (not sft.bf16) sets the trainer's autocast, and the q_proj outputs inside a real
     training step have its dtype -- for TRL's trainer (autocast around model.forward) and for the plain-loss one
     (which calls the decoder itself)."""

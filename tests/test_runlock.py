@@ -52,7 +52,6 @@ def wait_for(cond, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.slow
 def test_second_runner_exits_2_and_ctrl_c_stops_the_first_and_its_kernel(raw_dir, run_name):
     """Two runners on one run: the second exits 2 within 5 s naming the first's pid. SIGINT to the first while
     its kernel runs: exit 130 within 10 s, no kernel left, no lock left, no manifest written."""

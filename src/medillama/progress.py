@@ -63,12 +63,13 @@ def state() -> dict:
     return _state
 
 
-def update(phase: str, done: int, total: int | None = None, unit: str = "rows", rate: float | None = None,
+def update(phase: str, done: int | None, total: int | None = None, unit: str = "rows", rate: float | None = None,
            rate_unit: str = "", eta_s: float | None = None, info: str = "") -> None:
     """What the step is doing now: ``done`` of ``total`` ``unit`` of ``phase``, at ``rate`` ``rate_unit``."""
+    new_phase = (_state["current"] or {}).get("phase") != phase
     _state["current"] = {"phase": phase, "done": done, "total": total, "unit": unit, "rate": rate,
                          "rate_unit": rate_unit, "eta_s": eta_s, "info": info}
-    _write(force=total is not None and done >= total)
+    _write(force=new_phase or (total is not None and done is not None and done >= total))  # first and last states
 
 
 def note(text: str, echo: bool = True) -> None:
@@ -134,14 +135,15 @@ def details(c: dict) -> str:
     parts = [c["info"]] if c.get("info") else []
     if c.get("rate"):
         parts.append(f"{c['rate']:.1f} {c['rate_unit']}")
-    if c.get("eta_s") is not None and (not c.get("total") or c["done"] < c["total"]):
+    if c.get("eta_s") is not None and (not c.get("total") or (c.get("done") or 0) < c["total"]):
         parts.append(f"ETA {duration(c['eta_s'])}")
     return ", ".join(parts)
 
 
 def line(c: dict) -> str:
     """One plain line for a ``current`` state."""
-    head = f"{c['phase']}: {c['done']}" + (f"/{c['total']}" if c.get("total") else "") + f" {c['unit']}"
+    head = c["phase"] if c.get("done") is None else (
+        f"{c['phase']}: {c['done']}" + (f"/{c['total']}" if c.get("total") else "") + f" {c['unit']}")
     return ", ".join(x for x in (head, details(c)) if x)
 
 
@@ -184,11 +186,15 @@ class Terminal:
         if c["phase"] != self.phase:
             self.close()
             self.phase = c["phase"]
-            fmt = ("{desc}: {percentage:3.0f}%|{bar:24}| {n_fmt}/{total_fmt} " + c["unit"] + " [{elapsed}] {postfix}"
-                   if c.get("total") else "{desc}: {n_fmt} " + c["unit"] + " [{elapsed}] {postfix}")
+            if c.get("total"):
+                fmt = "{desc}: {percentage:3.0f}%|{bar:24}| {n_fmt}/{total_fmt} " + c["unit"] + " [{elapsed}] {postfix}"
+            elif c.get("done") is not None:
+                fmt = "{desc}: {n_fmt} " + c["unit"] + " [{elapsed}] {postfix}"
+            else:
+                fmt = "{desc} [{elapsed}] {postfix}"
             self.bar = tqdm(total=c.get("total"), desc=f"[{self.step}] {c['phase']}", file=self.stream,
                             bar_format=fmt, disable=False, dynamic_ncols=True, leave=True)
-        self.bar.n = c["done"]
+        self.bar.n = c.get("done") or 0
         self.bar.set_postfix_str(details(c), refresh=False)
         self.bar.refresh()
 
@@ -235,7 +241,7 @@ def training_callback(tokens_per_step: float, measure_steps: int = 3):
                 evals = (todo // args.eval_steps if args.eval_strategy == "steps" and args.eval_steps else 0)
                 note(f"estimate for training: {todo} steps x ~{tokens_per_step:.0f} tokens / {tps:.0f} train tok/s "
                      f"(first {done} steps) = ~{duration(est)} on this machine"
-                     + (f", plus {evals} validation-loss passes" if evals else ""))
+                     + (f", plus {evals} validation-loss pass{'es' if evals > 1 else ''}" if evals else ""))
                 timing("train", estimate_s=est, steps=todo, measured_steps=done, train_tokens_per_s=tps)
             update("train", state.global_step, state.max_steps, "steps", rate=tps, rate_unit="train tok/s",
                    eta_s=eta(done, todo, elapsed), info=f"loss {self.loss:.3f}" if self.loss is not None else "")
@@ -255,5 +261,6 @@ def training_callback(tokens_per_step: float, measure_steps: int = 3):
         def on_train_end(self, args, state, control, **kw):
             timing("train", actual_s=time.perf_counter() - self.t0,
                    steps_trained=state.global_step - (state.global_step if self.start is None else self.start))
+            update("after training: the best checkpoint, the adapter, a sample answer", None, None)
 
     return TrainProgress()

@@ -138,6 +138,8 @@ def main(argv=None) -> int:
             return _run_steps(args, cfg, profile, run, steps, overrides, summary)
     except KeyboardInterrupt as e:
         stopped = interrupt.stop_children()
+        time.sleep(0.5)  # papermill's thread may have been starting a kernel: a second sweep
+        stopped += interrupt.stop_children()
         if summary and summary[-1][1] == "running":
             summary[-1][1:] = ["interrupted", time.perf_counter() - summary[-1][2]]
         print(f"interrupted: stopped {'kernel pid ' + ', '.join(map(str, stopped)) if stopped else 'no kernel'}; "
@@ -161,6 +163,8 @@ def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
             summary.append([name, "skipped", None])
             continue
         print(f"[{name}] running ...", flush=True)
+        # an outdated manifest goes first: a step stopped half-way (Ctrl-C, a crash) then has none, and is re-run
+        manifest_path(run, name).unlink(missing_ok=True)
         t0 = time.perf_counter()
         summary.append([name, "running", t0])
         out_nb = paths.run_dir(run) / "notebooks" / f"{name}.ipynb"
