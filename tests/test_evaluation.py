@@ -156,7 +156,7 @@ def test_metrics_record_keys_and_order():
                            {"base": {"rows": 3}})
     assert list(rec) == ["base", "finetuned", "n_test_rows", "split", "profile", "base_model", "finetuned_adapter",
                          "prompt_style", "max_new_tokens", "bootstrap_samples", "external", "finetuned_lead",
-                         "probe_banner", "generation"]
+                         "probe_banner", "red_flag_set", "generation"]
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
     assert rec["finetuned_adapter"] == "outputs/x/04_finetune/adapter" and rec["finetuned"]["disease_accuracy"]["value"] == 0.9
 

@@ -36,10 +36,20 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, capsys):
     assert f"stale lock {tmp_path / '.lock'} of pid {pid} (no longer running)" in err
 
 
-def runner(run: str, raw_dir, *extra) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(paths.ROOT / "src")}
+@pytest.fixture
+def root(tmp_path):
+    """A temporary project root (the repository's notebooks, configs and knowledge): no user's run is touched."""
+    for d in ("notebooks", "configs", "data/knowledge", "data/probe", "data/redflags"):
+        (tmp_path / d).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / d).symlink_to(paths.ROOT / d, target_is_directory=True)
+    return tmp_path
+
+
+def runner(root, run: str, raw_dir, *extra) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(paths.ROOT / "src"), "MEDILLAMA_ROOT": str(root),
+           "MEDILLAMA_MODELS": str(paths.MODELS)}
     return subprocess.Popen([sys.executable, "-m", "medillama", "run", "--profile", "smoke", "--run", run,
-                             "--only", "01", "-p", "raw_dir", str(raw_dir), *extra], cwd=paths.ROOT, env=env,
+                             "--only", "01", "-p", "raw_dir", str(raw_dir), *extra], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -52,16 +62,17 @@ def wait_for(cond, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_second_runner_exits_2_and_ctrl_c_stops_the_first_and_its_kernel(raw_dir, run_name):
+def test_second_runner_exits_2_and_ctrl_c_stops_the_first_and_its_kernel(raw_dir, root):
     """Two runners on one run: the second exits 2 within 5 s naming the first's pid. SIGINT to the first while
     its kernel runs: exit 130 within 10 s, no kernel left, no lock left, no manifest written."""
     import psutil
 
-    first = runner(run_name, raw_dir, "--force")
-    lock = paths.run_dir(run_name) / ".lock"
+    run_name = "locked"
+    first = runner(root, run_name, raw_dir, "--force")
+    lock = root / "outputs" / run_name / ".lock"
     wait_for(lock.exists, 60, "the first runner's lock")
     t = time.monotonic()
-    second = runner(run_name, raw_dir)
+    second = runner(root, run_name, raw_dir)
     out, err = second.communicate(timeout=30)
     assert second.returncode == 2 and time.monotonic() - t < 5, (second.returncode, err)
     assert f"pid {first.pid}" in err and str(lock) in err
@@ -77,4 +88,4 @@ def test_second_runner_exits_2_and_ctrl_c_stops_the_first_and_its_kernel(raw_dir
     gone, alive = psutil.wait_procs(kernels, timeout=1)
     assert not alive, alive
     assert "interrupted" in err and "01_ingest" in err and "summary:" in err
-    assert not lock.exists() and not (paths.run_dir(run_name) / "01_ingest" / "manifest.json").exists()
+    assert not lock.exists() and not (root / "outputs" / run_name / "01_ingest" / "manifest.json").exists()

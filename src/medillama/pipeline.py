@@ -208,7 +208,8 @@ def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     d = paths.interim_dir(run)
     drill = [d / "cases.parquet"] if cfg["train"]["drill_rows_per_disease"] > 0 else []  # the all-queries baseline
     return (_finetune_outputs(cfg, run)[:1] + _dataset(cfg, run) + [d / "diseases.parquet", d / "symptoms.parquet"]
-            + drill + sorted(paths.KNOWLEDGE.glob("*.yaml")) + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
+            + drill + sorted(paths.KNOWLEDGE.glob("*.yaml")) + [paths.RED_FLAG_MESSAGES]  # the banner learns from it
+            + ([paths.resolve(ext)] if ext else []) + _probe(cfg))
 
 
 def _evaluate_outputs(cfg: dict, run: str) -> list[Path]:

@@ -160,28 +160,30 @@ class _Scorer:
         return 1 / (1 + math.exp(-z))
 
 
-LEXICON_WEIGHT = 0.1  # each counts for this share of a labelled message in the fit
+LEXICON_WEIGHT = 0.3  # each counts for this share of a labelled message in the fit
 LEXICON_EXAMPLES = 1500  # messages written from the lexicon added to the classifier's examples
 
 
 def lexicon_examples(n: int = LEXICON_EXAMPLES, seed: int = 0, folder=None) -> list[tuple[str, bool]]:
-    """(message, is an emergency) written from the lexicon's phrasings: ordinary symptoms that no red flag names,
-    and each dataset red flag's symptoms (``all_of`` with one of ``any_of``), a fifth of them. The hard controls of
-    the labelled set all share words with emergencies; these anchor the classifier to the dataset's own meaning of
-    an ordinary complaint ("pain on the right side of my belly") and of an emergency. Seeded; English and Hinglish."""
+    """(message, is an emergency) written from the lexicon's phrasings: combinations of symptoms that make no red
+    flag (vomiting alone, giddiness, fever and chills, a rash), and each dataset red flag's symptoms (``all_of``
+    with one of ``any_of``), a fifth of them. The hard controls of the labelled set all share words with
+    emergencies; these anchor the classifier to the dataset's own meaning of an ordinary complaint and of an
+    emergency. Symptoms that are a red flag's only condition (``all_of`` without ``any_of``: coma, slurred speech)
+    and chest pain are never in an ordinary message. Seeded; English and Hinglish."""
     import random
 
     rng = random.Random(seed)
     rules = [rf for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("all_of")]
-    flagged = {t for rf in rules for t in (rf.get("all_of") or []) + (rf.get("any_of") or [])}
+    alone = {t for rf in rules if not rf.get("any_of") for t in rf["all_of"]} | {"chest_pain"}
     lex = knowledge.lexicon(folder)
-    ordinary = sorted(t for t in lex if t not in flagged)
+    tokens = sorted(t for t in lex if t not in alone)
     shapes = ["I have {}.", "{} since {} days", "mujhe {} hai", "{}, what should I do?", "my {} has {}",
               "i am having {} from {} days", "{} ho raha hai {} din se"]
     people = ["son", "mother", "father", "wife", "daughter", "grandmother", "husband"]
 
-    def say(tokens):
-        body = " and ".join(rng.choice((lex[t].get("en") or []) + (lex[t].get("hinglish") or [])) for t in tokens)
+    def say(picks):
+        body = " and ".join(rng.choice((lex[t].get("en") or []) + (lex[t].get("hinglish") or [])) for t in picks)
         shape = rng.choice(shapes)
         if shape.startswith("my"):
             return shape.format(rng.choice(people), body)
@@ -192,8 +194,10 @@ def lexicon_examples(n: int = LEXICON_EXAMPLES, seed: int = 0, folder=None) -> l
         if len(out) % 5 == 4:
             rf = rng.choice(rules)
             out.append((say(rf["all_of"] + ([rng.choice(rf["any_of"])] if rf.get("any_of") else [])), True))
-        else:
-            out.append((say(rng.sample(ordinary, rng.choice([1, 2, 2, 3]))), False))
+            continue
+        picks = rng.sample(tokens, rng.choice([1, 1, 2, 2, 3]))
+        if not knowledge.red_flags_in_symptoms(picks, folder):
+            out.append((say(picks), False))
     return out
 
 

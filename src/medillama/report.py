@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from . import figures, io, paths
-from .results import LEAD_NOTE, METRICS, SAFETY_NOTE, html_note, leads_table, metrics_table
+from .results import BANNER_NOTE, LEAD_NOTE, METRICS, SAFETY_NOTE, banner_table, html_note, leads_table, metrics_table
 
 PICTURES = {"loss": "loss_curves.png", "intervals": "metric_intervals.png", "misses": "misses.png"}
 
@@ -49,11 +49,13 @@ CAPTIONS = {"loss": "Step 04: training and validation loss by optimizer step.",
 def results_html(metrics: dict) -> str:
     """The index page's results section: the metrics table, the safety note and the paired leads."""
     n = metrics.get("n_test_rows")
-    leads = leads_table(metrics)
+    leads, banner = leads_table(metrics), banner_table(metrics)
     return (f"<p>Held-out split: {n} rows; models: base <code>{html.escape(str(metrics.get('base_model')))}</code>, "
             f"profile <code>{html.escape(str(metrics.get('profile')))}</code>. 95% bootstrap intervals in "
             f"brackets.</p>{_html_table(metrics_table(metrics, METRICS))}<p>{html_note(SAFETY_NOTE)}</p>"
-            + (f"<p>{LEAD_NOTE}</p>{_html_table(leads)}" if not leads.empty else ""))
+            + (f"<p>{LEAD_NOTE}</p>{_html_table(leads)}" if not leads.empty else "")
+            + (f"<h3>The red-flag banner</h3><p>{html_note(BANNER_NOTE)}</p>{_html_table(banner)}"
+               if not banner.empty else ""))
 
 
 def build(run: str) -> Path | None:

@@ -65,6 +65,33 @@ def metrics_table(metrics: dict, rows=HEADLINE, systems=SYSTEMS) -> pd.DataFrame
     return pd.DataFrame.from_dict(out, orient="index", columns=[m for _, m in systems]).rename_axis("metric")
 
 
+BANNER_NOTE = ("The red-flag banner alone (the message's words, no model): the share of emergency messages it flags "
+               "and of the other messages it flags (false alarms), with Wilson 95% intervals. The labelled messages "
+               "(`data/redflags/`) were written for this by people who never saw the rules; the banner learns from "
+               "their dev rows and is scored on the reported half.")
+
+
+def banner_table(metrics: dict) -> pd.DataFrame:
+    """The red-flag banner's recall and false alarms: the labelled messages' reported half, per language, and the
+    probe (empty when the run has neither)."""
+    def cell(s, key):
+        ci = s.get(f"{key}_ci") or [None, None]
+        return fmt_ci({"value": s.get(key), "lo": ci[0], "hi": ci[1]})
+
+    rows = {}
+    rs = metrics.get("red_flag_set")
+    if rs:
+        rows[f"labelled messages, {rs['split']} half"] = rs
+        rows.update({f"labelled messages, {rs['split']} half, {lang}": s
+                     for lang, s in (rs.get("by_language") or {}).items()})
+    if metrics.get("probe_banner"):
+        rows["probe (emergency by its symptoms' triage)"] = metrics["probe_banner"]
+    return pd.DataFrame.from_dict(
+        {label: {"emergencies flagged": f"{cell(s, 'banner_on_emergency')} (n={s['emergency_rows']})",
+                 "others flagged (false alarms)": f"{cell(s, 'banner_on_other')} (n={s['other_rows']})"}
+         for label, s in rows.items()}, orient="index").rename_axis("set")
+
+
 def leads_table(metrics: dict) -> pd.DataFrame:
     """The fine-tuned model's paired lead over each TF-IDF baseline, per split (empty when the run has none)."""
     leads = metrics.get("finetuned_lead") or {}
@@ -168,6 +195,9 @@ def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = No
     leads = leads_table(metrics)
     if not leads.empty:
         out += ["", "## Fine-tuned vs the TF-IDF baselines", "", LEAD_NOTE, "", markdown_table(leads)]
+    banner = banner_table(metrics)
+    if not banner.empty:
+        out += ["", "## The red-flag banner", "", BANNER_NOTE, "", markdown_table(banner)]
     more = metrics_table(metrics, MORE)
     if not more.empty:
         out += ["", "## All other metrics", "", markdown_table(more)]
