@@ -24,7 +24,10 @@ from . import knowledge, textnorm
 CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
 # P(emergency) from which the classifier raises the banner on its own, and from which it does when a sign names a
 # red flag: chosen on the dev rows, each writer's messages scored by a classifier fitted on the other writers'
-THRESHOLD, SIGN_THRESHOLD = 0.6, 0.3
+# and from which the signs of a ``trusted`` red flag (one-sided weakness, unconsciousness, a fit, a child's danger
+# signs, poisoning, self-harm: rarely said of anything else) raise it: only a question the classifier is sure of
+THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD = 0.6, 0.3, 0.05
+CLEAR_THRESHOLD = 0.85  # for a message of everyday words only (red_flag_words.yaml: everyday_groups) and no sign
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
 NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # koi ... nahi: "koi daura nahi aaya"  # before a group word: "no fever"
 # after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
@@ -270,7 +273,8 @@ def flags_in_text(text: str, folder=None) -> list[str]:
     """Ids of the red flags a message states (triage.yaml order).
 
     The banner's decision is mostly the classifier's: ``emergency_probability`` >= ``THRESHOLD``, or >=
-    ``SIGN_THRESHOLD`` when a sign names a red flag. Measured leaving one writer's messages out, the classifier
+    ``SIGN_THRESHOLD`` when a sign names a red flag (``TRUSTED_THRESHOLD`` for a ``trusted`` flag's sign), and
+    ``CLEAR_THRESHOLD`` for a message of everyday complaints only ("a rash on my arm and chest"). Measured leaving one writer's messages out, the classifier
     carries over to a new writer's words far better than the signs alone, which flag too much and too little
     there. The signs name what was seen; when none does, the flag is ``CLASSIFIER_FLAG``. A message that states a red flag's
     dataset symptoms (``all_of``/``any_of``) in the lexicon's own phrasings is flagged whatever the classifier
@@ -282,7 +286,11 @@ def decide(text: str, probability: float, folder=None) -> list[str]:
     """``flags_in_text`` for a message whose classifier probability is given."""
     named = signs_in_text(text, folder)
     by_symptoms = dataset_flags_in_text(text, folder)
-    if probability < THRESHOLD and not (named and probability >= SIGN_THRESHOLD):
+    trusted = {rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("trusted")}
+    everyday = set(knowledge.load("red_flag_words.yaml", folder).get("everyday_groups") or [])
+    bar = THRESHOLD if named or set(groups_in(text, folder)) - everyday else CLEAR_THRESHOLD
+    if probability < bar and not (named and probability >= SIGN_THRESHOLD) \
+            and not (set(named) & trusted and probability >= TRUSTED_THRESHOLD):
         return by_symptoms
     ids = set(named + by_symptoms) or {CLASSIFIER_FLAG}
     return [rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf["id"] in ids]
