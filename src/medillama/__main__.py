@@ -1,5 +1,6 @@
 """Command line: ``medillama run ...`` (the pipeline; run_all.sh calls it), ``medillama ask "..."`` and
-``medillama report --run NAME`` (the HTML report; with --markdown/--readme the results pages, from metrics.json)."""
+``medillama report --run NAME`` (the HTML report; with --markdown/--readme the results pages, from metrics.json) and
+``medillama preflight [--profile P] [-p KEY VALUE]`` (what would make steps 03-05 fail, their memory and time)."""
 import sys
 
 
@@ -7,7 +8,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: medillama run [options] | medillama ask \"symptoms\" [options] | medillama report --run NAME "
-              "[--markdown FILE] [--readme FILE]   (add --help for more)")
+              "[--markdown FILE] [--readme FILE] | medillama preflight [--profile P] [-p KEY VALUE]   (add --help for more)")
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "run":
@@ -22,7 +23,11 @@ def main(argv=None) -> int:
         from .report import main as report_main
 
         return report_main(rest)
-    print(f"unknown command {cmd!r}; commands: run, ask, report", file=sys.stderr)
+    if cmd == "preflight":
+        from .preflight import main as preflight_main
+
+        return preflight_main(rest)
+    print(f"unknown command {cmd!r}; commands: run, ask, report, preflight", file=sys.stderr)
     return 2
 
 

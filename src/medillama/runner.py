@@ -45,6 +45,8 @@ def parse_args(argv=None):
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                     help="override a config key (dotted, or a unique leaf name)")
     ap.add_argument("--timeout", type=int, default=6 * 3600, help="per-cell execution timeout in seconds")
+    ap.add_argument("--no-preflight", action="store_true",
+                    help="skip the preflight checks (medillama preflight) run before the first model step")
     ap.add_argument("--list-keys", action="store_true", help="print the valid config keys and exit")
     return ap.parse_args(argv)
 
@@ -151,17 +153,30 @@ def main(argv=None) -> int:
         print_summary(summary, steps)
 
 
+PREFLIGHT_STEPS = ("03_synthesize", "04_finetune", "05_evaluate")  # the steps that load a model
+
+
 def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
     os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")  # tqdm.auto, imported by datasets
     kernel = kernel_name()
     print(f"run {run!r} (profile {profile}); steps: {', '.join(steps)}; outputs in {paths.run_dir(run)}")
+    checked = False  # the preflight runs once, before the first model step that is not current
     for name in steps:
         spec = STEPS[name]
         if not args.force and is_current(spec, cfg, run):
             print(f"[{name}] skipped: manifest matches ({manifest_path(run, name)})")
             summary.append([name, "skipped", None])
             continue
+        if name in PREFLIGHT_STEPS and not args.no_preflight and not checked:
+            from . import preflight
+
+            checked = True
+            if not preflight.preflight(cfg):
+                print(f"[{name}] not run: the preflight failed (fixes above); --no-preflight runs anyway",
+                      file=sys.stderr)
+                summary.append([name, "FAILED", None])
+                return 1
         print(f"[{name}] running ...", flush=True)
         # an outdated manifest goes first: a step stopped half-way (Ctrl-C, a crash) then has none, and is re-run
         manifest_path(run, name).unlink(missing_ok=True)
