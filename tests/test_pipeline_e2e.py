@@ -77,8 +77,12 @@ class Root:
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    return Root(tmp_path_factory.mktemp("root"))
+def root():
+    # its own temporary folder, not pytest's: pytest removes old basetemp folders of concurrent sessions
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="medillama-e2e-") as d:
+        yield Root(Path(d))
 
 
 @pytest.fixture(scope="module")
