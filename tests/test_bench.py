@@ -12,8 +12,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 import common  # noqa: E402
 
-# the scripts that read a run (redflags.py reads only the labelled messages)
-SCRIPTS = sorted(p for p in BENCH.glob("*.py") if p.name not in ("common.py", "end_to_end.py", "redflags.py"))
+# the scripts that read a run (redflags.py reads only the labelled messages; gpu_check.py makes its own runs)
+SCRIPTS = sorted(p for p in BENCH.glob("*.py")
+                 if p.name not in ("common.py", "end_to_end.py", "redflags.py", "gpu_check.py"))
 
 
 def parse(argv):

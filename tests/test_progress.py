@@ -108,3 +108,23 @@ def test_terminal_view_draws_a_tqdm_bar():
     text = out.getvalue()
     assert "[04_finetune] estimate for training: ..." in text
     assert "[04_finetune] train:  30%|" in text and "3/10 steps" in text and "loss 1.5" in text
+
+
+def test_a_model_step_records_its_precision_and_timings_in_its_manifest(run_name, monkeypatch):
+    from medillama import precision
+    from medillama.pipeline import Step
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})  # no native bf16: fp32 without a probe
+    try:
+        step = Step("04_finetune", "smoke", run_name)
+        assert precision.current() == step.precision and not step.precision.bf16
+        st = json.loads((step.dir / progress.FILE).read_text())
+        assert st["step"] == "04_finetune" and st["notes"] == [step.precision.describe()]
+        progress.timing("train", estimate_s=12.0, actual_s=15.5)
+        m = step.finish({})
+        assert Step("02_severity_balance", "smoke", run_name).precision is None  # no model forwards there
+    finally:
+        precision.use(None)
+        progress.bind(None)
+    assert m["precision"] == {"autocast": "fp32", "reason": step.precision.reason, "device": "cpu"}
+    assert "amx_bf16" in m["precision"]["reason"] and m["timings"] == {"train": {"estimate_s": 12.0, "actual_s": 15.5}}

@@ -179,10 +179,10 @@ def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
     (ck / "checkpoint-20").mkdir(parents=True)
     assert train.last_checkpoint(ck, "aaa") is None and not (ck / "checkpoint-20").exists()
     (ck / "checkpoint-20").mkdir()
-    (ck / "checkpoint-20" / "trainer_state.json").write_text("{}")  # a complete checkpoint (written last)
+    (ck / "checkpoint-20" / "trainer_state.json").write_text('{"global_step": 20}')
     assert train.last_checkpoint(ck, "aaa").endswith("checkpoint-20")  # same key: an interrupted run resumes
-    (ck / "checkpoint-30").mkdir()  # cut short before its state was written: removed, not resumed
-    assert train.last_checkpoint(ck, "aaa").endswith("checkpoint-20") and not (ck / "checkpoint-30").exists()
+    (ck / "checkpoint-40").mkdir()  # cut short by Ctrl-C: the Trainer writes trainer_state.json last
+    assert train.last_checkpoint(ck, "aaa").endswith("checkpoint-20") and not (ck / "checkpoint-40").exists()
     assert train.last_checkpoint(ck, "bbb") is None
 
 
