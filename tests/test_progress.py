@@ -35,14 +35,16 @@ def test_generation_reports_rows_rate_and_an_estimate_then_the_actual_time(statu
     assert st["current"]["phase"] == "patient_query" and st["current"]["done"] == st["current"]["total"] == 30
     assert [a[1] for a, _ in updates] == [0, 10, 20, 30]
     assert st["current"]["rate"] > 0 and st["current"]["rate_unit"] == "tok/s"
-    assert len(st["notes"]) == 1 and st["notes"][0].startswith("estimate for patient_query: 30 rows x ~")
+    assert len(st["notes"]) == 2 and st["notes"][0].startswith("estimate for patient_query: 30 rows x ~")
+    assert st["notes"][1].startswith("patient_query: 30/30 rows, ")  # the phase's last state, kept for the runner
     t = st["timings"]["patient_query"]
     assert t["rows_to_generate"] == 30 and t["estimate_s"] >= 0 and t["actual_s"] >= 0
     # all cached now: nothing to estimate, 30 rows done at once per batch
     progress.bind(status, "03_synthesize")
     gen.run("patient_query", "t1", [f"prompt {i}" for i in range(30)], PARAMS)
     st = json.loads(status.read_text())
-    assert st["notes"] == [] and st["timings"] == {} and st["current"]["info"] == "" and st["current"]["done"] == 30
+    assert st["notes"] == ["patient_query: 30/30 rows"]  # no estimate to make, only the finished phase
+    assert st["timings"] == {} and st["current"]["info"] == "" and st["current"]["done"] == 30
 
 
 def test_a_phase_counts_the_batches_of_a_plain_backend(status, updates):
@@ -110,10 +112,12 @@ def test_terminal_view_draws_a_tqdm_bar():
     assert "[04_finetune] train:  30%|" in text and "3/10 steps" in text and "loss 1.5" in text
 
 
-def test_a_model_step_records_its_precision_and_timings_in_its_manifest(run_name, monkeypatch):
-    from medillama import precision
+def test_a_model_step_records_its_precision_and_timings_in_its_manifest(tmp_path, monkeypatch):
+    from medillama import paths, precision
     from medillama.pipeline import Step
 
+    monkeypatch.setattr(paths, "OUTPUTS", tmp_path / "outputs")  # a throw-away run folder
+    run_name = "precision"
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})  # no native bf16: fp32 without a probe
     try:
         step = Step("04_finetune", "smoke", run_name)

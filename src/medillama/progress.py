@@ -69,7 +69,13 @@ def update(phase: str, done: int | None, total: int | None = None, unit: str = "
     new_phase = (_state["current"] or {}).get("phase") != phase
     _state["current"] = {"phase": phase, "done": done, "total": total, "unit": unit, "rate": rate,
                          "rate_unit": rate_unit, "eta_s": eta_s, "info": info}
-    _write(force=new_phase or (total is not None and done is not None and done >= total))  # first and last states
+    finished = total is not None and done is not None and done >= total
+    if finished and phase not in _state.setdefault("finished", []):
+        # a phase's last state is kept as a note: the runner polls, and the next phase may replace it in between
+        _state["finished"].append(phase)
+        note(line(_state["current"]), echo=False)
+        return
+    _write(force=new_phase or finished)  # first and last states
 
 
 def note(text: str, echo: bool = True) -> None:
