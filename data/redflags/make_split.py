@@ -1,7 +1,7 @@
 """Assign the dev/report split of messages.csv, deterministically, and rewrite the file.
 
-Rule: the first writer's rows (writer w1) are split; every other writer's rows are dev (they were written
-later, to write and check rules on). Group w1's rows by (label, flag, language); groups are taken in sorted
+Rule: the first writer's rows (writer w1) are split; the rows of w2-w7 are dev (written later, to write and
+check rules on); the rows of w8 and w9 are report (written last and kept unseen, to score a new writer's words). Group w1's rows by (label, flag, language); groups are taken in sorted
 order and the rows of each group in id order; rows alternate dev/report inside a group, and the
 starting side alternates from one group to the next so odd-sized groups do not all
 tilt the same way. Re-running gives the same split (any existing split column is
@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 COLUMNS = ["id", "text", "language", "label", "flag", "writer", "split"]
+REPORT_WRITERS = {"w8", "w9"}
 
 
 def assign(rows):
     groups = {}
     for row in rows:
         if row["writer"] != "w1":
-            row["split"] = "dev"
+            row["split"] = "report" if row["writer"] in REPORT_WRITERS else "dev"
             continue
         groups.setdefault((row["label"], row["flag"], row["language"]), []).append(row)
     for g, key in enumerate(sorted(groups)):
