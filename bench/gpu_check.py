@@ -34,16 +34,17 @@ from medillama import config, paths, preflight  # noqa: E402
 from medillama.models import OFFLINE_MODEL  # noqa: E402
 
 STEPS = ("01_ingest", "02_severity_balance", "03_synthesize", "04_finetune", "05_evaluate")
-FIXTURE_RAW = HERE.parent / "tests" / "fixtures" / "disease-symptom"
+sys.path.insert(0, str(HERE.parent / "tests"))
+from conftest import fixture_raw_dir  # noqa: E402  (the tests' fixture CSVs under the names step 01 reads)
 
 
 def smoke_on_cuda(timeout: int) -> dict:
     """The smoke profile end to end on CUDA in fp16, in a temporary project root; each step's wall time and peak."""
     repo = HERE.parent
-    raw = os.environ.get("MEDILLAMA_RAW_DIR") or str(FIXTURE_RAW)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for d in ("notebooks", "configs", "data/knowledge", "data/probe"):
+        raw = os.environ.get("MEDILLAMA_RAW_DIR") or str(fixture_raw_dir(root / "raw"))
+        for d in ("notebooks", "configs", "data/knowledge", "data/probe", "data/redflags"):
             (root / d).parent.mkdir(parents=True, exist_ok=True)
             (root / d).symlink_to(repo / d, target_is_directory=True)
         env = {**os.environ, "MEDILLAMA_ROOT": str(root), "MEDILLAMA_MODELS": str(paths.MODELS),

@@ -5,9 +5,20 @@ import pytest
 
 from medillama import paths
 
-# The tests' own tiny copy of the four Kaggle CSVs (a few diseases, every quirk of the real files):
-# unit tests read it, so they run on a fresh clone without the shared data.
+# The tests' own tiny version of the four Kaggle CSVs (a few diseases, every quirk of the real files), stored as
+# fixture-<name> so no file here bears a shared data file's name: unit tests read a copy under the real names, so
+# they run on a fresh clone without the shared data.
 FIXTURE_RAW = Path(__file__).parent / "fixtures" / "disease-symptom"
+
+
+def fixture_raw_dir(dest: Path) -> Path:
+    """The fixture CSVs under the names step 01 reads (dataset.csv, ...), in ``dest``."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in FIXTURE_RAW.glob("fixture-*.csv"):
+        shutil.copyfile(f, dest / f.name.removeprefix("fixture-"))
+    return dest
 # The real data, for the few tests that need all 41 diseases or the external set: CI lays shared/ beside the clone;
 # MEDILLAMA_SHARED points elsewhere (e.g. a clone in a temporary folder). Those tests are skipped, with the reason,
 # where it is absent.
@@ -17,9 +28,9 @@ S2D = SHARED / "symptom2disease" / "dev.csv"
 
 
 @pytest.fixture(scope="session")
-def raw_dir() -> Path:
-    """The fixture CSVs."""
-    return FIXTURE_RAW
+def raw_dir(tmp_path_factory) -> Path:
+    """The fixture CSVs, under the real files' names."""
+    return fixture_raw_dir(tmp_path_factory.mktemp("raw"))
 
 
 @pytest.fixture(scope="session")
