@@ -2,7 +2,6 @@
 (the offline model stands in for Qwen2.5-0.5B-Instruct and Llama-3.2-1B) and the sizes cut to a smoke run. It
 runs step 03's generator through the chat template, step 04's LoRA training on alpaca prompts, step 05's base vs
 fine-tuned answers, and the 8-bit loader's refusal without CUDA: the library calls the notebooks make."""
-import pandas as pd
 import pytest
 import torch
 

@@ -1,15 +1,18 @@
-"""Red flags in a patient's own words: the emergency signs of triage.yaml found in free text, however it is typed.
+"""Red flags in a patient's own words: does a message describe an emergency (call 108 now), and which red flag of
+triage.yaml, however it is typed (English, Hinglish in any spelling, Devanagari).
 
-Each red flag lists ``signs``: patterns over word groups of ``red_flag_words.yaml`` (chest, pain, sweat, saans,
-...). A pattern is space-separated slots that must all be in the message; a slot is one group or ``a|b`` (either
-group); ``!a`` asks that the group is absent ("had a stroke last year" is history); ``a~b`` asks for the two groups within ``NEAR`` words of each other, in either order, so
-"seene mein bahut tez dard" is chest~pain. Words are compared by their spelling-tolerant key
-(``textnorm.word_key``) after Devanagari is transliterated, and a word no group holds is matched to the nearest
-group word when it is one edit away (two for long words) and starts with the same letter: typing slips
-("breatheing", "sweting", "durd"). A group word preceded by a negation ("no fever", "without sweating") or followed by a Hindi "there is no"
-("bukhar nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi").
-A red flag is also found when the message states its dataset symptoms in the lexicon's own phrasings, so a
-query written like the dataset's gets the banner its case's triage asks for.
+Three readers, one decision (``flags_in_text``, ``decide``):
+- a **classifier** (``emergency_probability``): TF-IDF of the message's spelling-tolerant keys and their character
+  n-grams, logistic regression, fitted on the dev rows of the labelled messages (data/redflags/);
+- the **signs** of each red flag (``signs_in_text``): patterns over the word groups of red_flag_words.yaml. A
+  pattern is space-separated slots that must all hold; a slot is a group, ``a|b`` (either), ``a~b`` (both within
+  ``NEAR`` words, either order: "seene mein bahut tez dard" is chest~pain) or ``!a`` (absent: "had a stroke last
+  year" is history). Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
+  group holds is matched to the nearest group word one edit away (two for long words) with the same first letter
+  ("breatheing", "sweting"). A group word after a negation ("no fever") or before a Hindi "there is no" ("bukhar
+  nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi");
+- the **dataset's own phrasings** (``dataset_flags_in_text``): a message that states a red flag's dataset symptoms
+  as the lexicon phrases them, so a query written like the dataset's gets the banner its case's triage asks for.
 """
 from __future__ import annotations
 
@@ -22,17 +25,20 @@ from pathlib import Path
 from . import knowledge, textnorm
 
 CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
-# P(emergency) from which the classifier raises the banner on its own, and from which it does when a sign names a
-# red flag: chosen on the dev rows, each writer's messages scored by a classifier fitted on the other writers'
-# and from which the signs of a ``trusted`` red flag (one-sided weakness, unconsciousness, a fit, a child's danger
-# signs, poisoning, self-harm: rarely said of anything else) raise it: only a question the classifier is sure of
-THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD = 0.6, 0.3, 0.05
-CLEAR_THRESHOLD = 0.85  # for a message of everyday words only (red_flag_words.yaml: everyday_groups) and no sign
+# The classifier's P(emergency) from which the banner is raised: on its own (THRESHOLD), when a sign names a red
+# flag (SIGN_THRESHOLD), when a sign names a ``trusted`` red flag, one rarely said of anything else (one-sided
+# weakness, unconsciousness, a fit, a child's danger signs, poisoning, self-harm), and for a message of everyday
+# words only (CLEAR_THRESHOLD; red_flag_words.yaml: everyday_groups). Chosen on the dev rows, each writer's
+# messages scored by a classifier fitted on the other writers' (``writer_out_scores``).
+THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD, CLEAR_THRESHOLD = 0.6, 0.3, 0.05, 0.85
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
-NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # koi ... nahi: "koi daura nahi aaya"  # before a group word: "no fever"
+NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # before a group word: "no fever", "koi daura nahi"
 # after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", textnorm.BREAK}
+
+
+_NEGATION_KEYS = ({textnorm.word_key(n) for n in NEGATIONS}, {textnorm.word_key(n) for n in NEGATED_AFTER})
 
 
 def _fuzzy_limit(key: str) -> int:
@@ -41,7 +47,8 @@ def _fuzzy_limit(key: str) -> int:
 
 @functools.lru_cache(maxsize=None)
 def _compiled(folder):
-    """(index: first key -> [(group, keys)], vocabulary by first letter, flags: [(id, patterns, groups that must be absent)]): once per folder."""
+    """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
+    patterns, groups a pattern asks to be absent)], the negation words' keys)."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -71,8 +78,8 @@ def _canonical(key: str, folder) -> str:
     limit = _fuzzy_limit(key)
     if key in index or not limit:
         return key
-    from rapidfuzz.distance import Levenshtein
     from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
 
     known = {k for k in vocab.get(key[0], ())}
     if key in known:
@@ -85,7 +92,7 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
     """Word groups found in a message, each with the (start, end) word spans where it occurs."""
     index, _, _, negations = _compiled(folder)
     ks = [_canonical(k, folder) for k in textnorm.keys(text, breaks=True)]
-    before, after = {textnorm.word_key(n) for n in NEGATIONS}, {textnorm.word_key(n) for n in NEGATED_AFTER}
+    before, after = _NEGATION_KEYS
     found = defaultdict(list)
     for i, k in enumerate(ks):
         for group, gks in index.get(k, ()):
@@ -212,9 +219,9 @@ def _classifier(path: str, with_lexicon: bool = True) -> _Scorer:
     from . import io, paths
 
     here = Path(__file__).parent
-    key = io.text_hash([io.file_hash(path), io.file_hash(here / "redflags.py"), io.file_hash(here / "textnorm.py"),
-                        io.file_hash(paths.KNOWLEDGE / "symptom_lexicon.yaml"), io.file_hash(paths.KNOWLEDGE / "triage.yaml"),
-                        with_lexicon])
+    fitted_from = [path, here / "redflags.py", here / "textnorm.py", paths.KNOWLEDGE / "symptom_lexicon.yaml",
+                   paths.KNOWLEDGE / "triage.yaml"]
+    key = io.text_hash([io.file_hash(p) for p in fitted_from] + [with_lexicon])
     cached = paths.cache_dir("redflag_classifier") / f"{key[:20]}.json"
     if cached.exists():
         d = io.read_json(cached)
@@ -270,15 +277,14 @@ def emergency_probability(text: str, path=None) -> float:
 
 
 def flags_in_text(text: str, folder=None) -> list[str]:
-    """Ids of the red flags a message states (triage.yaml order).
+    """Ids of the red flags a message states (triage.yaml order); empty when it is no emergency.
 
     The banner's decision is mostly the classifier's: ``emergency_probability`` >= ``THRESHOLD``, or >=
     ``SIGN_THRESHOLD`` when a sign names a red flag (``TRUSTED_THRESHOLD`` for a ``trusted`` flag's sign), and
-    ``CLEAR_THRESHOLD`` for a message of everyday complaints only ("a rash on my arm and chest"). Measured leaving one writer's messages out, the classifier
-    carries over to a new writer's words far better than the signs alone, which flag too much and too little
-    there. The signs name what was seen; when none does, the flag is ``CLASSIFIER_FLAG``. A message that states a red flag's
-    dataset symptoms (``all_of``/``any_of``) in the lexicon's own phrasings is flagged whatever the classifier
-    says, so a query written like the dataset's gets the banner its case's triage asks for."""
+    ``CLEAR_THRESHOLD`` for a message of everyday complaints only ("a rash on my arm and chest"). Measured leaving
+    one writer's messages out, the classifier carries over to a new writer's words far better than the signs,
+    which flag too much and too little there. The signs name what was seen; when none does, the flag is
+    ``CLASSIFIER_FLAG``. The dataset's own phrasings of a red flag are flagged whatever the classifier says."""
     return decide(text, emergency_probability(text), folder)
 
 

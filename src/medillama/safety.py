@@ -8,7 +8,6 @@ from __future__ import annotations
 import unicodedata
 
 from . import DISCLAIMER, knowledge, redflags, textnorm
-from .knowledge import normalise
 from .answer import format_answer, parse_answer
 
 BANNER = "EMERGENCY: {what}. Call 108 now or go to the nearest hospital emergency department."
@@ -55,7 +54,8 @@ def banner_scores(queries, levels) -> dict:
     fired = [bool(red_flags(q)) for q in queries]
     emergency = [f for f, lv in zip(fired, levels) if lv == "emergency"]
     other = [f for f, lv in zip(fired, levels) if lv != "emergency"]
-    out = {"emergency_rows": len(emergency), "banner_on_emergency": sum(emergency) / len(emergency) if emergency else None,
+    out = {"emergency_rows": len(emergency),
+           "banner_on_emergency": sum(emergency) / len(emergency) if emergency else None,
            "other_rows": len(other), "banner_on_other": sum(other) / len(other) if other else None,
            "missed": [q for q, f, lv in zip(queries, fired, levels) if lv == "emergency" and not f]}
     out["banner_on_emergency_ci"] = wilson_ci(sum(emergency), len(emergency))

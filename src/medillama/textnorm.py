@@ -77,7 +77,7 @@ def has_devanagari(text: str) -> bool:
 
 
 def romanise(text: str) -> str:
-    """Devanagari words spelt in Latin letters as Hinglish ("सीने में दर्द" -> "seene mein dard"); other text as it is."""
+    """Devanagari words spelt in Latin letters as Hinglish ("सीने में दर्द" -> "seene men dard"); other text as is."""
     if not has_devanagari(text):
         return text
     text = unicodedata.normalize("NFC", text)
