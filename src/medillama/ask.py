@@ -114,7 +114,7 @@ class Assistant:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="medillama ask", description=__doc__)
-    ap.add_argument("query", nargs="?", help="the symptoms, in your own words (English or Hinglish)")
+    ap.add_argument("query", nargs="?", help="the symptoms, in your own words (English, Hinglish or Hindi in Devanagari)")
     ap.add_argument("--run", help="use this run's adapter and disease names (default: the newest completed run; "
                                   "with --adapter: the names of this run)")
     ap.add_argument("--adapter", help="path to any LoRA adapter folder")
