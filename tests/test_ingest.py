@@ -60,12 +60,12 @@ def test_severity_bad_weight(tmp_path):
 
 def test_precaution_blank_cells(tmp_path):
     f = write_csv(tmp_path / "p.csv", "Disease,Precaution_1,Precaution_2,Precaution_3,Precaution_4\n"
-                  "Heart attack,call ambulance,chew or swallow asprin,keep calm,\n"
-                  "Allergy,apply calamine,cover area with bandage,,use ice to compress itching\n")
+                  "Heart attack,call an ambulance,sit down and rest,chew an aspirin if not allergic,\n"
+                  "Allergy,avoid the trigger,take an antihistamine,,keep windows closed when pollen is high\n")
     prec, blanks = ing.load_precautions(f)
     assert blanks == 2
     assert prec.set_index("key").loc["allergy", "precautions"] == [
-        "apply calamine", "cover area with bandage", "use ice to compress itching"]
+        "avoid the trigger", "take an antihistamine", "keep windows closed when pollen is high"]
     assert "" not in prec.set_index("key").loc["heart_attack", "precautions"]
 
 
