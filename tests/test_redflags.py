@@ -127,3 +127,9 @@ def test_the_banner_needs_the_classifier_unless_the_dataset_words_are_used(monke
     assert redflags.flags_in_text("something feels very wrong") == []  # no sign: the bar is THRESHOLD
     monkeypatch.setattr(redflags, "emergency_probability", lambda t, path=None: redflags.THRESHOLD)
     assert redflags.flags_in_text("something feels very wrong") == [redflags.CLASSIFIER_FLAG]
+
+
+def test_a_denial_stays_in_its_clause_and_koi_is_no_denial():
+    assert "chest" in redflags.groups_in("Fever? No. Chest pain and sweating since morning")
+    assert "chest" not in redflags.groups_in("no chest pain today")
+    assert redflags.groups_in("bete ko koi jhatke aa rahe hain").get("seizure")  # "koi" is "some", not "no"

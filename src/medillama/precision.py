@@ -2,7 +2,7 @@
 
 ``models.autocast`` (auto | bf16 | fp32) decides. ``auto`` reads the CPU flags (AMX ``amx_bf16`` or
 ``avx512_bf16``) and confirms with a one-second matmul probe that bf16 is not slower than fp32: without native
-support bf16 is emulated and many times slower (an AVX2 machine measured 0.6 GFLOP/s in bf16 against 34.5 in fp32).
+support bf16 is emulated and many times slower (docs/performance.md).
 ``bf16`` and ``fp32`` force the choice. On CUDA this key is not used: ``models.dtype`` and ``sft.fp16``/``sft.bf16``
 decide there, as before.
 

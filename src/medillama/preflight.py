@@ -496,8 +496,8 @@ DEFAULT_TFLOPS = 16.0
 INT8_SPEED = 0.4
 GPU_BANDWIDTH_GBS = {"T4": 320, "A100": 1500, "H100": 3000, "H200": 4000, "L4": 300, "A10": 600}
 GEN_STEP_OVERHEAD_S = 0.025
-CPU_TRAIN_TFLOPS = 0.135  # measured cpu profile: ~250 train tok/s on the 135M model (docs/performance.md)
-CPU_GEN_TOKENS_S = 120    # batched generation of the 135M model on the 2-core VM (bench/generation.py)
+CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s (docs/performance.md)
+CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model on a CPU, tokens/s (bench/generation.py)
 # tokens of a training row (SmolLM2 tokenizer, measured on the cpu run's rows; Llama 3's is within a few percent):
 # a full answer row (prompt + five sections + EOS), a decision/drill row (prompt + two lines)
 ANSWER_ROW_TOKENS = 250

@@ -32,7 +32,7 @@ CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that 
 # messages scored by a classifier fitted on the other writers' (``writer_out_scores``).
 THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD, CLEAR_THRESHOLD = 0.6, 0.3, 0.05, 0.85
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
-NEGATIONS = {"no", "without", "nor", "denies", "never", "koi"}  # before a group word: "no fever", "koi daura nahi"
+NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a group word, in its clause: "no fever"
 # after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", textnorm.BREAK}
@@ -100,7 +100,10 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if tuple(ks[i:j]) != gks:
                 continue
             if not any(g in negations for g in gks):  # "not responding" is itself the sign
-                if any(w in before for w in ks[max(0, i - 2):i]):
+                window = ks[max(0, i - 2):i]
+                if textnorm.BREAK in window:  # "Fever? No. Chest pain ...": a denial stays in its clause
+                    window = window[len(window) - window[::-1].index(textnorm.BREAK):]
+                if any(w in before for w in window):
                     continue
                 if j < len(ks) and ks[j] in after and (j + 1 == len(ks) or ks[j + 1] in NEGATION_ENDS):
                     continue
@@ -127,8 +130,8 @@ def _any_alt(alts, found) -> bool:
 
 
 _DENIED_BEFORE = re.compile(r"\b(?:" + "|".join(sorted(NEGATIONS)) + r")\s+((?:[^\W_]+['\s]*){1,3})")
-_DENIED_AFTER = re.compile(r"([^\W_]+)\s+(?:" + "|".join(sorted(NEGATED_AFTER)) +
-                           r")\b(?=\s*(?:hai|h|he|tha|thi|hain|hua|hui)\b|\s*[,.;:!?|\n]|\s*$)")
+_DENIED_AFTER = re.compile(r"([^\W_]+)\s+(?:" + "|".join(sorted(NEGATED_AFTER)) + r")\b(?=\s*(?:"
+                           + "|".join(sorted(NEGATION_ENDS - {textnorm.BREAK})) + r")\b|\s*[,.;:!?|\n]|\s*$)")
 
 
 def _denied_symptoms(text: str, folder=None) -> set[str]:
@@ -139,7 +142,7 @@ def _denied_symptoms(text: str, folder=None) -> set[str]:
 
 
 def _char_ngrams(words: list[str], lo: int = 2, hi: int = 5) -> list[str]:
-    """Character n-grams within space-padded words, as scikit-learn's ``analyzer="char_wb"`` makes them."""
+    """Character n-grams of ``lo`` to ``hi`` letters within each space-padded word (a short word gives itself)."""
     out = []
     for w in words:
         w = f" {w} "
@@ -219,16 +222,22 @@ def _classifier(path: str, with_lexicon: bool = True) -> _Scorer:
     from . import io, paths
 
     here = Path(__file__).parent
-    fitted_from = [path, here / "redflags.py", here / "textnorm.py", paths.KNOWLEDGE / "symptom_lexicon.yaml",
-                   paths.KNOWLEDGE / "triage.yaml"]
-    key = io.text_hash([io.file_hash(p) for p in fitted_from] + [with_lexicon])
-    cached = paths.cache_dir("redflag_classifier") / f"{key[:20]}.json"
+    import sklearn
+
+    fitted_from = [path, here / "redflags.py", here / "textnorm.py", here / "knowledge.py",
+                   paths.KNOWLEDGE / "symptom_lexicon.yaml", paths.KNOWLEDGE / "triage.yaml"]
+    key = io.text_hash([io.file_hash(p) for p in fitted_from] + [with_lexicon, sklearn.__version__])
+    folder = paths.cache_dir("redflag_classifier")
+    cached = folder / f"{key[:20]}.json"
     if cached.exists():
         d = io.read_json(cached)
         return _Scorer([(_word_ngrams, d["words"]), (_char_ngrams, d["chars"])], d["bias"])
     scorer, _ = _fit(path, with_lexicon)
-    (words, wt), (chars, ct) = scorer.blocks
+    (_, wt), (_, ct) = scorer.blocks
     io.write_json(cached, {"words": wt, "chars": ct, "bias": scorer.bias})
+    for old in folder.glob("*.json"):  # one fit is kept: the others were fitted from files since changed
+        if old != cached:
+            old.unlink(missing_ok=True)
     return scorer
 
 

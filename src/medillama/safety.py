@@ -44,14 +44,15 @@ def red_flags(query: str) -> list[dict]:
     return [rf for rf in knowledge.triage_rules().get("red_flags") or [] if rf["id"] in ids]
 
 
-def banner_scores(queries, levels) -> dict:
+def banner_scores(queries, levels, fired=None) -> dict:
     """The red-flag banner alone (the query's words, no model) on a labelled set: the share of emergency rows it
     flags (recall; a miss is left to the model's triage and the named condition's floor) and of the other rows
-    (false alarms), each with a Wilson 95% interval, and the missed queries."""
+    (false alarms), each with a Wilson 95% interval, and the missed queries. ``fired``: whether the banner fires
+    on each query, when already known."""
     from .metrics import wilson_ci
 
-    queries = list(queries)
-    fired = [bool(red_flags(q)) for q in queries]
+    queries, levels = list(queries), list(levels)
+    fired = [bool(red_flags(q)) for q in queries] if fired is None else list(fired)
     emergency = [f for f, lv in zip(fired, levels) if lv == "emergency"]
     other = [f for f, lv in zip(fired, levels) if lv != "emergency"]
     out = {"emergency_rows": len(emergency),
@@ -69,12 +70,12 @@ def red_flag_set_scores(path, split: str = "report") -> dict:
     import pandas as pd
 
     df = pd.read_csv(path)
-    df = df[df["split"] == split]
-    out = banner_scores(df["text"], df["label"])
+    df = df[df["split"] == split].assign(fired=lambda d: [bool(red_flags(t)) for t in d["text"]])
+    out = banner_scores(df["text"], df["label"], df["fired"])
     out["split"] = split
-    out["by_language"] = {lang: {k: v for k, v in banner_scores(g["text"], g["label"]).items() if k != "missed"}
-                          for lang, g in df.groupby("language", sort=True)}
-    out["false_alarms"] = [t for t, lv in zip(df["text"], df["label"]) if lv != "emergency" and red_flags(t)]
+    out["by_language"] = {lang: {k: v for k, v in banner_scores(g["text"], g["label"], g["fired"]).items()
+                                 if k != "missed"} for lang, g in df.groupby("language", sort=True)}
+    out["false_alarms"] = df.loc[(df["label"] != "emergency") & df["fired"], "text"].tolist()
     return out
 
 

@@ -49,7 +49,6 @@ def _schwa_deleted(word: str) -> str:
         else:
             units.append([c, False, False])  # independent vowel, anusvara, chandrabindu, ...
         i = j
-    cons = [u for u in units if u[2]]
     if len(units) > 1 and units[-1][2] and units[-1][1]:
         units[-1][1] = None  # silent
     for k in range(len(units) - 2, 0, -1):
@@ -57,7 +56,6 @@ def _schwa_deleted(word: str) -> str:
         prev_vowel = (prev[2] and prev[1] is not None and not prev[0].endswith(VIRAMA)) or not prev[2]
         if cur[2] and cur[1] and prev_vowel and nxt[2] and nxt[1] is not None and not nxt[0].endswith(VIRAMA):
             cur[1] = None
-    del cons
     return "".join(u[0] + (VIRAMA if u[1] is None else "") for u in units)
 
 
@@ -125,16 +123,6 @@ def _tokens(text: str) -> list[str]:
     t = romanise(unicodedata.normalize("NFC", text or "")).lower()
     t = re.sub(r"(\w)'(\w)", r"\1\2", t.replace("\u2019", "'"))  # can't -> cant, won't -> wont
     return _TOKEN.findall(t)
-
-
-def words_and_breaks(text: str) -> list[str]:
-    """The message's words, romanised and lower-cased, with its clause-ending punctuation."""
-    return _tokens(text)
-
-
-def words(text: str) -> list[str]:
-    """The message's words, romanised and lower-cased (digits kept as words: "108", "3 days")."""
-    return [w for w in _tokens(text) if w[0].isalnum()]
 
 
 def keys(text: str, breaks: bool = False) -> list[str]:
