@@ -496,6 +496,7 @@ DEFAULT_TFLOPS = 16.0
 INT8_SPEED = 0.4
 GPU_BANDWIDTH_GBS = {"T4": 320, "A100": 1500, "H100": 3000, "H200": 4000, "L4": 300, "A10": 600}
 GEN_STEP_OVERHEAD_S = 0.025
+DECISION_TOKENS = 24  # new tokens of step 04's condition and urgency lines per validation or probe row
 CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s (docs/performance.md)
 CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model on a CPU, tokens/s (bench/generation.py)
 # tokens of a training row (SmolLM2 tokenizer, measured on the cpu run's rows; Llama 3's is within a few percent):
@@ -568,7 +569,8 @@ def time_estimate(cfg: dict, env: Env) -> dict:
         tflops = CPU_TRAIN_TFLOPS
     train_tok_s = tflops * 1e12 / flops_tok
     base_gen = gen_tok_s(cfg["models"]["base"], ev["batch_size"])
-    gen04 = n["validation"] * 24 + (PROBE_ROWS * 24 if cfg["train"]["probe_csv"] else 0) + 320
+    gen04 = (n["validation"] * DECISION_TOKENS + (PROBE_ROWS * DECISION_TOKENS if cfg["train"]["probe_csv"] else 0)
+             + cfg["train"]["sample_max_new_tokens"])
     s04 = train_tok / train_tok_s + gen04 / base_gen
     # step 05: base and fine-tuned answers to the test split and the samples, and the external set's first lines
     test_rows = min(n["test"], ev["max_rows"]) if ev["max_rows"] else n["test"]

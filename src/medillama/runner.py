@@ -69,6 +69,9 @@ POLL_S = 0.5
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
+_WORKERS: list[threading.Thread] = []  # papermill's threads: after Ctrl-C they finish writing the notebook
+
+
 def run_step(name: str, profile: str, run: str, overrides: dict, kernel: str, timeout: int) -> Path:
     """Execute the step's notebook with papermill in a thread, showing the step's progress file
     (progress.py) on stderr meanwhile; a Ctrl-C reaches this (main) thread."""
@@ -100,6 +103,7 @@ def run_step(name: str, profile: str, run: str, overrides: dict, kernel: str, ti
 
     view = progress.Terminal(name)
     worker = threading.Thread(target=execute, name=f"papermill {name}", daemon=True)
+    _WORKERS.append(worker)
     worker.start()
     try:
         while worker.is_alive():
@@ -142,6 +146,8 @@ def main(argv=None) -> int:
         stopped = interrupt.stop_children()
         time.sleep(0.5)  # papermill's thread may have been starting a kernel: a second sweep
         stopped += interrupt.stop_children()
+        for worker in _WORKERS:  # with its kernel gone, papermill writes the rendered notebook and ends
+            worker.join(3)
         if summary and summary[-1][1] == "running":
             summary[-1][1:] = ["interrupted", time.perf_counter() - summary[-1][2]]
         print(f"interrupted: stopped {'kernel pid ' + ', '.join(map(str, stopped)) if stopped else 'no kernel'}; "
@@ -150,6 +156,8 @@ def main(argv=None) -> int:
         return interrupt.EXIT_SIGTERM if isinstance(e, interrupt.Terminated) else interrupt.EXIT_SIGINT
     finally:
         lock.release()
+        if summary and summary[-1][1] == "running":  # an error other than Ctrl-C ended the step
+            summary[-1][1:] = ["failed", time.perf_counter() - summary[-1][2]]
         print_summary(summary, steps)
 
 
