@@ -36,12 +36,14 @@ Paths = Callable[[dict, str], list[Path]]
 @dataclass(frozen=True)
 class StepSpec:
     """A step: the config sections it reads, the files it reads (``inputs``) and writes (``outputs``), each a
-    function of the resolved config and the run name."""
+    function of the resolved config and the run name, and whether it loads a model (it then runs in this
+    machine's precision, and the preflight checks come first)."""
 
     name: str
     sections: tuple[str, ...]
     inputs: Paths
     outputs: Paths
+    loads_model: bool = False
 
     @property
     def notebook(self) -> Path:
@@ -223,13 +225,13 @@ STEPS: dict[str, StepSpec] = {
     for s in [
         StepSpec("01_ingest", ("ingest",), _raw_inputs, _ingest_outputs),
         StepSpec("02_severity_balance", ("seed", "balance"), _ingest_outputs, _balance_outputs),
-        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "models.autocast", "synth"),
-                 _synth_inputs, _synth_outputs),
-        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "models.autocast", "train", "sft", "lora"),
-                 _finetune_inputs, _finetune_outputs),
+        StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "models.autocast",
+                                   "synth"), _synth_inputs, _synth_outputs, loads_model=True),
+        StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "models.autocast", "train", "sft",
+                                 "lora"), _finetune_inputs, _finetune_outputs, loads_model=True),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "models.autocast", "train",
                                  "sft.seed", "evaluate"),
-                 _evaluate_inputs, _evaluate_outputs),
+                 _evaluate_inputs, _evaluate_outputs, loads_model=True),
     ]
 }
 
@@ -275,7 +277,7 @@ class Step:
         self._t0 = time.perf_counter()
         progress.bind(self.dir / progress.FILE, name)  # live status for the runner (progress.py)
         self.precision = None
-        if "models.autocast" in self.spec.sections:  # a step with model forwards: run them in this machine's precision
+        if self.spec.loads_model:  # a step with model forwards: run them in this machine's precision
             self.precision = precision.use(precision.for_config(self.cfg))
             progress.note(self.precision.describe())
 

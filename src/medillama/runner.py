@@ -161,9 +161,6 @@ def main(argv=None) -> int:
         print_summary(summary, steps)
 
 
-PREFLIGHT_STEPS = ("03_synthesize", "04_finetune", "05_evaluate")  # the steps that load a model
-
-
 def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
     os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")  # tqdm.auto, imported by datasets
@@ -176,7 +173,7 @@ def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
             print(f"[{name}] skipped: manifest matches ({manifest_path(run, name)})")
             summary.append([name, "skipped", None])
             continue
-        if name in PREFLIGHT_STEPS and not args.no_preflight and not checked:
+        if STEPS[name].loads_model and not args.no_preflight and not checked:
             from . import preflight
 
             checked = True
