@@ -266,3 +266,34 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
             "prompt_style": cfg["train"]["prompt_style"], "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation}
+
+
+def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenizer, max_new_tokens: int,
+                          no_repeat_ngram_size: int = 0) -> tuple[dict, pd.DataFrame]:
+    """(summary, per-row frame) of whole answers on rows of the validation split (columns input_text, disease,
+    triage, output_text): the answer's own content as step 05 scores it on the test split -- precaution recall
+    (all rows, and the rows whose condition is right), India notes present, five sections, ending with EOS,
+    ROUGE-L. Step 04 uses it on a stratified subset, so recipes are compared on content, not only the decision."""
+    from . import metrics as M
+
+    prompts = [build_prompt(q, style, tokenizer) for q in df["input_text"]]
+    params = {"max_new_tokens": max_new_tokens}
+    if no_repeat_ngram_size:
+        params["no_repeat_ngram_size"] = no_repeat_ngram_size
+    with progress.phase("whole answers (validation)", len(prompts)):
+        results = backend.generate(prompts, **params)
+    refs = df.assign(precautions=df["disease"].map(names.precautions)).to_dict("records")
+    rows = pd.DataFrame([M.score_answer(r.text, r.finish_reason, ref, names) for r, ref in zip(results, refs)])
+    rows["text"] = [r.text for r in results]
+    rouge = M.rouge_rows(rows["text"], df["output_text"])
+    if rows.empty:
+        return {"rows": 0}, rows
+    right = rows[rows["correct"]]
+    summary = {"answer_disease_accuracy": float(rows["correct"].mean()),
+               "precaution_recall": float(rows["precaution_recall"].mean()),
+               "precaution_recall_when_right": float(right["precaution_recall"].mean()) if len(right) else None,
+               "india_notes_presence": float(rows["india_notes"].mean()),
+               "format_compliance": float(rows["complete"].mean()),
+               "ends_properly": float(rows["ends_properly"].mean()),
+               "rougeL": float(rouge["rougeL"].mean()), "rows": len(rows)}
+    return summary, rows

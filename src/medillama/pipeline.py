@@ -187,7 +187,7 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
 
 
 def _probe(cfg: dict) -> list[Path]:
-    return [paths.resolve(cfg["train"]["probe_csv"])] if cfg["train"]["probe_csv"] else []
+    return [paths.resolve(cfg["train"][k]) for k in ("probe_csv", "probe_hinglish_csv") if cfg["train"][k]]
 
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
@@ -228,7 +228,7 @@ STEPS: dict[str, StepSpec] = {
         StepSpec("03_synthesize", ("seed", "models.generator", "models.dtype", "models.device", "models.autocast",
                                    "synth"), _synth_inputs, _synth_outputs, loads_model=True),
         StepSpec("04_finetune", ("models.base", "models.dtype", "models.device", "models.autocast", "train", "sft",
-                                 "lora"), _finetune_inputs, _finetune_outputs, loads_model=True),
+                                 "lora", "evaluate.max_new_tokens", "evaluate.no_repeat_ngram_size"), _finetune_inputs, _finetune_outputs, loads_model=True),
         StepSpec("05_evaluate", ("seed", "models.base", "models.dtype", "models.device", "models.autocast", "train",
                                  "sft.seed", "evaluate"),
                  _evaluate_inputs, _evaluate_outputs, loads_model=True),

@@ -5,6 +5,7 @@ generation fails a gate (and writes Hinglish paraphrases with it); step 04 asks 
 from __future__ import annotations
 
 import random
+import re
 
 AGE_BANDS = ["18-25", "26-40", "41-60", "60+"]
 SEXES = ["female", "male"]
@@ -69,6 +70,8 @@ def varied_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) ->
     symptoms spread over sentences, a terse note, with or without persona, duration and a closing question. The
     dataset's queries share one frame; these vary what surrounds the symptoms, so the decision has to rest on them."""
     rng = random.Random(seed)
+    if hinglish and rng.random() < 0.75:  # the rest: English frames around Hinglish phrasings, as code-mixing goes
+        return hinglish_query(row, lexicon, rng)
     phrases = symptom_phrases(row["symptoms"], lexicon, rng, 0.7 if hinglish else 0.0)
     rng.shuffle(phrases)
     shape = rng.randrange(4)
@@ -91,16 +94,79 @@ def varied_query(row: dict, lexicon: dict, seed: str, hinglish: bool = False) ->
         if shape == 2:
             body = rng.choice(OPENINGS).format(**_persona_words(row)) + " " + body
     ask = rng.choice(HINGLISH_CLOSINGS if hinglish else ASKS)
-    return (body + " " + ask).strip()
+    return typed((body + " " + ask).strip(), rng, 0.3, vowels=hinglish)
 
 
-HINGLISH_SHARE = 0.2  # share of persona_query's queries in Hinglish, as in the dataset (synth.hinglish_rate)
+# Romanised Hindi frames for ``varied_query``'s Hinglish queries: people type Hindi grammar around the symptoms
+# ("2 din se bukhar aur sar dard, kya karun?"), not an English sentence with Hindi nouns in it.
+HINGLISH_DURATIONS = {"since yesterday": "kal se", "for 2 days": "2 din se", "for 3 days": "teen din se",
+                      "for about a week": "ek hafte se", "for two weeks": "do hafte se", "for a month": "ek mahine se"}
+HINGLISH_OPENINGS = ["Doctor sahab,", "Namaste doctor ji.", "Sir,", "Hello doctor,", "Doctor,", ""]
+HINGLISH_MORE = ["Saath mein {}.", "Aur {}.", "Uske baad {}.", "Ab {} bhi."]
 
 
-def persona_query(symptoms: list[str], lexicon: dict, key: str, varied: bool = False) -> str:
+def join_hinglish(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " aur " + items[-1]
+
+
+def hinglish_query(row: dict, lexicon: dict, rng: random.Random) -> str:
+    """A query in romanised Hindi: a terse note, 'mujhe ... se ye problem hai', or the symptoms spread over short
+    sentences; the lexicon's Hinglish phrasings (its English ones where it has none)."""
+    phrases = symptom_phrases(row["symptoms"], lexicon, rng, 0.9)
+    rng.shuffle(phrases)
+    since = HINGLISH_DURATIONS.get(row["duration"], row["duration"])
+    ask = rng.choice(HINGLISH_CLOSINGS + ["Kya karna chahiye?", "Kya ho sakta hai?", "Doctor ko dikhana padega?", ""])
+    shape = rng.randrange(3)
+    if shape == 0:
+        body = rng.choice([f"{since} {join_hinglish(phrases)}.", f"{join_hinglish(phrases)}, {since}."])
+    elif shape == 1:
+        body = f"Mujhe {since} ye problem hai: {join_hinglish(phrases)}."
+    else:
+        cut = rng.randint(1, max(1, len(phrases) - 1))
+        body = f"{since} {join_hinglish(phrases[:cut])}."
+        for p in phrases[cut:]:
+            body += " " + rng.choice(HINGLISH_MORE).format(p)
+    opening = rng.choice(HINGLISH_OPENINGS)
+    first = body[:1].upper() if opening in ("",) or opening.endswith(".") else body[:1].lower()
+    text = f"{opening} {first + body[1:]} {ask}".strip()
+    return typed(text, rng)
+
+
+# How people type on a phone: respellings of romanised Hindi (no fixed spelling: bukhaar/bukhar, nahi/nhi)
+# and English texting forms; applied word by word to a share of the queries ``typed`` touches.
+RESPELL = {"nahi": ["nhi", "nahin"], "bahut": ["bhot", "bohot", "bahot"], "raha": ["rha"], "rahi": ["rhi"],
+           "rahe": ["rhe"], "hai": ["h", "he"], "hain": ["hai", "h"], "mein": ["me", "mai"], "kya": ["kia"],
+           "karun": ["karu", "kru"], "mujhe": ["muje", "mjhe"], "se": ["sy"], "aur": ["or", "aur"],
+           "you": ["u"], "please": ["pls", "plz"], "are": ["r"], "and": ["n", "and"], "days": ["dys", "days"]}
+
+
+def typed(text: str, rng: random.Random, share: float = 0.5, vowels: bool = True) -> str:
+    """``text`` as typed on a phone, for ``share`` of calls: all lower case or not, texting forms, the final
+    punctuation dropped, and (``vowels``: romanised Hindi) long vowels written single or doubled."""
+    if rng.random() >= share:
+        return text
+    words = []
+    for w in text.split():
+        core = w.rstrip(".,?!:")
+        low = core.lower()
+        if low in RESPELL and rng.random() < 0.6:
+            core = rng.choice(RESPELL[low])
+        elif vowels and len(core) > 3 and rng.random() < 0.15:  # bukhaar/bukhar, dard/dardd: no fixed spelling
+            core = re.sub(r"aa", "a", core, count=1) if "aa" in core else re.sub(r"([aeiou])", r"\1\1", core, count=1)
+        words.append(core + w[len(w.rstrip(".,?!:")):])
+    out = " ".join(words)
+    if rng.random() < 0.5:
+        out = out.lower()
+    if rng.random() < 0.4:
+        out = out.rstrip(".?!")
+    return out
+
+
+def persona_query(symptoms: list[str], lexicon: dict, key: str, varied: bool = False,
+                  hinglish_share: float = 0.2) -> str:
     """A patient query for ``symptoms`` from a persona seeded by ``key``: ``template_query``, or in one of
-    ``varied_query``'s shapes; a seeded HINGLISH_SHARE of them in Hinglish."""
+    ``varied_query``'s shapes; a seeded ``hinglish_share`` of them in Hinglish (``train.hinglish_share``)."""
     age, sex, place, _, duration = random_persona(random.Random(f"{key}:persona"))
     row = {"symptoms": symptoms, "age_band": age, "sex": sex, "place": place, "duration": duration}
-    hinglish = random.Random(f"{key}:query").random() < HINGLISH_SHARE
+    hinglish = random.Random(f"{key}:query").random() < hinglish_share
     return (varied_query if varied else template_query)(row, lexicon, f"{key}:query", hinglish=hinglish)

@@ -98,10 +98,12 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
         drill = drill_rows(tr, pd.concat([splits["validation"], splits["test"]]),
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
-                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied)
+                           tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied,
+                           tcfg["hinglish_share"])
     decision, copies = tr, tcfg["decision_copies"]
     if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
-        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c) for c in range(1, copies)])
+        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
+                                   for c in range(1, copies)])
         copies = 1
     return answers, decision, copies, drill
 
@@ -154,17 +156,19 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
     return out
 
 
-def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int) -> pd.DataFrame:
+def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_share: float = 0.2) -> pd.DataFrame:
     """``train`` with every query asked anew (``queries.persona_query``, varied) from the row's own symptoms; the
     answers stay. Decision copies after the first: each pass over the split then says the same sets in other shapes."""
     out = train.copy()
-    out["input_text"] = [persona_query(list(s), lexicon, f"{seed}:{rid}:copy{copy}", varied=True)
+    out["input_text"] = [persona_query(list(s), lexicon, f"{seed}:{rid}:copy{copy}", varied=True,
+                                         hinglish_share=hinglish_share)
                          for rid, s in zip(train["id"], train["symptoms"])]
     return out
 
 
 def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, symptoms: pd.DataFrame,
-               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42, varied: bool = False) -> pd.DataFrame:
+               lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42, varied: bool = False,
+               hinglish_share: float = 0.2) -> pd.DataFrame:
     """Rows with ``input_text`` (``queries.persona_query``: a query from a seeded persona) and ``output_text`` (the condition and
     urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
     ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
@@ -175,7 +179,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     display = dict(zip(train["disease"], train["condition"]))
     rows = []
     for i, (disease, syms) in enumerate(drill_subsets(train, excluded, per_disease, min_size, seed)):
-        query = persona_query(syms, lexicon, f"{seed}:{disease}:{i}", varied)
+        query = persona_query(syms, lexicon, f"{seed}:{disease}:{i}", varied, hinglish_share)
         level, _ = knowledge.case_level(disease, syms, weights)
         rows.append({"input_text": query, "output_text": format_decision(display[disease], knowledge.triage_advice(level)),
                      "disease": disease, "symptoms": syms, "triage": level})
