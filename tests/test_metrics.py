@@ -167,9 +167,10 @@ def test_probe_accuracy_on_a_csv(names, tmp_path):
         probe_accuracy(fake, bad, names, "alpaca", None)
 
 
-def test_probe_file_covers_every_disease_in_words_that_name_none(real_names, real_ingested):
+@pytest.mark.parametrize("probe_file", ["natural_queries.csv", "hinglish_queries.csv"])
+def test_probe_file_covers_every_disease_in_words_that_name_none(probe_file, real_names, real_ingested):
     names, ingested = real_names, real_ingested
-    probe = pd.read_csv(paths.ROOT / "data" / "probe" / "natural_queries.csv")
+    probe = pd.read_csv(paths.ROOT / "data" / "probe" / probe_file)
     mapping, unmapped = names.map_labels(probe["label"])
     keys = probe["label"].map(mapping)
     assert unmapped == [] and keys.value_counts().eq(4).all() and set(keys) == set(ingested.diseases["key"])
@@ -178,3 +179,4 @@ def test_probe_file_covers_every_disease_in_words_that_name_none(real_names, rea
     for text, key, syms in zip(probe["text"], keys, probe["symptoms"]):
         assert set(syms.split(";")) <= listed[key], text  # it describes the dataset's symptoms of its label
         assert gates.no_disease_name(text, forbidden[key]["own"] + forbidden[key]["other"]) is None, text
+        assert gates.latin_only(text) is None, text  # the model reads Latin-script queries
