@@ -210,10 +210,12 @@ class Terminal:
             self.bar = None
 
 
-def training_callback(tokens_per_step: float, measure_steps: int = 3):
+def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: int = 3):
     """A transformers ``TrainerCallback`` reporting training: step/total, loss, train tokens/s and ETA, then each
     validation-loss pass; after the first ``measure_steps`` steps it notes the estimated training time (the tokens
-    still to train / the tokens/s measured so far) and records it beside the actual time (``timing('train')``)."""
+    still to train / the tokens/s measured so far) and records it beside the actual time (``timing('train')``).
+    ``tokens_seen()``, when given, counts the tokens the steps so far actually trained on: batches grouped by length
+    come longest first, so the mean ``tokens_per_step`` would make the first steps look slow."""
     from transformers import TrainerCallback
 
     class TrainProgress(TrainerCallback):
@@ -224,6 +226,7 @@ def training_callback(tokens_per_step: float, measure_steps: int = 3):
         def on_step_begin(self, args, state, control, **kw):
             if self.start is None:  # here, unlike on_train_begin, a resumed run's state is loaded
                 self.start, self.t0 = state.global_step, time.perf_counter()
+                self.seen0 = tokens_seen() if tokens_seen else 0
                 if self.start:
                     note(f"training resumes at step {self.start}/{state.max_steps}")
                 update("train", self.start, state.max_steps, "steps")
@@ -239,8 +242,10 @@ def training_callback(tokens_per_step: float, measure_steps: int = 3):
             training = elapsed - self.eval_s
             if not done or training <= 0:
                 return
-            tps = tokens_per_step * done / training
+            seen = tokens_seen() - self.seen0 if tokens_seen else tokens_per_step * done
+            tps = seen / training
             todo = state.max_steps - self.start
+            left = max(todo * tokens_per_step - seen, 0.0)  # tokens still to train
             if not self.estimated and (done >= measure_steps or state.global_step >= state.max_steps):
                 self.estimated = True
                 est = todo * tokens_per_step / tps
@@ -250,7 +255,8 @@ def training_callback(tokens_per_step: float, measure_steps: int = 3):
                      + (f", plus {evals} validation-loss pass{'es' if evals > 1 else ''}" if evals else ""))
                 timing("train", estimate_s=est, steps=todo, measured_steps=done, train_tokens_per_s=tps)
             update("train", state.global_step, state.max_steps, "steps", rate=tps, rate_unit="train tok/s",
-                   eta_s=eta(done, todo, elapsed), info=f"loss {self.loss:.3f}" if self.loss is not None else "")
+                   eta_s=left / tps if tps else None,
+                   info=f"loss {self.loss:.3f}" if self.loss is not None else "")
 
         def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
             if not self.eval_batches:

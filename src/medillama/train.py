@@ -50,17 +50,27 @@ def decision_mask(labels, newline_ids):
 
 
 def trainer_class(fused_lm_head: bool, decision_weight: float):
-    """TRL's SFTTrainer, or a subclass with a plain cross-entropy loss on the labelled positions' logits (in
-    training the prompt positions skip the LM head). The subclass is used when the
+    """TRL's SFTTrainer counting the tokens each step trains on, or a subclass of it with a plain cross-entropy
+    loss on the labelled positions' logits (in training the prompt positions skip the LM head). The subclass is
+    used when the
     decision lines are up-weighted (a few tokens among ~190 the loss averages over) or when the
     fused LM head is switched off: its chunked log-probs are slower than plain cross-entropy on a CPU
     (bench/training.py measures both), while on a GPU they save the memory of the full logits."""
     from trl import SFTTrainer
 
-    if fused_lm_head and decision_weight == 1.0:
-        return SFTTrainer
+    class CountingSFTTrainer(SFTTrainer):
+        """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA."""
+        tokens_seen = 0
 
-    class PlainLossSFTTrainer(SFTTrainer):
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            mask = inputs.get("attention_mask")
+            self.tokens_seen += int(mask.sum()) if mask is not None else int(inputs["input_ids"].numel())
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    if fused_lm_head and decision_weight == 1.0:
+        return CountingSFTTrainer
+
+    class PlainLossSFTTrainer(CountingSFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             import torch
             import torch.nn.functional as F
@@ -122,7 +132,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
                   peft_config=LoraConfig(**lora), callbacks=callbacks)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
                 * args.gradient_accumulation_steps)
-    trainer.add_callback(progress.training_callback(per_step))  # live progress and the estimate (progress.py)
+    # live progress and the estimate (progress.py), from the tokens the steps actually trained on
+    trainer.add_callback(progress.training_callback(per_step, lambda: trainer.tokens_seen))
     return trainer
 
 
