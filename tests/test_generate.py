@@ -195,3 +195,22 @@ def test_real_smollm2_answers(tmp_path):
     assert r.text.strip() and r.finish_reason in {"stop", "length"}
     assert 0 < r.completion_tokens <= 24
     assert gen.last_run_stats["tokens_per_s"] > 0 and backend.stats.tokens_per_s > 0
+
+
+def test_generation_time_is_recorded_in_the_cache(tmp_path):
+    """A re-run from the cache reports the time the generation took when it ran, not the zero it spends now."""
+    gen = CachedGenerator(FakeBackend(), tmp_path, batch_size=2, progress=False)
+    prompts = [f"p{i}" for i in range(5)]
+    gen.run("task", "t1", prompts, PARAMS)
+    first = gen.last_run_stats
+    assert first["generation_seconds"] == pytest.approx(first["seconds"]) and first["cached_batches"] == 0
+    gen.run("task", "t1", prompts, PARAMS)
+    again = gen.last_run_stats
+    assert again["cached_batches"] == 3 and again["seconds"] == 0
+    assert again["generation_seconds"] == first["generation_seconds"]
+    for f in (tmp_path / "task").glob("*.json"):  # a cache written before the seconds were recorded
+        data = json.loads(f.read_text())
+        del data["seconds"]
+        f.write_text(json.dumps(data))
+    gen.run("task", "t1", prompts, PARAMS)
+    assert gen.last_run_stats["generation_seconds"] is None

@@ -24,11 +24,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Root:
-    """A temporary project root: the repository's notebooks, configs, knowledge, probe and red-flag messages; nothing else."""
+    """A temporary project root: the repository's notebooks, configs, knowledge, probe, red-flag messages and labelled
+    generations; nothing else."""
 
     def __init__(self, root: Path):
         self.root = root
-        for d in ("notebooks", "configs", "data/knowledge", "data/probe", "data/redflags"):
+        for d in ("notebooks", "configs", "data/knowledge", "data/probe", "data/redflags", "data/gates"):
             (root / d).parent.mkdir(parents=True, exist_ok=True)
             (root / d).symlink_to(REPO / d, target_is_directory=True)
 

@@ -80,6 +80,10 @@ def test_models_gated_token_cache_and_offline(tmp_path):
     local = config.load_config("t4", {"base": str(tmp_path), "generator": "smollm2-135m-instruct"})
     assert status(local, Env(**gpu, hub_offline=True), "model base") == "ok"
     assert status(local, Env(**gpu, hub_offline=True), "model generator") == "ok"
+    # no LLM task: step 03 loads no generator, so an unavailable one is no failure
+    no_llm = config.load_config("t4", {"llm_tasks": "[]"})
+    assert "model generator" not in failed(no_llm, Env(**gpu, hub_offline=True))
+    assert status(no_llm, Env(**gpu, hub_offline=True), "model base") == "FAIL"
 
 
 def test_config_fields_the_trainer_would_reject():

@@ -9,7 +9,7 @@ from medillama import knowledge
 from medillama.splits import group_split, overlap_report
 from medillama import gates
 from medillama.queries import template_query, varied_query
-from medillama.synth import dataset_card, rejection_table, synthesize
+from medillama.synth import dataset_card, rejection_table, synthesize, task_table
 
 CFG = {"llm_tasks": ["patient_query", "paraphrase_query", "rationale", "paraphrase_rationale"],
        "temperature": 0.0, "max_new_tokens_query": 60, "max_new_tokens_rationale": 60, "hinglish_rate": 0.25,
@@ -68,16 +68,30 @@ def test_synthesize_with_fake_backend(base, ingested, tmp_path):
     calls = backend.calls
     rerun = synthesize(base, ingested.diseases, gen, CFG, seed=1)
     assert backend.calls == calls and rerun.rows.equals(df)
-    # and so does its dataset card: nothing in it depends on how the rows were made this time (speed, cache)
+    # and so does its dataset card: nothing in it depends on how the rows were made this time (speed, cache); the
+    # generation times are those recorded with the cached generations
+    tables = [task_table(r.generations, r.stats) for r in (res, rerun)]
     cards = [dataset_card(r.rows.assign(split=group_split(r.rows, CFG["split_ratios"], 1)),
-                          rejection_table(r.generations), "fake", CFG) for r in (res, rerun)]
+                          rejection_table(r.generations), "fake", CFG, t) for r, t in zip((res, rerun), tables)]
     assert cards[0] == cards[1] and f"rows: {len(df)} (" in cards[0]
+    t = tables[0]
+    assert (t["llm"] + t["template"] == t["rows"]).all() and t["generation_s"].notna().all()
+    assert t.loc["patient_query", "llm"] == (df["source"][df["paraphrase_of"].isna()] == "llm").sum()
+    assert "| patient_query | " in cards[0] and "not measured (no labelled generations)" in cards[0]
+    assert "Template-written" not in cards[0]
 
 
 def test_without_llm_everything_is_template(base, ingested):
-    df = synthesize(base, ingested.diseases, None, CFG, seed=1).rows
+    res = synthesize(base, ingested.diseases, None, {**CFG, "llm_tasks": []}, seed=1)
+    df = res.rows
     assert set(df["source"]) == {"template", "template_hinglish"}
     assert (df["source"] == "template_hinglish").sum() > 0
+    tasks = task_table(res.generations, res.stats)
+    assert (tasks["llm"] == 0).all() and (tasks["generated"] == 0).all() and (tasks["template"] > 0).all()
+    card = dataset_card(df.assign(split="train"), rejection_table(res.generations), "unused-model",
+                        {**CFG, "llm_tasks": []}, tasks)
+    assert "**Template-written.**" in card and "no generator model was loaded" in card
+    assert "unused-model" not in card
     assert not df["input_text"].str.contains("_").any()  # no raw tokens like 'skin_rash'
 
 

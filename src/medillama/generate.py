@@ -221,23 +221,29 @@ class CachedGenerator:
     def key(self, task_name: str, template_hash: str, prompts: list[str], gen_params: dict) -> str:
         return io.text_hash([self.backend.name, task_name, template_hash, prompts, gen_params])
 
-    def load(self, path: Path, prompts: list[str]) -> list[GenResult] | None:
-        """A cached batch, or None when missing or unreadable (then it is regenerated)."""
+    def load(self, path: Path, prompts: list[str]) -> tuple[list[GenResult], float | None] | None:
+        """A cached batch and the seconds its generation took (None in a cache written before they were
+        recorded), or None when missing or unreadable (then it is regenerated)."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             results = [GenResult(**r) for r in data["results"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return results if data.get("prompts") == prompts and len(results) == len(prompts) else None
+        if data.get("prompts") != prompts or len(results) != len(prompts):
+            return None
+        return results, data.get("seconds")
 
     def run(self, task_name: str, template_hash: str, prompts: list[str], gen_params: dict) -> list[GenResult]:
         order = longest_first([len(p) for p in prompts])  # characters: a tokenizer-free proxy
         groups = batches(order, self.batch_size)
         every = math.ceil(len(groups) / 20) or 1
         results: list[GenResult | None] = [None] * len(prompts)
-        st = dict(rows=len(prompts), batches=len(groups), cached_batches=0, completion_tokens=0, seconds=0.0)
+        # seconds: generating here, this call; generation_seconds: what generating every batch took when it was
+        # generated (recorded in the cache), the same on a re-run from the cache; None where a batch lacks it
+        st = dict(rows=len(prompts), batches=len(groups), cached_batches=0, completion_tokens=0, seconds=0.0,
+                  generation_seconds=0.0)
         done = generated = 0
-        plan = []  # (indices, prompts, key, cache path, cached results or None)
+        plan = []  # (indices, prompts, key, cache path, (cached results, their seconds) or None)
         for idx in groups:
             batch = [prompts[i] for i in idx]
             key = self.key(task_name, template_hash, batch, gen_params)
@@ -245,21 +251,26 @@ class CachedGenerator:
             plan.append((idx, batch, key, path, self.load(path, batch)))
         todo = sum(len(p[0]) for p in plan if p[4] is None)  # rows to generate
         progress.update(task_name, 0, len(prompts), info=f"{todo} to generate")
-        for b, (idx, batch, key, path, out) in enumerate(plan):
-            if out is None:
+        for b, (idx, batch, key, path, cached) in enumerate(plan):
+            if cached is None:
                 # Seed from the key: a batch's samples depend only on its content, not its position.
                 params = {**gen_params, "seed": int(key[:8], 16)}
                 start = time.perf_counter()
                 out = self.backend.generate(batch, **params)
-                st["seconds"] += time.perf_counter() - start
+                took = round(time.perf_counter() - start, 3)
+                st["seconds"] += took
                 st["completion_tokens"] += sum(r.completion_tokens for r in out)
-                io.write_json(path, {"key": key, "prompts": batch, "results": [dataclasses.asdict(r) for r in out]})
+                io.write_json(path, {"key": key, "prompts": batch, "results": [dataclasses.asdict(r) for r in out],
+                                     "seconds": took})
                 generated += len(idx)
                 if generated == len(idx):  # the first batch generated: the measured rate for the estimate
                     estimate(task_name, todo, gen_params.get("max_new_tokens"), len(idx), st["seconds"],
                              st["completion_tokens"])
             else:
+                out, took = cached
                 st["cached_batches"] += 1
+            if st["generation_seconds"] is not None:
+                st["generation_seconds"] = None if took is None else st["generation_seconds"] + took
             for i, r in zip(idx, out):
                 results[i] = r
             done += len(idx)

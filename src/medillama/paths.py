@@ -9,6 +9,7 @@ ROOT = Path(os.environ.get("MEDILLAMA_ROOT", Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 NOTEBOOKS = ROOT / "notebooks"
 KNOWLEDGE = ROOT / "data" / "knowledge"
+GATES = ROOT / "data" / "gates"  # labelled generations: they measure step 03's quality gates (gatecheck.py)
 RED_FLAG_MESSAGES = ROOT / "data" / "redflags" / "messages.csv"  # labelled messages: the banner classifier learns from its dev rows
 MODELS = Path(os.environ.get("MEDILLAMA_MODELS", ROOT / "models"))
 OUTPUTS = ROOT / "outputs"

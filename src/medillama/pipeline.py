@@ -170,9 +170,10 @@ def _balance_outputs(cfg: dict, run: str) -> list[Path]:
 
 
 def _synth_inputs(cfg: dict, run: str) -> list[Path]:
-    # the prompts are part of step 03's code (package data); the knowledge files are facts it reads
+    # the prompts are part of step 03's code (package data); the knowledge files are facts it reads; the labelled
+    # generations measure its gates for the manifest and the dataset card
     return (_balance_outputs(cfg, run) + [paths.interim_dir(run) / "diseases.parquet"]
-            + sorted(paths.KNOWLEDGE.glob("*.yaml")))
+            + sorted(paths.KNOWLEDGE.glob("*.yaml")) + [paths.GATES / "labelled.csv", paths.GATES / "rows.csv"])
 
 
 def _synth_outputs(cfg: dict, run: str) -> list[Path]:

@@ -221,7 +221,8 @@ def model_kind(name: str, env: Env) -> str:
 def check_models(cfg: dict, env: Env) -> list[Check]:
     out = []
     names = {}
-    for role in ("generator", "base"):
+    # step 03 loads the generator only for its LLM tasks; with none the dataset is template-written
+    for role in ("generator", "base") if cfg["synth"]["llm_tasks"] else ("base",):
         names.setdefault(cfg["models"][role], []).append(role)
     for name, roles in names.items():
         label = f"model {'/'.join(roles)}"

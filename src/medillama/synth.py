@@ -50,20 +50,50 @@ class Task:
     def is_query(self) -> bool:
         return self.name.endswith("query")
 
-    def format_output(self, raw: str, row: dict, lexicon: dict, names: dict, min_share: float):
+    @property
+    def is_paraphrase(self) -> bool:
+        return self.name.startswith("paraphrase")
+
+    def fields_of_input(self, prompt: str) -> dict:
+        """The row fields a prompt was made from (``format_input`` reversed): to re-gate a logged generation."""
+        parts = re.split(r"\{(\w+)\}", self.template)
+        pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+        m = re.fullmatch(pattern, prompt.strip(), re.DOTALL)
+        if m is None:
+            raise ValueError(f"this prompt was not made from prompts/{self.name}.txt (as it is now): {prompt[:80]!r}")
+        return m.groupdict()
+
+    def format_output(self, raw: str, row: dict, lexicon: dict, names: dict, min_share: float,
+                      finish_reason: str | None = None, copy_rouge_l: float | None = None):
         """(clean text, None) when it passes every gate, else (clean text, the first failing gate's reason).
-        ``names``: 'own' and 'other' disease names; a query may name neither, a rationale only its own."""
+        ``names``: 'own' and 'other' disease names; a query may name neither, a rationale only its own.
+        A query is checked as a patient's message (RUBRIC.md section 1); a paraphrase also against its source
+        (``row['query']`` or ``row['rationale']``): the same symptoms and persona, reworded (ROUGE-L at most
+        ``copy_rouge_l``)."""
         text = gates.clean(raw)
         instruction = re.sub(r"\{[^}]*\}", " ", self.template)  # echo = of our words, not of the facts given
         forbidden = names["own"] + names["other"] if self.is_query else names["other"]
-        checks = [gates.latin_only(text), gates.no_artifacts(text, instruction), gates.no_repetition(text),
-                  gates.length_ok(text, *self.words), gates.no_disease_name(text, forbidden)]
+        asked = gates.row_words(row["symptoms"], lexicon) + " | " + row.get("description", "").lower()
+        checks = [lambda: gates.latin_only(text), lambda: gates.no_artifacts(text, instruction),
+                  lambda: gates.no_preamble(text), lambda: gates.no_markup(text),
+                  lambda: gates.complete(text, finish_reason), lambda: gates.no_repetition(text),
+                  lambda: gates.length_ok(text, *self.words), lambda: gates.no_disease_name(text, forbidden),
+                  lambda: gates.no_sensitive(text, asked)]
         if self.is_query:
-            checks += [gates.first_person(text), gates.enough_symptoms(text, row["symptoms"], lexicon, min_share),
-                       gates.states_red_flags(text, row["symptoms"], lexicon)]
-        elif not gates.stated_symptoms(text, row["symptoms"], lexicon):
-            checks.append("mentions none of the symptoms")
-        return text, next((c for c in checks if c), None)
+            checks += [lambda: gates.first_person(text), lambda: gates.patient_voice(text, asked),
+                       lambda: gates.addresses_doctor(text, asked), lambda: gates.no_diagnosis(text, asked),
+                       lambda: gates.persona_matches(text, row["sex"], row["place"], row["age_band"]),
+                       lambda: gates.enough_symptoms(text, row["symptoms"], lexicon, min_share),
+                       lambda: gates.states_red_flags(text, row["symptoms"], lexicon)]
+        else:
+            checks.append(lambda: None if gates.stated_symptoms(text, row["symptoms"], lexicon)
+                          else "mentions none of the symptoms")
+        if self.is_paraphrase:
+            source = row["query"] if self.is_query else row["rationale"]
+            checks.append(lambda: gates.keeps_source(text, source, row["symptoms"], lexicon, row["place"]))
+            if copy_rouge_l is not None:
+                checks.append(lambda: gates.not_a_copy(text, source, copy_rouge_l))
+        return text, next((r for r in (c() for c in checks) if r), None)
 
 
 def template_rationale(row: dict, variant: int = 0) -> str:
@@ -109,8 +139,11 @@ def forbidden_names(diseases: pd.DataFrame) -> dict:
 
 
 def run_task(task: Task, rows: list[dict], generator, gen_params: dict, lexicon, names, min_share,
-             near_dup: float | None, fallback, log: list, reference: dict | None = None) -> tuple[list[str], list[str]]:
-    """Generate ``task`` for every row (or only fall back when generator is None); returns (texts, sources)."""
+             near_dup: float | None, fallback, log: list, reference: dict | None = None,
+             copy_rouge_l: float | None = None) -> tuple[list[str], list[str]]:
+    """Generate ``task`` for every row (or only fall back when generator is None); returns (texts, sources).
+    ``near_dup``: reject a text this close (ROUGE-L) to an accepted one of the same disease; ``copy_rouge_l``: a
+    paraphrase this close to its source."""
     prompts = [task.format_input(r) for r in rows]
     results = generator.run(task.name, task.template_hash, prompts, gen_params) if generator else [None] * len(rows)
     accepted: dict[str, list[str]] = {}
@@ -121,7 +154,8 @@ def run_task(task: Task, rows: list[dict], generator, gen_params: dict, lexicon,
         if res is None:
             text, reason = "", "llm disabled for this task"
         else:
-            text, reason = task.format_output(res.text, row, lexicon, names[row["disease"]], min_share)
+            text, reason = task.format_output(res.text, row, lexicon, names[row["disease"]], min_share,
+                                              res.finish_reason, copy_rouge_l)
             if reason is None and near_dup is not None:
                 reason = gates.not_near_duplicate(text, accepted.get(row["disease"], []), near_dup)
         if reason is None:
@@ -155,7 +189,8 @@ def synthesize(base: pd.DataFrame, diseases: pd.DataFrame, generator, cfg: dict,
 
     def run(task, rows_, fallback, reference=None):
         out = run_task(task, rows_, gen(task.name), {**params, "max_new_tokens": task.max_new_tokens}, lexicon,
-                       names, share, nd if task.is_query else None, fallback, log, reference)
+                       names, share, nd if task.is_query else None, fallback, log, reference,
+                       nd if task.is_paraphrase else None)
         if gen(task.name) is not None:
             stats[task.name] = dict(generator.last_run_stats)
         return out
@@ -228,13 +263,79 @@ def rejection_table(log: list[dict]) -> pd.DataFrame:
     return df.groupby(["task", "reason"]).size().rename("rows").reset_index()
 
 
-def dataset_card(df: pd.DataFrame, rejections: pd.DataFrame, generator_name: str, cfg: dict) -> str:
+TASKS = ("patient_query", "paraphrase_query", "rationale", "paraphrase_rationale")
+
+
+def task_table(log: list[dict], stats: dict, gate_measure: dict | None = None) -> pd.DataFrame:
+    """Per task: the rows it made, how many the LLM wrote (generations that passed every gate) and how many come
+    from templates, the seconds the generation took (recorded with the cached generations, so a re-run from the
+    cache gives the same; None where unknown), and the gates' precision and recall measured on the labelled
+    generations of that task (``gatecheck.measure``; None where there is none or nothing to count).
+    Hinglish paraphrases are templates by design and not counted here."""
+    df = pd.DataFrame(log, columns=["task", "raw", "accepted"])
+    measured = (gate_measure or {}).get("tasks", {})
+    out = []
+    for t in TASKS:
+        g = df[df["task"] == t]
+        llm = int((g["raw"].notna() & g["accepted"]).sum())
+        seconds = stats.get(t, {}).get("generation_seconds")
+        m = measured.get(t, {})
+        out.append({"task": t, "rows": len(g), "generated": int(g["raw"].notna().sum()), "llm": llm,
+                    "template": len(g) - llm, "generation_s": None if seconds is None else round(seconds, 1),
+                    "gates_precision": m.get("precision"), "gates_recall": m.get("recall"),
+                    "gates_accepted": m.get("accepted"), "gates_labelled": m.get("labelled")})
+    return pd.DataFrame(out).set_index("task")
+
+
+def _measured(r) -> str:
+    """A task's measured precision and recall as the card states them."""
+    if pd.isna(r["gates_labelled"]):
+        return "not measured (no labelled generations)"
+    acc, n = int(r["gates_accepted"]), int(r["gates_labelled"])
+    p = f"{r['gates_precision']:.2f} ({acc} accepted of {n} labelled)" if acc else f"undefined (accepted none of {n})"
+    rec = "undefined (none labelled acceptable)" if pd.isna(r["gates_recall"]) else f"{r['gates_recall']:.2f}"
+    return f"{p}; recall {rec}"
+
+
+def _task_lines(tasks: pd.DataFrame) -> str:
+    lines = []
+    for t, r in tasks.iterrows():
+        took = "-" if pd.isna(r["generation_s"]) else f"{r['generation_s']:.0f} s"
+        lines.append(f"| {t} | {r['generated']} | {r['llm']} | {r['template']} | {took} | {_measured(r)} |")
+    return "\n".join(lines)
+
+
+def dataset_card(df: pd.DataFrame, rejections: pd.DataFrame, generator_name: str, cfg: dict,
+                 tasks: pd.DataFrame | None = None) -> str:
     """The dataset's README. Only what the data is and how it was made: run speeds are in step 03's manifest, so a
-    re-run from the generation cache writes the same card."""
+    re-run from the generation cache writes the same card (the generation times in ``tasks`` are those recorded
+    with the cached generations)."""
     counts = df["split"].value_counts().to_dict()
     src = df["source"].value_counts().to_dict()
     rej = rejections[rejections["reason"] != "accepted"]
     rej_lines = "\n".join(f"| {r.task} | {r.reason} | {r.rows} |" for r in rej.itertuples()) or "| - | none | 0 |"
+    llm_ran = bool(cfg["llm_tasks"])
+    generator = (f"`{generator_name}`; sampling temperature {cfg['temperature']}; LLM tasks: "
+                 f"{', '.join(cfg['llm_tasks'])} (the rest from templates)" if llm_ran else
+                 "none: no LLM task ran (`synth.llm_tasks` is empty) and no generator model was loaded")
+    written = "" if llm_ran else """
+**Template-written.** No LLM task ran for this dataset (`synth.llm_tasks` is empty): every patient message,
+paraphrase and rationale is written from the hand-written lexicon and sentence templates (`source` is `template`
+or `template_hinglish`, `rationale_source` is `template`).
+"""
+    task_section = "" if tasks is None else f"""
+## Who wrote each task's rows
+Per task: LLM generations, rows the LLM wrote (generations that passed every gate), rows written from
+templates (fallbacks after a rejection, or every row of a task the config runs without the LLM), the time the
+generation took, and the gates' precision of acceptance (of the generations they accept, the share a reader
+accepts) and recall, measured on the labelled generations in `data/gates/labelled.csv` (read by the rubric in
+`data/gates/RUBRIC.md`; `pytest -k gates -s`): undefined when the gates accept none of them, or none is
+acceptable. Hinglish paraphrases are templates by design and are not counted here.
+
+| task | LLM generations | by the LLM | from templates | generation time | gates' precision (labelled set) |
+| --- | --- | --- | --- | --- | --- |
+{_task_lines(tasks)}
+"""
     return f"""---
 license: gpl-3.0
 language: [en, hi]
@@ -246,28 +347,34 @@ tags: [medical, india, synthetic, symptom-checker]
 Synthetic patient/doctor exchanges for {df['disease'].nunique()} diseases, built by the MediLlama pipeline
 (step 03) from the Kaggle *Disease Symptom Description* dataset (itachi9604; GPL-3.0, so this derivative is GPL-3.0).
 **Research data, not medical advice.**
-
+{written}
 - rows: {len(df)} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}), split by source symptom set
   (`group_id`), stratified by disease: no test symptom set and no paraphrase of a test row is in training.
 - columns: `input_text` (patient message), `output_text` (answer in five sections + disclaimer), and
   `disease`, `condition`, `symptoms`, `severity_total`, `severity_band`, `triage`, `group_id`, `source`,
   `rationale_source`, `paraphrase_of`, `persona`, `split`.
 - query sources: {', '.join(f'{k}: {v}' for k, v in sorted(src.items()))}. `llm` passed every quality gate;
-  `template` is the deterministic lexicon fallback after a rejected generation; `template_hinglish` are
-  Hinglish paraphrases written from the lexicon by design ({cfg['hinglish_rate']:.0%} of paraphrases).
+  `template` is the deterministic lexicon fallback after a rejected generation (or every query when no LLM
+  writes them); `template_hinglish` are Hinglish paraphrases written from the lexicon by design
+  ({cfg['hinglish_rate']:.0%} of paraphrases).
 
 ## Provenance
-- Generator model: `{generator_name}`; sampling temperature {cfg['temperature']}.
+- Generator model: {generator}.
 - Precautions and descriptions: the Kaggle CSVs. India notes: `data/knowledge/india_context.yaml` (sourced,
   composed without generation). Triage: `data/knowledge/triage.yaml` (disease default, red flags, severity).
 - Lay phrasings: `data/knowledge/symptom_lexicon.yaml` (hand-written).
-
+{task_section}
 ## Quality gates and rejections
-Gates: Latin script only; no role tokens, "As an AI" or prompt echo; length bounds; no disease name in a
-patient query; at least {cfg['min_symptom_share']:.0%} of the row's symptoms recognisable; near-duplicates
-(ROUGE-L > {cfg['near_duplicate_rouge_l']}) against other queries of the disease; a case that is an emergency
-because of red-flag symptoms must state them (its reference says "call 108"). A rationale must mention a
-symptom and name no disease other than through the answer's own header.
+Gates: Latin script only; no role tokens, "As an AI" or prompt echo; no assistant preamble or talk about the
+text; no speaker labels, markup, placeholders or quoted messages; not cut off; length bounds; nothing sensitive
+(sexual, self-harm, drugs, caste, religion, violence, crime, politics, insults) that the row's symptoms do not
+name. A patient query: no disease name and no diagnosis guess; the patient in the first person to a doctor (not
+a description, not a reply, no one else addressed or named); the row's sex, place and age; at least
+{cfg['min_symptom_share']:.0%} of the row's symptoms recognisable, and every red-flag symptom of a case that is
+an emergency because of them (its reference says "call 108"); no near-duplicate (ROUGE-L >
+{cfg['near_duplicate_rouge_l']}) of another query of the disease. A paraphrase keeps its source's symptoms and
+persona and is reworded (ROUGE-L to its source at most {cfg['near_duplicate_rouge_l']}). A rationale must
+mention a symptom and name no disease other than through the answer's own header.
 
 | task | reason | rows |
 | --- | --- | --- |
@@ -277,7 +384,8 @@ symptom and name no disease other than through the answer's own header.
 - Small source data: 304 unique symptom sets for 41 diseases, many of them leave-one-out variants of each
   other; test sets are near neighbours of training sets even though none is shared. Use an external set
   (e.g. Symptom2Disease) to measure generalisation.
-- Generated by a small model: wording can be awkward; template rows are formulaic.
+- {"Generated by a small model: wording can be awkward; template rows are formulaic." if llm_ran else
+   "Template-written: the wording is formulaic (a few sentence frames around the hand-written lay phrasings)."}
 - Triage levels are rules for a synthetic dataset, not a clinical decision tool.
 """
 
