@@ -256,13 +256,16 @@ def prediction_rows(test: pd.DataFrame, texts: dict, finish: dict, scores: dict,
 
 
 def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external: dict | None, leads: dict,
-                   probe_banner: dict | None, generation: dict, red_flag_set: dict | None = None) -> dict:
+                   probe_banner: dict | None, generation: dict, red_flag_set: dict | None = None,
+                   facts_found: pd.DataFrame | None = None) -> dict:
     """metrics.json: every system's summary, then what the numbers were measured on (split, models, decoding,
     bootstrap), the external set, the paired leads, the banner's scores on the probe and on the labelled messages'
-    reported half, and the generation stats."""
+    reported half, the generation stats, and the unsupported facts found (``metrics.unsupported_fact_counts``:
+    kind, fact, system, answers)."""
     ecfg = cfg["evaluate"]
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
             "prompt_style": cfg["train"]["prompt_style"], "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
-            "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation}
+            "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
+            "unsupported_facts_found": facts_found.to_dict("records") if facts_found is not None else []}
