@@ -70,6 +70,31 @@ def test_score_systems_per_system_summary(test_rows):
     # the dengue row is an emergency; "within 24 hours" is urgent: under-triaged
     assert ft["under_triage_emergency"]["value"] == 1.0 and ft["under_triage_emergency"]["n"] == 1
     assert rouge["finetuned"]["rouge1"][0] == pytest.approx(1.0) and rouge["base"]["rouge1"].max() < 0.2
+    # "Call 104." is a national helpline: no unsupported fact; nothing stated, nothing unsupported
+    assert ft["unsupported_facts"] == {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 3}
+    assert base["unsupported_facts"]["value"] == 0 and scores["base"]["n_unsupported_facts"].sum() == 0
+
+
+def test_score_systems_unsupported_facts_per_row_and_found(test_rows):
+    from medillama import metrics as M
+
+    invented = format_answer("Malaria", "Fever with chills.", ["use a mosquito net"], "See a doctor within 24 hours.",
+                             "Local name: jada bukhar. Helpline: 1075 or 104.")
+    texts = {"finetuned": [invented, answer("Dengue"), invented], "base": ["no idea"] * 3}
+    finish = {"finetuned": ["stop"] * 3, "base": ["stop"] * 3}
+    _, scores, summary = E.score_systems(texts, finish, test_rows, Names(), n_boot=50, seed=0)
+    assert scores["finetuned"]["unsupported_facts"][0] == [("local name", "jada bukhar"), ("helpline", "1075")]
+    assert scores["finetuned"]["n_unsupported_facts"].tolist() == [2, 0, 2]
+    assert summary["finetuned"]["unsupported_facts"]["value"] == pytest.approx(2 / 3)
+    found = M.unsupported_fact_counts(scores)
+    assert found.to_dict("records") == [
+        {"kind": "helpline", "fact": "1075", "system": "finetuned", "answers": 2},
+        {"kind": "local name", "fact": "jada bukhar", "system": "finetuned", "answers": 2}]
+    rec = E.metrics_record(summary, {"profile": "smoke", "models": {"base": "m"}, "train": {"prompt_style": "alpaca"},
+                                     "evaluate": {"split": "test", "max_new_tokens": 64, "bootstrap": 50}},
+                           3, "a", None, {}, None, {}, None, found)
+    assert rec["unsupported_facts_found"] == found.to_dict("records")
+    assert rec["finetuned"]["unsupported_facts"]["n"] == 3
 
 
 @pytest.fixture
@@ -156,7 +181,8 @@ def test_metrics_record_keys_and_order():
                            {"base": {"rows": 3}})
     assert list(rec) == ["base", "finetuned", "n_test_rows", "split", "profile", "base_model", "finetuned_adapter",
                          "prompt_style", "max_new_tokens", "bootstrap_samples", "external", "finetuned_lead",
-                         "probe_banner", "red_flag_set", "generation"]
+                         "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
+    assert rec["unsupported_facts_found"] == []
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
     assert rec["finetuned_adapter"] == "outputs/x/04_finetune/adapter" and rec["finetuned"]["disease_accuracy"]["value"] == 0.9
 

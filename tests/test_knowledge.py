@@ -97,3 +97,13 @@ def test_india_notes_are_composed_from_the_file_only():
     entry = knowledge.india()["diseases"]["malaria"]
     assert entry["access"].strip() in notes and "NCVBDC" in notes
     assert notes.startswith("Local name:")
+
+
+def test_programme_names_every_way_the_file_writes_them():
+    names = knowledge.programme_names()
+    assert set(names) == set(knowledge.india()["programmes"])
+    assert names["NTEP"][:2] == ["NTEP", "National TB Elimination Programme"]  # an acronym key is a name
+    assert {"NP-NCD", "National Programme for Prevention and Control of Non-Communicable Diseases"} <= set(
+        names["NP_NCD"]) and "NP_NCD" not in names["NP_NCD"]  # a key with '_' is not
+    assert "Health and Wellness Centre" in names["AYUSHMAN_AROGYA_MANDIR"]  # 'formerly' dropped
+    assert {"PM-JAY", "AB PM-JAY", "Ayushman Bharat"} <= set(names["PMJAY"])  # aliases and the bracketed acronym

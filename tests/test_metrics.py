@@ -101,14 +101,104 @@ def test_india_notes_presence():
 def test_summarise_has_every_metric_with_ci(names):
     scores = pd.DataFrame([{"correct": True, "complete": True, "ends_properly": True, "triage_agree": True,
                             "under_triage": False, "over_triage": False, "precaution_recall": 1.0,
-                            "india_notes": True, "pred_disease": "malaria"}] * 4)
+                            "india_notes": True, "pred_disease": "malaria", "n_unsupported_facts": n}
+                           for n in (0, 2, 0, 0)])
     rouge = pd.DataFrame([{k: 0.5 for k in M.ROUGE_TYPES}] * 4)
     out = M.summarise(scores, rouge, pd.Series(["emergency", "urgent", "urgent", "routine"]), ["malaria"] * 4, 100, 0)
     for k in ("rouge1", "rougeLsum", "disease_accuracy", "disease_macro_f1", "format_compliance", "ends_properly",
               "triage_agreement", "under_triage", "under_triage_emergency", "over_triage", "precaution_recall",
-              "india_notes_presence"):
+              "india_notes_presence", "unsupported_facts"):
         assert set(out[k]) == {"value", "lo", "hi", "n"}
     assert out["under_triage_emergency"]["n"] == 1
+    assert out["unsupported_facts"]["value"] == 0.25 and out["unsupported_facts"]["n"] == 4  # answers, not facts
+
+
+# --- unsupported facts -----------------------------------------------------------------------------------------
+
+INDIA_FIELDS = ("local_names", "seasonality", "access", "caution", "programmes", "helplines")
+
+
+def test_reference_answers_state_no_unsupported_fact(real_names, real_ingested):
+    """The references (india_notes with any fields, the dataset's precautions) are the knowledge itself: not one
+    of their facts may count as unsupported for their own disease. The same notes read as another condition's, or
+    as no known condition's, do show facts, so the check is not passing on text it cannot read."""
+    import itertools
+
+    ctx = knowledge.india()
+    assert set(ctx["diseases"]) == set(real_ingested.diseases["key"])
+    for r in real_ingested.diseases.itertuples():
+        precautions = list(r.precautions)
+        for k in range(1, len(INDIA_FIELDS) + 1):
+            for fields in itertools.combinations(INDIA_FIELDS, k):
+                text = format_answer(r.display_name, "Why.", precautions, knowledge.triage_advice("routine"),
+                                     knowledge.india_notes(r.key, fields))
+                assert M.unsupported_facts(text, r.key, precautions) == [], (r.key, fields)
+        full = format_answer(r.display_name, "Why.", precautions, knowledge.triage_advice("emergency"),
+                             knowledge.india_notes(r.key, INDIA_FIELDS))
+        ref = {"disease": r.key, "triage": "emergency", "precautions": precautions}
+        scored = M.score_answer(full, "stop", ref, real_names)  # the condition line names the disease
+        assert scored["pred_disease"] == r.key and scored["n_unsupported_facts"] == 0, scored["unsupported_facts"]
+        unknown = M.unsupported_facts(full, None)
+        assert ("local name", knowledge.india_notes(r.key, ("local_names",)).split(": ")[1].split(",")[0]
+                .split(" (")[0].rstrip(".")) in unknown, unknown
+        own = set(ctx["diseases"][r.key]["programmes"]) - M.NATIONAL_PROGRAMMES
+        assert len([f for f in unknown if f[0] == "programme"]) == len(own), (r.key, unknown)
+
+
+def india_answer(notes: str, condition: str = "Malaria", precautions=("use mosquito nets",),
+                 why: str = "Fever with chills.") -> str:
+    return format_answer(condition, why, list(precautions), knowledge.triage_advice("urgent"), notes)
+
+
+def test_invented_and_borrowed_facts_are_flagged_with_their_kind():
+    notes = ("Local name: malaria bukhar, kaanpne wala bukhar (Hindi). Also called haddi-tod bukhar. Programme: "
+             "NCVBDC; NTEP; Ni-kshay Poshan Yojana; National Malaria Eradication Mission. Helpline: 1075, "
+             "1800-11-4477 or 14416; for emergencies call 108 or 102, or 104 for advice.")
+    facts = M.unsupported_facts(india_answer(notes), "malaria", ["use mosquito nets"])
+    assert facts == [("local name", "kaanpne wala bukhar"), ("local name", "haddi-tod bukhar"),
+                     ("programme", "NTEP"), ("programme", "NIKSHAY"),
+                     ("programme", "National Malaria Eradication Mission"), ("helpline", "1075"),
+                     ("helpline", "1800-11-4477"), ("helpline", "14416")]
+    # the same programme for the disease it belongs to is supported
+    assert ("programme", "NTEP") not in M.unsupported_facts(india_answer(notes, "Tuberculosis"), "tuberculosis")
+    # a fact in the precautions counts as much as one in the India notes; one in 'Why' is not looked at
+    assert M.unsupported_facts(india_answer("Local name: malaria bukhar.", precautions=["call 1075"]),
+                               "malaria") == [("helpline", "1075")]
+    assert M.unsupported_facts(india_answer("Local name: malaria bukhar.", why="NTEP and 1075."), "malaria") == []
+
+
+def test_supported_facts_amounts_and_the_disclaimer_are_not_flagged():
+    notes = ("Local name: malaria bukhar; thand wala bukhar. Free tests under NCVBDC and the National Center for "
+             "Vector Borne Diseases Control, at an Ayushman Arogya Mandir (AAMs too); PM-JAY pays for admission "
+             "(Pradhan Mantri Jan Arogya Yojana). Call 108, 102 or 104. Since 2024 patients get Rs 1000 a month "
+             "for 6 months; drink 2000 ml of water; a doctor within 24 hours, 24x7.")
+    assert M.unsupported_facts(india_answer(notes), "malaria") == []
+    assert M.unsupported_facts(india_answer("Dial 1075.", precautions=["dial 1075 for advice"]), "malaria",
+                               ["dial 1075 for advice"]) == []  # the dataset's precautions support their own words
+    # a condition outside the 41 (or none): only the national services are supported
+    outside = M.unsupported_facts(india_answer("NCVBDC; PM-JAY; call 108 or 1097.", "Flu"), None)
+    assert outside == [("programme", "NCVBDC"), ("helpline", "1097")]
+
+
+def test_score_answer_counts_facts_against_the_condition_it_names(names):
+    text = india_answer("Local name: dengue bukhar. Programme: NCVBDC.", "Dengue")
+    ref = {"disease": "malaria", "triage": "urgent", "precautions": ["use mosquito nets"]}
+    s = M.score_answer(text, "stop", ref, names)
+    assert s["pred_disease"] == "dengue" and s["unsupported_facts"] == [] and s["n_unsupported_facts"] == 0
+    s = M.score_answer(text.replace("Dengue", "Malaria", 1), "stop", ref, names)
+    assert s["unsupported_facts"] == [("local name", "dengue bukhar")] and s["n_unsupported_facts"] == 1
+
+
+def test_unsupported_fact_counts_per_system():
+    scores = {"finetuned": pd.DataFrame({"unsupported_facts": [[("helpline", "1075")], [],
+                                                               [("helpline", "1075"), ("programme", "NTEP")]]}),
+              "base": pd.DataFrame({"unsupported_facts": [[("local name", "xyz")], [], []]})}
+    t = M.unsupported_fact_counts(scores)
+    assert t.to_dict("records") == [
+        {"kind": "helpline", "fact": "1075", "system": "finetuned", "answers": 2},
+        {"kind": "programme", "fact": "NTEP", "system": "finetuned", "answers": 1},
+        {"kind": "local name", "fact": "xyz", "system": "base", "answers": 1}]
+    assert M.unsupported_fact_counts({"base": pd.DataFrame({"unsupported_facts": [[]]})}).empty
 
 
 def test_baselines():

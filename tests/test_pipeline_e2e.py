@@ -152,8 +152,10 @@ def test_smoke_chain_interrupted_resumed_outputs_and_skip(smoke_run, root, tmp_p
     metrics = json.loads((run / "05_evaluate" / "metrics.json").read_text())
     for model in ("base", "finetuned"):
         for k in ("rouge1", "rougeL", "disease_accuracy", "format_compliance", "under_triage_emergency",
-                  "precaution_recall", "india_notes_presence", "external_accuracy"):
+                  "precaution_recall", "india_notes_presence", "unsupported_facts", "external_accuracy"):
             assert {"value", "lo", "hi", "n"} <= set(metrics[model][k])
+    assert isinstance(metrics["unsupported_facts_found"], list)
+    assert (run / "05_evaluate" / "unsupported_facts.csv").exists()
     assert metrics["tfidf"]["disease_accuracy"]["n"] == metrics["n_test_rows"]
     assert {"disease_accuracy", "external_accuracy"} <= set(metrics["tfidf_all"])
     lead = metrics["finetuned_lead"]["external"]["tfidf"]  # paired: the difference of the two accuracies

@@ -33,7 +33,13 @@ def synthetic_metrics() -> dict:
                                                       "unmapped_labels": []},
               "finetuned_lead": {"test": {"tfidf": ci(-0.013, 0.04), "tfidf_all": ci(-0.056, 0.04)},
                                  "external": {"tfidf": ci(0.062, 0.03, 600), "tfidf_all": ci(-0.012, 0.03, 600)}},
-              "probe_banner": None, "generation": {}})
+              "probe_banner": None, "generation": {},
+              "unsupported_facts_found": [
+                  {"kind": "helpline", "fact": "1075", "system": "base", "answers": 9},
+                  {"kind": "local name", "fact": "jada bukhar", "system": "finetuned", "answers": 4},
+                  {"kind": "helpline", "fact": "1075", "system": "finetuned", "answers": 2},
+                  {"kind": "programme", "fact": "NTEP", "system": "finetuned", "answers": 2},
+                  {"kind": "programme", "fact": "NTEP", "system": "base+safety", "answers": 7}]})
     return m
 
 
@@ -73,10 +79,19 @@ def test_fmt_ci_one_format():
 def test_metrics_table_headline_rows_systems_and_counts():
     m = synthetic_metrics()
     t = results.metrics_table(m)
-    assert list(t.columns) == [label for _, label in results.SYSTEMS]
+    # what fine-tuning bought: base, the fine-tuned model alone and with the safety layer, and the bags of words
+    assert list(t.columns) == ["Base model", "Fine-tuned alone", "Fine-tuned + safety layer", "TF-IDF + LR",
+                               "TF-IDF + LR, all training queries"]
     assert list(t.index) == ["Disease accuracy, held-out split (n=160)", "Disease accuracy, external set (n=600)",
-                             "Format compliance, all five sections (n=160)", "Under-triage on emergency rows (n=26)"]
-    assert t.loc["Disease accuracy, held-out split (n=160)", "Fine-tuned"] == results.fmt_ci(m["finetuned"]["disease_accuracy"])
+                             "Format compliance, all five sections (n=160)", "Precaution recall (n=160)",
+                             "India notes present (n=160)", "Answers with unsupported facts (lower is better) (n=160)",
+                             "Under-triage on emergency rows (lower is better) (n=26)", "ROUGE-L (n=160)"]
+    assert (t.loc["Disease accuracy, held-out split (n=160)", "Fine-tuned alone"]
+            == results.fmt_ci(m["finetuned"]["disease_accuracy"]))
+    unsupported = "Answers with unsupported facts (lower is better) (n=160)"
+    assert t.loc[unsupported, "Fine-tuned + safety layer"] == results.fmt_ci(m["finetuned+safety"]["unsupported_facts"])
+    assert t.loc[unsupported, "Base model"] == results.fmt_ci(m["base"]["unsupported_facts"]) != ""
+    assert t.loc[unsupported, "TF-IDF + LR"] == ""  # a classifier writes no facts
     assert t.loc["Disease accuracy, external set (n=600)", "TF-IDF + LR, all training queries"] == "0.520 [0.470, 0.570]"
     assert t.loc["Format compliance, all five sections (n=160)", "TF-IDF + LR"] == ""  # a classifier has no format
     # a metric no system has is left out; one system missing a metric leaves its cell empty
@@ -85,7 +100,18 @@ def test_metrics_table_headline_rows_systems_and_counts():
         m[s].pop("rougeLsum")
     more = results.metrics_table(m, results.MORE)
     assert not any(i.startswith("ROUGE-Lsum") for i in more.index)
-    assert more.loc["ROUGE-2 (n=160)", "Fine-tuned"] == "" and more.loc["ROUGE-2 (n=160)", "Base model"] != ""
+    assert more.loc["ROUGE-2 (n=160)", "Fine-tuned alone"] == "" and more.loc["ROUGE-2 (n=160)", "Base model"] != ""
+    assert "Majority" in results.metrics_table(m, results.MORE, results.SYSTEMS).columns
+
+
+def test_facts_table_one_row_per_fact_counts_per_system():
+    t = results.facts_table(synthetic_metrics())
+    assert list(t.columns) == ["kind", "Base model", "Fine-tuned alone", "Fine-tuned + safety layer"]
+    # the fine-tuned model's most frequent first; base+safety is not a column of the report
+    assert list(t.index) == ["jada bukhar", "1075", "NTEP"]
+    assert t.loc["1075"].tolist() == ["helpline", 9, 2, 0] and t.loc["NTEP"].tolist() == ["programme", 0, 2, 0]
+    assert list(results.facts_table(synthetic_metrics(), top=1).index) == ["jada bukhar"]
+    assert results.facts_table({"unsupported_facts_found": []}).empty and results.facts_table({}).empty
 
 
 def test_leads_table_signed_per_split():
@@ -114,12 +140,14 @@ def test_results_markdown_sections_and_provenance(run):
     assert "- Run `demo`, profile `cpu`, step 05 finished 2026-11-28" in md and "`abc1234def56` (manifests)" in md
     assert "`python -m medillama report --run demo --markdown docs/results.md`" in md
     sections = [line for line in md.splitlines() if line.startswith("## ")]
-    assert sections == ["## Headline", "## Fine-tuned vs the TF-IDF baselines", "## All other metrics",
+    assert sections == ["## What fine-tuning bought", "## Fine-tuned vs the TF-IDF baselines",
+                        "## Unsupported facts", "## All other metrics",
                         "## Step 04: the validation split and the probe (the numbers recipes are chosen by)"]
-    head = md.split("## Headline")[1].split("##")[0]
+    head = md.split("## What fine-tuning bought")[1].split("##")[0]
     assert results.markdown_table(results.metrics_table(synthetic_metrics())) in head
     assert "| Disease accuracy, probe (fine-tuned) | 0.842 |" in md and "masking" not in md
     assert "ROUGE-Lsum (n=160)" in md and "not the model" in md
+    assert results.markdown_table(results.facts_table(synthetic_metrics())) in md.split("## Unsupported facts")[1]
 
 
 def test_results_markdown_without_git_commit_in_manifests_says_where_it_came_from(run):
@@ -219,4 +247,5 @@ def test_index_page_shows_table_leads_and_pictures(run):
         assert f"src='{name}'" in page and (index.parent / name).exists()
     assert results.fmt_ci(synthetic_metrics()["finetuned"]["disease_accuracy"]).split(" [")[0] in page
     assert "paired bootstrap" in page and "all training queries" in page and "not the model" in page
+    assert "What fine-tuning bought" in page and "Unsupported facts" in page and "jada bukhar" in page
     assert "05_evaluate.html" in page and (index.parent / "05_evaluate.html").exists()

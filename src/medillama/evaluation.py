@@ -256,16 +256,19 @@ def prediction_rows(test: pd.DataFrame, texts: dict, finish: dict, scores: dict,
 
 
 def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external: dict | None, leads: dict,
-                   probe_banner: dict | None, generation: dict, red_flag_set: dict | None = None) -> dict:
+                   probe_banner: dict | None, generation: dict, red_flag_set: dict | None = None,
+                   facts_found: pd.DataFrame | None = None) -> dict:
     """metrics.json: every system's summary, then what the numbers were measured on (split, models, decoding,
     bootstrap), the external set, the paired leads, the banner's scores on the probe and on the labelled messages'
-    reported half, and the generation stats."""
+    reported half, the generation stats, and the unsupported facts found (``metrics.unsupported_fact_counts``:
+    kind, fact, system, answers)."""
     ecfg = cfg["evaluate"]
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
             "prompt_style": cfg["train"]["prompt_style"], "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
-            "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation}
+            "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
+            "unsupported_facts_found": facts_found.to_dict("records") if facts_found is not None else []}
 
 
 def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenizer, max_new_tokens: int,
@@ -293,6 +296,7 @@ def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenize
                "precaution_recall": float(rows["precaution_recall"].mean()),
                "precaution_recall_when_right": float(right["precaution_recall"].mean()) if len(right) else None,
                "india_notes_presence": float(rows["india_notes"].mean()),
+               "unsupported_facts": float((rows["n_unsupported_facts"] > 0).mean()),
                "format_compliance": float(rows["complete"].mean()),
                "ends_properly": float(rows["ends_properly"].mean()),
                "rougeL": float(rouge["rougeL"].mean()), "rows": len(rows)}

@@ -219,6 +219,9 @@ def level_from_text(text: str, folder=None) -> str | None:
 
 # --- India notes -------------------------------------------------------------------------------------------
 
+ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{1,9}")  # a programme key that is also how the programme is written (NTEP)
+
+
 def india_notes(disease: str, fields=("local_names", "seasonality", "access", "programmes", "helplines"),
                 folder=None) -> str:
     """Compose the India notes of an answer from the knowledge file only (facts, no generation)."""
@@ -236,12 +239,26 @@ def india_notes(disease: str, fields=("local_names", "seasonality", "access", "p
         progs = []
         for p in e["programmes"]:
             name = ctx["programmes"][p].get("name") or p
-            acronym = re.fullmatch(r"[A-Z][A-Z0-9-]{1,9}", p) and p not in name and "(" not in name
+            acronym = ACRONYM.fullmatch(p) and p not in name and "(" not in name
             progs.append(f"{p} ({name})" if acronym else name)
         parts.append(f"Programme: {'; '.join(progs)}.")
     if "helplines" in fields and e.get("helplines"):
         parts.append(f"Helpline: {', '.join(str(h) for h in e['helplines'])}.")
     return " ".join(parts)
+
+
+def programme_names(folder=None) -> dict[str, list[str]]:
+    """{programme key: every way india_context.yaml writes it}: the key when it is an acronym, the name without
+    its brackets and what the brackets hold ('formerly' dropped), and the programme's ``aliases``."""
+    out = {}
+    for key, p in (india(folder).get("programmes") or {}).items():
+        name = p.get("name") or ""
+        forms = [key] if ACRONYM.fullmatch(key) else []
+        forms.append(re.sub(r"\s*\([^)]*\)", "", name).strip())
+        forms += [re.sub(r"^formerly\s+", "", inner.strip()) for inner in re.findall(r"\(([^)]*)\)", name)]
+        forms += [str(a) for a in p.get("aliases") or []]
+        out[key] = list(dict.fromkeys(f for f in forms if f))
+    return out
 
 
 def disease_aliases(disease: str, display: str, folder=None) -> list[str]:

@@ -218,7 +218,7 @@ def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
 def _evaluate_outputs(cfg: dict, run: str) -> list[Path]:
     d = paths.run_dir(run) / "05_evaluate"
     ext = [d / "external_predictions.jsonl"] if cfg["evaluate"]["external_eval_csv"] else []
-    return [d / "metrics.json", d / "predictions.jsonl"] + ext
+    return [d / "metrics.json", d / "predictions.jsonl", d / "unsupported_facts.csv"] + ext
 
 
 STEPS: dict[str, StepSpec] = {

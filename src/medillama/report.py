@@ -6,7 +6,8 @@ import html
 from pathlib import Path
 
 from . import figures, io, paths
-from .results import BANNER_NOTE, LEAD_NOTE, METRICS, SAFETY_NOTE, banner_table, html_note, leads_table, metrics_table
+from .results import (BANNER_NOTE, FACTS_NOTE, HEADLINE, HEADLINE_NOTE, LEAD_NOTE, MORE, SAFETY_NOTE, SYSTEMS,
+                      banner_table, facts_table, html_note, leads_table, metrics_table)
 
 PICTURES = {"loss": "loss_curves.png", "intervals": "metric_intervals.png", "misses": "misses.png"}
 
@@ -47,15 +48,21 @@ CAPTIONS = {"loss": "Step 04: training and validation loss by optimizer step.",
 
 
 def results_html(metrics: dict) -> str:
-    """The index page's results section: the metrics table, the safety note and the paired leads."""
+    """The index page's results section: the headline table (what fine-tuning bought), the safety note, the paired
+    leads, the unsupported facts found, the banner, and the rest of the metrics."""
     n = metrics.get("n_test_rows")
-    leads, banner = leads_table(metrics), banner_table(metrics)
+    leads, banner, facts = leads_table(metrics), banner_table(metrics), facts_table(metrics)
+    more = metrics_table(metrics, MORE, SYSTEMS)
     return (f"<p>Held-out split: {n} rows; models: base <code>{html.escape(str(metrics.get('base_model')))}</code>, "
             f"profile <code>{html.escape(str(metrics.get('profile')))}</code>. 95% bootstrap intervals in "
-            f"brackets.</p>{_html_table(metrics_table(metrics, METRICS))}<p>{html_note(SAFETY_NOTE)}</p>"
+            f"brackets.</p><p>{html_note(HEADLINE_NOTE)}</p>{_html_table(metrics_table(metrics, HEADLINE))}"
+            f"<p>{html_note(SAFETY_NOTE)}</p>"
             + (f"<p>{LEAD_NOTE}</p>{_html_table(leads)}" if not leads.empty else "")
+            + (f"<h3>Unsupported facts</h3><p>{html_note(FACTS_NOTE)}</p>{_html_table(facts)}"
+               if not facts.empty else "")
             + (f"<h3>The red-flag banner</h3><p>{html_note(BANNER_NOTE)}</p>{_html_table(banner)}"
-               if not banner.empty else ""))
+               if not banner.empty else "")
+            + (f"<h3>All other metrics</h3>{_html_table(more)}" if not more.empty else ""))
 
 
 def build(run: str) -> Path | None:
@@ -85,7 +92,7 @@ def build(run: str) -> Path | None:
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
 figure{{margin:1.5rem 0}}img{{max-width:100%}}figcaption{{color:#555;font-size:.9rem}}</style></head><body>
 <h1>MediLlama &middot; run <code>{html.escape(run)}</code></h1>
-<h2>Headline: base vs fine-tuned vs baselines</h2>{table}
+<h2>What fine-tuning bought</h2>{table}
 {f'<h2>Pictures</h2>{pics}' if pics else ''}
 <h2>Rendered notebooks</h2><ul>{''.join(links)}</ul>
 <p><em>Research outputs of a small model trained on synthetic data: not medical advice. In an emergency in India call 108.</em></p>

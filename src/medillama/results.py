@@ -10,20 +10,25 @@ import pandas as pd
 
 from . import io, paths
 
-# (metrics.json key, label). HEADLINE: what the pipeline is judged by; MORE: the rest of each system's metrics.
+# (metrics.json key, label). HEADLINE: what fine-tuning bought -- the answer's content, urgency and format, each
+# measured on the model's own answer and after the safety layer; MORE: the rest of each system's metrics.
 HEADLINE = [("disease_accuracy", "Disease accuracy, held-out split"),
             ("external_accuracy", "Disease accuracy, external set"),
             ("format_compliance", "Format compliance, all five sections"),
-            ("under_triage_emergency", "Under-triage on emergency rows")]
+            ("precaution_recall", "Precaution recall"), ("india_notes_presence", "India notes present"),
+            ("unsupported_facts", "Answers with unsupported facts (lower is better)"),
+            ("under_triage_emergency", "Under-triage on emergency rows (lower is better)"), ("rougeL", "ROUGE-L")]
 MORE = [("disease_macro_f1", "Disease macro-F1"), ("ends_properly", "Ends properly (EOS)"),
         ("triage_agreement", "Triage agreement"), ("under_triage", "Under-triage, all rows"),
-        ("over_triage", "Over-triage"), ("precaution_recall", "Precaution recall"),
-        ("india_notes_presence", "India notes present"), ("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"),
-        ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum")]
+        ("over_triage", "Over-triage"), ("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeLsum", "ROUGE-Lsum")]
 METRICS = HEADLINE + MORE
-# (metrics.json key, column label): the two models, what `medillama ask` shows, and what a user would pick instead
-SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned"), ("finetuned+safety", "Fine-tuned + safety layer"),
-           ("tfidf", "TF-IDF + LR"), ("tfidf_all", "TF-IDF + LR, all training queries"), ("majority", "Majority")]
+# (metrics.json key, column label): the base model, the fine-tuned model's own answers, the same after the safety
+# layer (what `medillama ask` shows), and the bags of words a user would pick instead; SYSTEMS adds the majority class
+HEADLINE_SYSTEMS = [("base", "Base model"), ("finetuned", "Fine-tuned alone"),
+                    ("finetuned+safety", "Fine-tuned + safety layer"), ("tfidf", "TF-IDF + LR"),
+                    ("tfidf_all", "TF-IDF + LR, all training queries")]
+SYSTEMS = HEADLINE_SYSTEMS + [("majority", "Majority")]
+MODEL_SYSTEMS = HEADLINE_SYSTEMS[:3]  # the systems that write an answer (the baselines only name a disease)
 # metrics.json's finetuned_lead: {split: {baseline: CI}}
 LEAD_SPLITS = [("test", "held-out split"), ("external", "external set")]
 LEAD_BASELINES = [("tfidf", "TF-IDF + LR (the train split's queries)"),
@@ -37,8 +42,15 @@ STEP04 = [("validation_disease_accuracy", "Disease accuracy, validation split"),
 SAFETY_NOTE = ("*Fine-tuned + safety layer* is what `medillama ask` shows: the same answer after the rules of "
                "`triage.yaml`, with a recognised condition's precautions and India notes taken from their sources. "
                "The references were written from the same files, so that column's triage, precaution, India-notes "
-               "and much of its ROUGE measure the deployed system, not the model.")
+               "and unsupported-facts numbers and much of its ROUGE measure the deployed system, not the model.")
 LEAD_NOTE = "Fine-tuned disease accuracy minus the baseline's, on the same rows (paired bootstrap 95% CI):"
+HEADLINE_NOTE = ("What fine-tuning bought: the base model against the fine-tuned model's own answers and the same "
+                 "answers after the safety layer, and the bags of words a user could pick instead (they only name "
+                 "the disease). *Unsupported facts*: the share of answers whose Precautions or India notes state a "
+                 "programme, a helpline or phone number, or a local name that `india_context.yaml` or the "
+                 "dataset's precaution list does not give for the condition the answer names.")
+FACTS_NOTE = ("Every unsupported fact found on the held-out split, and in how many answers of each system "
+              "(`unsupported_facts_found` in metrics.json holds the full list).")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -52,7 +64,7 @@ def fmt_ci(m: dict | None, signed: bool = False) -> str:
     return f"{m['value']:{f}} [{m['lo']:{f}}, {m['hi']:{f}}]"
 
 
-def metrics_table(metrics: dict, rows=HEADLINE, systems=SYSTEMS) -> pd.DataFrame:
+def metrics_table(metrics: dict, rows=HEADLINE, systems=HEADLINE_SYSTEMS) -> pd.DataFrame:
     """One row per metric that any system has (its label, with the number of rows it was measured on), one column
     per system; every cell ``fmt_ci``."""
     out = {}
@@ -90,6 +102,26 @@ def banner_table(metrics: dict) -> pd.DataFrame:
         {label: {"emergencies flagged": f"{cell(s, 'banner_on_emergency')} (n={s['emergency_rows']})",
                  "others flagged (false alarms)": f"{cell(s, 'banner_on_other')} (n={s['other_rows']})"}
          for label, s in rows.items()}, orient="index").rename_axis("set")
+
+
+def facts_table(metrics: dict, top: int | None = 30, systems=MODEL_SYSTEMS) -> pd.DataFrame:
+    """metrics.json's ``unsupported_facts_found`` as one row per fact (its kind, then the number of answers stating
+    it per system), the fine-tuned model's most frequent first; the ``top`` rows (all with None). Empty when the
+    run has none."""
+    found = pd.DataFrame(metrics.get("unsupported_facts_found") or [], columns=["kind", "fact", "system", "answers"])
+    found = found[found["system"].isin([s for s, _ in systems])]
+    if found.empty:
+        return pd.DataFrame()
+    table = found.pivot_table(index=["fact", "kind"], columns="system", values="answers", aggfunc="sum",
+                              fill_value=0)
+    keys = [s for s, _ in systems]
+    table = table.reindex(columns=keys, fill_value=0).astype(int)
+    first = ["finetuned"] if "finetuned" in keys else []
+    table = (table.assign(total=table.sum(axis=1)).sort_values(first + ["total"], ascending=False, kind="stable")
+             .drop(columns="total"))
+    table.columns = [label for _, label in systems]
+    table = table.reset_index(level="kind").rename_axis("fact")
+    return table.head(top) if top else table
 
 
 def leads_table(metrics: dict) -> pd.DataFrame:
@@ -163,14 +195,14 @@ def command(run: str, markdown: str | None = None, readme: str | None = None) ->
 
 def readme_block(run: str, metrics: dict | None = None, results_link: str = "docs/results.md",
                  cmd: str | None = None) -> str:
-    """The README's results: the headline table and the paired leads, and where they come from (no commit hash:
-    the results page has it)."""
+    """The README's results: the headline table (what fine-tuning bought) and the paired leads, and where they come
+    from (no commit hash: the results page has it)."""
     metrics = metrics if metrics is not None else load_metrics(run)
     info = run_info(run)
     lines = [f"Generated by `{cmd or command(run, readme='README.md')}` from `outputs/{run}/05_evaluate/metrics.json` "
              f"(run `{run}`, profile `{info['profile'] or metrics.get('profile')}`, step 05 finished "
              f"{info['date'] or 'unknown'}; {_measured_on(metrics)}); 95% bootstrap intervals in brackets. "
-             f"All metrics and their provenance: [{results_link}]({results_link}).", "",
+             f"All metrics and their provenance: [{results_link}]({results_link}).", "", HEADLINE_NOTE, "",
              markdown_table(metrics_table(metrics, HEADLINE))]
     leads = leads_table(metrics)
     if not leads.empty:
@@ -179,8 +211,9 @@ def readme_block(run: str, metrics: dict | None = None, results_link: str = "doc
 
 
 def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = None) -> str:
-    """docs/results.md: the run's provenance (run, profile, date, commit), the headline table, the paired leads,
-    the rest of the metrics, and step 04's validation and probe scores."""
+    """docs/results.md: the run's provenance (run, profile, date, commit), the headline table (what fine-tuning
+    bought), the paired leads, the unsupported facts found, the banner, the rest of the metrics, and step 04's
+    validation and probe scores."""
     metrics = metrics if metrics is not None else load_metrics(run)
     info = run_info(run)
     out = [f"# Results: run `{run}`", "",
@@ -191,14 +224,18 @@ def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = No
            f"- Code: commit `{info['commit'] or 'unknown'}` ({info['commit_source']})",
            f"- Measured on: {_measured_on(metrics)}; bootstrap samples: {metrics.get('bootstrap_samples')}",
            "", "95% bootstrap intervals in brackets; n is the number of rows a metric was measured on.",
-           "", "## Headline", "", markdown_table(metrics_table(metrics, HEADLINE)), "", SAFETY_NOTE]
+           "", "## What fine-tuning bought", "", HEADLINE_NOTE, "", markdown_table(metrics_table(metrics, HEADLINE)),
+           "", SAFETY_NOTE]
     leads = leads_table(metrics)
     if not leads.empty:
         out += ["", "## Fine-tuned vs the TF-IDF baselines", "", LEAD_NOTE, "", markdown_table(leads)]
+    facts = facts_table(metrics)
+    if not facts.empty:
+        out += ["", "## Unsupported facts", "", FACTS_NOTE, "", markdown_table(facts)]
     banner = banner_table(metrics)
     if not banner.empty:
         out += ["", "## The red-flag banner", "", BANNER_NOTE, "", markdown_table(banner)]
-    more = metrics_table(metrics, MORE)
+    more = metrics_table(metrics, MORE, SYSTEMS)
     if not more.empty:
         out += ["", "## All other metrics", "", markdown_table(more)]
     step04 = {label: fmt_ci({"value": info["step04"][k]}) for k, label in STEP04 if info["step04"].get(k) is not None}
