@@ -201,3 +201,23 @@ def test_probe_banner_scores_levels_from_the_symptoms(tmp_path):
     s = E.probe_banner_scores(probe, HeartNames(), symptoms)
     assert s["emergency_rows"] == 2 and s["banner_on_emergency"] == 0.5
     assert s["missed"] == ["I just feel a bit off today"] and s["other_rows"] == 1 and s["banner_on_other"] == 0
+
+
+def test_answer_content_scores_whole_answers_as_step_05_does(test_rows):
+    """Step 04's content check: a right answer with the disease's precautions and sourced India notes scores full
+    marks; a wrong condition and an invented helpline are counted against it."""
+    from medillama import knowledge
+    from medillama.generate import FakeBackend
+
+    good = format_answer("Malaria", "Fever with chills.", ["use a mosquito net"], "See a doctor within 24 hours.",
+                         knowledge.india_notes("malaria"))
+    bad = format_answer("Malaria", "Fever.", ["rest"], "See a doctor within 24 hours.", "Call the dengue line 1800-111.")
+    replies = {"fever and chills": good, "crushing chest pain and sweating": bad, "runny nose": "no idea"}
+    backend = FakeBackend(lambda p: next(a for q, a in replies.items() if q in p))
+    summary, rows = E.answer_content_scores(backend, test_rows, Names(), "alpaca", None, 64)
+    assert summary["rows"] == 3 and summary["answer_disease_accuracy"] == pytest.approx(1 / 3)
+    assert summary["precaution_recall_when_right"] == 1.0 and summary["precaution_recall"] == pytest.approx(1 / 3)
+    assert summary["india_notes_presence"] == pytest.approx(1 / 3)
+    assert summary["format_compliance"] == pytest.approx(2 / 3)
+    assert summary["unsupported_facts"] == pytest.approx(1 / 3)  # the made-up number under a Malaria answer
+    assert rows.loc[1, "n_unsupported_facts"] >= 1 and rows.loc[0, "n_unsupported_facts"] == 0

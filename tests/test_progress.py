@@ -132,3 +132,21 @@ def test_a_model_step_records_its_precision_and_timings_in_its_manifest(tmp_path
         progress.bind(None)
     assert m["precision"] == {"autocast": "fp32", "reason": step.precision.reason, "device": "cpu"}
     assert "amx_bf16" in m["precision"]["reason"] and m["timings"] == {"train": {"estimate_s": 12.0, "actual_s": 15.5}}
+
+
+def test_training_rate_and_eta_come_from_the_tokens_the_steps_trained_on(status, updates, monkeypatch):
+    """Batches grouped by length come longest first: a rate from the mean row length would make the first steps
+    look slow, so the callback counts the tokens each step was actually given."""
+    from types import SimpleNamespace
+
+    clock = iter([0.0, 2.0, 4.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    seen = iter([0, 250, 400])  # tokens trained so far: at the start, after step 1 (the longest), after step 2
+    cb = progress.training_callback(tokens_per_step=100.0, tokens_seen=lambda: next(seen), measure_steps=1)
+    args = SimpleNamespace(eval_strategy="no", eval_steps=None)
+    cb.on_train_begin(args, SimpleNamespace(global_step=0, max_steps=4), None)
+    cb.on_step_begin(args, SimpleNamespace(global_step=0, max_steps=4), None)
+    cb.on_step_end(args, SimpleNamespace(global_step=1, max_steps=4), None)
+    last = [kw for a, kw in updates if a[0] == "train"][-1]
+    assert last["rate"] == pytest.approx(125.0)  # 250 tokens in 2 s, not 100 tokens (the mean) in 2 s
+    assert last["eta_s"] == pytest.approx((400 - 250) / 125.0)  # the tokens still to train at that rate

@@ -1,4 +1,6 @@
 """Synthesis with the deterministic fake backend: gates, fallbacks, caching, answers, splits."""
+import re
+
 import pandas as pd
 import pytest
 
@@ -122,3 +124,25 @@ def test_split_of_synth_rows_has_no_overlap(base, ingested):
     df["split"] = group_split(df, CFG["split_ratios"], 1)
     assert all(v == 0 for v in overlap_report(df).values())
     assert set(df["split"]) == {"train", "validation", "test"}
+
+
+def test_hinglish_training_queries_use_hindi_frames_and_phone_spellings(base):
+    """Training queries in Hinglish read as people type them (Hindi grammar around the symptoms, respellings),
+    seeded, and keep every symptom's phrasing."""
+    from medillama.queries import persona_query, typed
+    import random
+
+    lex = knowledge.lexicon()
+    syms = ["high_fever", "joint_pain", "headache"]
+    qs = [persona_query(syms, lex, f"k{i}", varied=True, hinglish_share=1.0) for i in range(40)]
+    assert persona_query(syms, lex, "k3", varied=True, hinglish_share=1.0) == qs[3]
+    assert sum(bool(re.search(r"\b(se|sy|mujhe|muje|mjhe|saath|aur|or)\b", q.lower())) for q in qs) >= 25
+    assert all("_" not in q and "{" not in q for q in qs)
+    english = [persona_query(syms, lex, f"k{i}", varied=True, hinglish_share=0.0) for i in range(40)]
+    assert not any(re.search(r"\b(mujhe|saath mein|din se)\b", q) for q in english)
+    assert all(gates.enough_symptoms(q, syms, lex, 1.0) is None for q in english)  # English stays readable
+    text = "Mujhe do din se bahut tez bukhar hai. Kya karun?"
+    assert typed(text, random.Random(0), share=0.0) == text
+    variants = {typed(text, random.Random(i), share=1.0) for i in range(30)}
+    assert len(variants) > 5 and any("bhot" in v or "bohot" in v or "bahot" in v for v in variants)
+    assert all(len(v.split()) == len(text.split()) for v in variants)

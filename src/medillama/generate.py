@@ -257,7 +257,7 @@ class CachedGenerator:
                 params = {**gen_params, "seed": int(key[:8], 16)}
                 start = time.perf_counter()
                 out = self.backend.generate(batch, **params)
-                took = round(time.perf_counter() - start, 3)
+                took = time.perf_counter() - start
                 st["seconds"] += took
                 st["completion_tokens"] += sum(r.completion_tokens for r in out)
                 io.write_json(path, {"key": key, "prompts": batch, "results": [dataclasses.asdict(r) for r in out],
