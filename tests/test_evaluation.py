@@ -214,7 +214,7 @@ def test_answer_content_scores_whole_answers_as_step_05_does(test_rows):
     bad = format_answer("Malaria", "Fever.", ["rest"], "See a doctor within 24 hours.", "Call the dengue line 1800-111.")
     replies = {"fever and chills": good, "crushing chest pain and sweating": bad, "runny nose": "no idea"}
     backend = FakeBackend(lambda p: next(a for q, a in replies.items() if q in p))
-    summary, rows = E.answer_content_scores(backend, test_rows, Names(), "alpaca", None, 64)
+    summary, rows = E.answer_content_scores(backend, test_rows, Names(), "alpaca", None, 400)
     assert summary["rows"] == 3 and summary["answer_disease_accuracy"] == pytest.approx(1 / 3)
     assert summary["precaution_recall_when_right"] == 1.0 and summary["precaution_recall"] == pytest.approx(1 / 3)
     assert summary["india_notes_presence"] == pytest.approx(1 / 3)
