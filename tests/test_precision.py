@@ -77,7 +77,7 @@ def test_the_chosen_precision_reaches_the_training_step(tokenizer, tmp_path, ste
     ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
     trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, max_steps=1, bf16=False),
                                  LORA, tmp_path / "out", fused_lm_head=fused, decision_weight=1.0 if fused else 5.0)
-    assert (type(trainer).__name__ == "SFTTrainer") == fused
+    assert (type(trainer).__name__ == "CountingSFTTrainer") == fused  # TRL's loss, only counting tokens
     assert trainer.args.bf16 == (setting == "bf16")
     seen = q_proj_dtypes(trainer.model)
     trainer.train()
