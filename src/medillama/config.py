@@ -15,6 +15,8 @@ from . import paths
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 PROFILES = ("cpu", "t4", "smoke")
+# the probes step 04 scores: the label its manifest records them under -> their `train` config key
+PROBES = {"probe": "probe_csv", "probe_hinglish": "probe_hinglish_csv"}
 ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 
 

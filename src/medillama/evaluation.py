@@ -146,18 +146,25 @@ def system_answers(gen: dict, queries, names) -> tuple[dict, dict]:
     return texts, finish
 
 
+def score_rows(texts, finish, df: pd.DataFrame, names) -> pd.DataFrame:
+    """``metrics.score_answer`` of each answer against its row of ``df`` (columns disease, triage); a row's
+    reference precautions are its disease's."""
+    from . import metrics as M
+
+    refs = df.assign(precautions=df["disease"].map(names.precautions)).to_dict("records")
+    return pd.DataFrame([M.score_answer(t, f, ref, names) for t, f, ref in zip(texts, finish, refs)])
+
+
 def score_systems(texts: dict, finish: dict, test: pd.DataFrame, names, n_boot: int,
                   seed: int) -> tuple[dict, dict, dict]:
     """(ROUGE rows, per-row scores, summary with bootstrap CIs), each keyed by system, of the answers against the
     test rows (columns disease, triage, output_text); a row's reference precautions are its disease's."""
     from . import metrics as M
 
-    refs = test.assign(precautions=test["disease"].map(names.precautions)).to_dict("records")
     rouge, scores, summary = {}, {}, {}
     for system in texts:
         rouge[system] = M.rouge_rows(texts[system], test["output_text"])
-        scores[system] = pd.DataFrame([M.score_answer(t, f, ref, names)
-                                       for t, f, ref in zip(texts[system], finish[system], refs)])
+        scores[system] = score_rows(texts[system], finish[system], test, names)
         summary[system] = M.summarise(scores[system], rouge[system], test["triage"], test["disease"], n_boot, seed)
     return rouge, scores, summary
 
@@ -280,13 +287,9 @@ def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenize
     from . import metrics as M
 
     prompts = [build_prompt(q, style, tokenizer) for q in df["input_text"]]
-    params = {"max_new_tokens": max_new_tokens}
-    if no_repeat_ngram_size:
-        params["no_repeat_ngram_size"] = no_repeat_ngram_size
     with progress.phase("whole answers (validation)", len(prompts)):
-        results = backend.generate(prompts, **params)
-    refs = df.assign(precautions=df["disease"].map(names.precautions)).to_dict("records")
-    rows = pd.DataFrame([M.score_answer(r.text, r.finish_reason, ref, names) for r, ref in zip(results, refs)])
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size)
+    rows = score_rows([r.text for r in results], [r.finish_reason for r in results], df, names)
     rows["text"] = [r.text for r in results]
     rouge = M.rouge_rows(rows["text"], df["output_text"])
     if rows.empty:

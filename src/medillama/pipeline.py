@@ -188,7 +188,7 @@ def _dataset(cfg: dict, run: str) -> list[Path]:
 
 
 def _probe(cfg: dict) -> list[Path]:
-    return [paths.resolve(cfg["train"][k]) for k in ("probe_csv", "probe_hinglish_csv") if cfg["train"][k]]
+    return [paths.resolve(cfg["train"][k]) for k in config_mod.PROBES.values() if cfg["train"][k]]
 
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:

@@ -570,7 +570,7 @@ def time_estimate(cfg: dict, env: Env) -> dict:
         tflops = CPU_TRAIN_TFLOPS
     train_tok_s = tflops * 1e12 / flops_tok
     base_gen = gen_tok_s(cfg["models"]["base"], ev["batch_size"])
-    probes = sum(bool(cfg["train"][k]) for k in ("probe_csv", "probe_hinglish_csv"))
+    probes = sum(bool(cfg["train"][k]) for k in config_mod.PROBES.values())
     answers04 = min(cfg["train"]["validation_answer_rows"] or n["validation"], n["validation"]) * ev["max_new_tokens"]
     gen04 = (n["validation"] * DECISION_TOKENS + probes * PROBE_ROWS * DECISION_TOKENS + answers04
              + cfg["train"]["sample_max_new_tokens"])
