@@ -57,7 +57,7 @@ def splits(run: str) -> dict:
 
 
 def adapter_setup(profile: str, run: str, adapter: str):
-    """(config, PEFT model, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases."""
+    """(config, Systems, tokenizer, diseases frame, DiseaseNames) for scoring an adapter on a run's diseases."""
     import pandas as pd
 
     from medillama import config
@@ -65,9 +65,9 @@ def adapter_setup(profile: str, run: str, adapter: str):
     from medillama.names import DiseaseNames
 
     cfg = config.load_config(profile)
-    peft, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")
+    systems, tok = load_models(cfg["models"]["base"], paths.resolve(adapter), cfg["models"]["dtype"], "cpu")
     diseases = pd.read_parquet(paths.interim_dir(run) / "diseases.parquet")
-    return cfg, peft, tok, diseases, DiseaseNames(diseases)
+    return cfg, systems, tok, diseases, DiseaseNames(diseases)
 
 
 def save(name: str, result: dict) -> Path:

@@ -19,14 +19,11 @@ def main():
     from medillama import io, paths, training_data
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
-    from medillama.generate import HFBackend
 
-    cfg, peft, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
-    backend = HFBackend(peft, tok, batch_size=32, chat=False)
+    cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
-    tuned, rows = probe_accuracy(backend, a.probe, names, style, tok)
-    with peft.disable_adapter():
-        base, _ = probe_accuracy(backend, a.probe, names, style, tok)
+    tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok)
+    base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok)
     sp = splits(a.run)
     # step 05's two baselines: the train split's queries, and every query step 04 trains on
     queries = {"tfidf": sp["train"],

@@ -49,15 +49,13 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="first N probe rows only (a quick check)")
     a = parse_run_args(ap)
 
-    import contextlib
-
     import numpy as np
 
     from medillama import io, paths
     from medillama.answer import build_prompt
     from medillama.evaluation import load_external
 
-    cfg, peft, tok, diseases, names = adapter_setup(a.profile, a.run, a.adapter)
+    cfg, systems, tok, diseases, names = adapter_setup(a.profile, a.run, a.adapter)
     rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
     keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()
@@ -65,9 +63,8 @@ def main():
     conts = name_tokens(tok, display, prompts[0])
     result = {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12], "rows": len(rows)}
     for label in ("finetuned", "base") if a.base else ("finetuned",):
-        off = peft.disable_adapter() if label == "base" else contextlib.nullcontext()
-        with off:
-            scores = np.array([name_scores(peft, tok, p, conts) for p in prompts])
+        with systems.use(label) as model:
+            scores = np.array([name_scores(model, tok, p, conts) for p in prompts])
         top = [[keys[j] for j in r] for r in (-scores).argsort(1)[:, :3]]
         result[label] = {"accuracy": float(np.mean([t[0] == d for t, d in zip(top, rows["disease"])])),
                          "top3": float(np.mean([d in t for t, d in zip(top, rows["disease"])]))}

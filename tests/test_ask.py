@@ -159,6 +159,22 @@ def test_no_run_for_the_names_fails_clearly(two_runs, tmp_path, capsys):
     assert "--run NAME" in capsys.readouterr().err
 
 
+def test_a_whole_fine_tuned_model_is_found_like_an_adapter(two_runs):
+    from medillama import io, paths
+
+    model = paths.run_dir("a-run") / "04_finetune" / "model"  # train.use_peft: false
+    model.mkdir(parents=True)
+    (model / "training_config.yaml").write_text(yaml.safe_dump({"train": {"prompt_style": "alpaca"}}))
+    assert ask.find_adapter(run="a-run") == model and ask.run_of_adapter(model) == "a-run"
+    assert ask.find_adapter(adapter=str(model)) == model
+    with pytest.raises(ask.NoAdapter, match="run_all.sh"):
+        ask.find_adapter(run="no-such-run")
+    for run, folder, when in (("a-run", "model", "2026-01-02"), ("b-run", "adapter", "2026-01-01")):
+        io.write_json(paths.run_dir(run) / "04_finetune" / "manifest.json",
+                      {"status": "complete", "finished": when, "outputs": {folder: {}}})
+    assert ask.find_adapter() == model  # the newest completed run, whichever kind it wrote
+
+
 @pytest.fixture(scope="module")
 def untrained_adapter(tmp_path_factory):
     """A real LoRA adapter on SmolLM2 (zero-initialised: answers like the base model) -- enough to drive the

@@ -141,13 +141,17 @@ def test_smoke_chain_interrupted_resumed_outputs_and_skip(smoke_run, root, tmp_p
         assert c.lower() not in q.lower()
     gens = [json.loads(x) for x in (run / "03_synthesize" / "generations.jsonl").read_text().splitlines()]
     assert any(g["raw"] for g in gens)  # the real model generated
-    # 04: adapter with its training config; masking verified in the notebook
+    # 04: the whole fine-tuned model (smoke, as cpu: every weight trained) with its training config; masking verified
+    # in the notebook
     m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())
     assert m4["metrics"]["masking_ok"] and m4["metrics"]["train_tokens_per_s"] > 0
     assert 0 < m4["counts"]["drill_rows"] <= 2 * ds["disease"].nunique()  # smoke: 2 per disease at most
     assert m4["metrics"]["validation_rows"] == (ds["split"] == "validation").sum()
     assert 0 <= m4["metrics"]["validation_disease_accuracy"] <= 1
-    assert (run / "04_finetune" / "adapter" / "adapter_config.json").exists()
+    model_dir = run / "04_finetune" / "model"
+    assert (model_dir / "training_config.yaml").exists() and (model_dir / "model.safetensors").exists()
+    assert not (model_dir / "adapter_config.json").exists() and not (run / "04_finetune" / "adapter").exists()
+    assert m4["metrics"]["trainable_share"] == 1.0
     # 05: metrics with CIs for both models and the baselines; predictions; report
     metrics = json.loads((run / "05_evaluate" / "metrics.json").read_text())
     for model in ("base", "finetuned"):

@@ -157,7 +157,7 @@ def test_activation_estimate_matches_what_autograd_saves(dropout):
 
     from medillama.models import load_model
 
-    cfg = config.load_config("cpu", {"lora_dropout": str(dropout), "per_device_train_batch_size": "2",
+    cfg = config.load_config("cpu", {"use_peft": "true", "lora_dropout": str(dropout), "per_device_train_batch_size": "2",
                                      "max_length": "96", "bf16": "true"})
     model, _ = load_model("smollm2-135m-instruct", "float32", "cpu")
     model.model.layers = model.model.layers[:4]  # 4 of its 30 layers: the estimate is per layer

@@ -109,6 +109,53 @@ def test_adapter_round_trip_gives_identical_logits(tokenizer, tmp_path):
     assert torch.allclose(want, got, atol=1e-5)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_full_fine_tuning_trains_every_weight_and_step_05_loads_it_beside_the_base(tokenizer, tmp_path, fused):
+    from medillama.evaluation import load_models
+
+    base_dir = tmp_path / "base"
+    tiny_model(tokenizer).save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA,
+                                 tmp_path / "out", fused_lm_head=fused, use_peft=False)
+    assert train.trainable_parameters(trainer.model)["share"] == 1.0
+    trainer.train()
+    train.save_finetuned(trainer.model, tokenizer, tmp_path / "model")
+    assert not (tmp_path / "model" / "adapter_config.json").exists()
+    x = tokenizer(build_prompt("I have fever", "alpaca"), return_tensors="pt")
+    with torch.no_grad():
+        want, before = trainer.model.eval()(**x).logits, tiny_model(tokenizer)(**x).logits
+    systems, _ = load_models(str(base_dir), tmp_path / "model", "float32", "cpu")
+    with torch.no_grad(), systems.use("finetuned") as tuned, systems.use("base") as base:
+        assert torch.allclose(tuned(**x).logits, want, atol=1e-5)
+        assert torch.allclose(base(**x).logits, before, atol=1e-5)
+    assert not torch.allclose(want, before, atol=1e-3)  # every weight moved, not an adapter
+
+
+def test_lora_systems_switch_the_adapter_off_for_the_base(tokenizer, tmp_path):
+    from medillama.evaluation import load_models
+
+    base_dir = tmp_path / "base"
+    tiny_model(tokenizer).save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA,
+                                 tmp_path / "out")
+    trainer.train()
+    train.save_finetuned(trainer.model, tokenizer, tmp_path / "adapter")
+    x = tokenizer(build_prompt("I have fever", "alpaca"), return_tensors="pt")
+    with torch.no_grad():
+        want, before = trainer.model.eval()(**x).logits, tiny_model(tokenizer)(**x).logits
+    systems, _ = load_models(str(base_dir), tmp_path / "adapter", "float32", "cpu")
+    assert systems.base is None  # one set of weights serves both
+    with torch.no_grad():
+        with systems.use("base") as base:
+            assert torch.allclose(base(**x).logits, before, atol=1e-5)
+        with systems.use("finetuned") as tuned:
+            assert torch.allclose(tuned(**x).logits, want, atol=1e-5)
+
+
 def test_bad_field_names_fail_early():
     with pytest.raises(ValueError, match="SFTConfig has no field"):
         train.check_sft_fields({"learning_rat": 1e-4}, {})

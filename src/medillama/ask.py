@@ -1,4 +1,4 @@
-"""`medillama ask`: answer new symptom queries with a fine-tuned adapter, through the safety layer."""
+"""`medillama ask`: answer new symptom queries with the fine-tuned model (adapter or whole), through the safety layer."""
 from __future__ import annotations
 
 import argparse
@@ -23,32 +23,41 @@ class NoDiseaseTable(FileNotFoundError):
     """No run to take the disease names from (conditions are named from the run the adapter was trained on)."""
 
 
+def _finetuned(folder: Path) -> bool:
+    """Whether ``folder`` is step 04's output: a LoRA adapter or a whole fine-tuned model, with its training config."""
+    return (folder / "adapter_config.json").exists() or (folder / "training_config.yaml").exists()
+
+
 def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
-    """An explicit adapter folder, a run's adapter, or the newest completed run's adapter."""
+    """An explicit step-04 output folder (a LoRA adapter or a whole fine-tuned model), a run's, or the newest
+    completed run's."""
     if adapter:
         p = paths.resolve(adapter)
-        if not (p / "adapter_config.json").exists():
-            raise NoAdapter(f"{p} holds no LoRA adapter (adapter_config.json). Make one with: {MAKE_ONE}")
+        if not _finetuned(p):
+            raise NoAdapter(f"{p} holds no fine-tuned model (adapter_config.json or training_config.yaml). "
+                            f"Make one with: {MAKE_ONE}")
         return p
+    kinds = ("adapter", "model")  # train.use_peft true / false (paths.finetuned_dir)
     if run:
-        p = paths.run_dir(run) / "04_finetune" / "adapter"
-        if not (p / "adapter_config.json").exists():
-            raise NoAdapter(f"run {run!r} has no fine-tuned adapter at {p}. Make one with: {MAKE_ONE}")
-        return p
+        found = [p for p in (paths.run_dir(run) / "04_finetune" / k for k in kinds) if _finetuned(p)]
+        if not found:
+            raise NoAdapter(f"run {run!r} has no fine-tuned model under {paths.run_dir(run) / '04_finetune'}. "
+                            f"Make one with: {MAKE_ONE}")
+        return max(found, key=lambda p: p.stat().st_mtime)
     done = []
     for m in paths.OUTPUTS.glob("*/04_finetune/manifest.json"):
         info = io.read_json(m)
-        if info.get("status") == "complete" and (m.parent / "adapter" / "adapter_config.json").exists():
-            done.append((info.get("finished", ""), m.parent / "adapter"))
+        done += [(info.get("finished", ""), m.parent / k) for k in kinds
+                 if info.get("status") == "complete" and k in info.get("outputs", {}) and _finetuned(m.parent / k)]
     if not done:
-        raise NoAdapter(f"no fine-tuned adapter found under {paths.OUTPUTS}. Make one with: {MAKE_ONE}")
+        raise NoAdapter(f"no fine-tuned model found under {paths.OUTPUTS}. Make one with: {MAKE_ONE}")
     return max(done)[1]
 
 
 def run_of_adapter(adapter: Path) -> str | None:
-    """The run an adapter belongs to when it is a run's step-04 adapter (``outputs/<run>/04_finetune/adapter``)."""
+    """The run a step-04 output belongs to (``outputs/<run>/04_finetune/adapter`` or ``.../model``)."""
     p = Path(adapter).resolve()
-    if p.name == "adapter" and p.parent.name == "04_finetune" and p.parent.parent.parent == paths.OUTPUTS.resolve():
+    if p.name in ("adapter", "model") and p.parent.name == "04_finetune" and p.parent.parent.parent == paths.OUTPUTS.resolve():
         return p.parent.parent.name
     return None
 
@@ -88,14 +97,11 @@ class Assistant:
                                      if no_repeat_ngram_size is None else no_repeat_ngram_size)
         self.tokenizer = None
         if backend is None:
-            from peft import PeftModel
-
             from .generate import HFBackend
-            from .models import load_model
+            from .models import load_finetuned
 
-            model, tok = load_model(cfg.get("base_model", "smollm2-135m-instruct"), dtype=cfg.get("dtype", "float32"),
-                                    padding_side="left")
-            model = PeftModel.from_pretrained(model, str(self.adapter)).eval()
+            model, tok = load_finetuned(self.adapter, cfg.get("base_model", "smollm2-135m-instruct"),
+                                        dtype=cfg.get("dtype", "float32"))
             backend = HFBackend(model, tok, batch_size=batch_size, chat=False)
             self.tokenizer = tok
         self.backend = backend
@@ -117,7 +123,7 @@ def main(argv=None) -> int:
     ap.add_argument("query", nargs="?", help="the symptoms, in your own words (English, Hinglish or Hindi in Devanagari)")
     ap.add_argument("--run", help="use this run's adapter and disease names (default: the newest completed run; "
                                   "with --adapter: the names of this run)")
-    ap.add_argument("--adapter", help="path to any LoRA adapter folder")
+    ap.add_argument("--adapter", help="path to a step-04 output folder (a LoRA adapter or a whole fine-tuned model)")
     ap.add_argument("--batch", metavar="FILE", help="one query per line ('-' = stdin); writes JSONL to stdout")
     ap.add_argument("--json", action="store_true", help="print the parsed fields as JSON")
     ap.add_argument("--max-chars", type=int, default=1000, help="longer queries are truncated, with a warning")

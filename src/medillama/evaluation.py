@@ -2,6 +2,7 @@
 scores, the baselines on the same rows, the external set, and the record step 05 writes as metrics.json."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -14,43 +15,64 @@ from .generate import CachedGenerator, HFBackend
 CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
 
 
-def load_models(base: str, adapter: Path, dtype: str, device: str):
-    """The base model with the adapter attached (and the tokenizer, left padding). One set of weights serves both:
-    the adapter is switched off for the base model's answers rather than loading the model twice."""
-    from peft import PeftModel
+def load_models(base: str, finetuned: Path, dtype: str, device: str):
+    """(Systems, tokenizer with left padding): the base and the fine-tuned model of step 04's output folder."""
+    from .models import is_adapter, load_finetuned, load_model
 
-    from .models import load_model
-
-    model, tok = load_model(base, dtype=dtype, device=device, padding_side="left")
-    peft = PeftModel.from_pretrained(model, str(adapter)).eval()
-    return peft, tok
+    model, tok = load_finetuned(finetuned, base, dtype, device)
+    base_model = None if is_adapter(finetuned) else load_model(base, dtype=dtype, device=device)[0]
+    return Systems(model, base_model), tok
 
 
-class AdapterSwitch:
-    """A backend view of a PEFT model with its adapter on or off."""
+class Systems:
+    """The base and the fine-tuned model as generation backends. For a LoRA adapter one set of weights serves both
+    (the adapter is switched off for the base model's answers rather than loading the model twice); a whole
+    fine-tuned model (``train.use_peft: false``) comes with the base model loaded beside it."""
 
-    def __init__(self, peft_model, tokenizer, enabled: bool, name: str, batch_size: int):
-        self.peft, self.enabled = peft_model, enabled
-        self.backend = HFBackend(peft_model, tokenizer, batch_size=batch_size, chat=False, name=name)
-        self.name = name
+    def __init__(self, finetuned, base=None):
+        self.finetuned, self.base = finetuned, base
+
+    @contextlib.contextmanager
+    def use(self, label: str):
+        """The model that answers as ``label`` ('base' or 'finetuned') for the time of the with-block."""
+        if label == "finetuned" or self.base is not None:
+            yield self.finetuned if label == "finetuned" else self.base
+        else:
+            with self.finetuned.disable_adapter():
+                yield self.finetuned
+
+    def backend(self, label: str, tokenizer, name: str, batch_size: int):
+        if label == "finetuned":
+            return HFBackend(self.finetuned, tokenizer, batch_size=batch_size, chat=False, name=name)
+        if self.base is not None:
+            return HFBackend(self.base, tokenizer, batch_size=batch_size, chat=False, name=name)
+        return AdapterOff(HFBackend(self.finetuned, tokenizer, batch_size=batch_size, chat=False, name=name))
+
+
+class AdapterOff:
+    """A backend over a PEFT model that generates with the adapter switched off: the base model's answers."""
+
+    def __init__(self, backend):
+        self.backend, self.name = backend, backend.name
 
     def generate(self, prompts, **kw):
-        if self.enabled:
-            return self.backend.generate(prompts, **kw)
-        with self.peft.disable_adapter():
+        with self.backend.model.disable_adapter():
             return self.backend.generate(prompts, **kw)
 
 
-def answer_all(peft, tok, adapter: Path, base_name: str, queries: list[str], style: str, max_new_tokens: int,
-               batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
+def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: list[str], style: str,
+               max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
     """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
+    from .models import is_adapter
+
     prompts = [build_prompt(q, style, tok) for q in queries]
     out = {}
-    adapter_id = io.file_hash(adapter)[:12]
-    for label, enabled in (("base", False), ("finetuned", True)):
-        name = f"{base_name}" if not enabled else f"{base_name}+lora:{adapter_id}"
-        gen = CachedGenerator(AdapterSwitch(peft, tok, enabled, name, batch_size),
-                              paths.cache_dir("eval_cache"), batch_size=batch_size)
+    kind = "lora" if is_adapter(finetuned) else "ft"
+    finetuned_id = io.file_hash(finetuned)[:12]
+    for label in ("base", "finetuned"):
+        name = base_name if label == "base" else f"{base_name}+{kind}:{finetuned_id}"
+        gen = CachedGenerator(systems.backend(label, tok, name, batch_size), paths.cache_dir("eval_cache"),
+                              batch_size=batch_size)
         params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
         if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
             params["no_repeat_ngram_size"] = no_repeat_ngram_size

@@ -130,6 +130,22 @@ def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", 
     return model.to(pick_device(device)).eval(), tokenizer
 
 
+def is_adapter(folder: Path) -> bool:
+    """Whether step 04's output folder holds a LoRA adapter (else a whole fine-tuned model)."""
+    return (Path(folder) / "adapter_config.json").exists()
+
+
+def load_finetuned(folder: Path, base: str, dtype: str = "float32", device: str = "auto", padding_side: str = "left"):
+    """(model, tokenizer) of step 04's output, in eval mode: ``base`` with the LoRA adapter in ``folder`` attached
+    (a PeftModel), or the whole fine-tuned model saved there (``train.use_peft: false``)."""
+    if not is_adapter(folder):
+        return load_model(str(folder), dtype=dtype, device=device, padding_side=padding_side)
+    from peft import PeftModel
+
+    model, tok = load_model(base, dtype=dtype, device=device, padding_side=padding_side)
+    return PeftModel.from_pretrained(model, str(folder)).eval(), tok
+
+
 def load_for_training(name: str, dtype: str, device: str, quantization: str = "none"):
     """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA."""
     if quantization == "none":

@@ -29,6 +29,11 @@ def interim_dir(run: str) -> Path:
     return ROOT / "data" / "interim" / run
 
 
+def finetuned_dir(run: str, use_peft: bool) -> Path:
+    """Step 04's output: the LoRA adapter, or the whole fine-tuned model (``train.use_peft: false``)."""
+    return run_dir(run) / "04_finetune" / ("adapter" if use_peft else "model")
+
+
 def processed_dir(run: str) -> Path:
     return ROOT / "data" / "processed" / run
 

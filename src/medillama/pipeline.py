@@ -203,7 +203,8 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
 
 def _finetune_outputs(cfg: dict, run: str) -> list[Path]:
     d = paths.run_dir(run) / "04_finetune"
-    return [d / "adapter"] + ([d / "merged"] if cfg["train"]["merge"] else [])
+    merged = [d / "merged"] if cfg["train"]["merge"] and cfg["train"]["use_peft"] else []
+    return [paths.finetuned_dir(run, cfg["train"]["use_peft"])] + merged
 
 
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:

@@ -328,6 +328,8 @@ def trainable_dtype(cfg: dict) -> str:
     if cfg["train"]["quantization"] != "none":
         return "bfloat16"
     dtype = cfg["models"]["dtype"]
+    if not cfg["train"]["use_peft"]:  # full fine-tuning trains the model's own weights
+        return dtype
     if dtype == "float32":
         return dtype
     try:
@@ -434,6 +436,8 @@ def memory_estimate(cfg: dict, arch: dict, seq_len: int | None = None) -> dict:
         weights = n_lin * (1 if quant == "8bit" else 0.5) + rows_out * 4 + n_other * 4
     targets = [m for m in lora["target_modules"] if m in shapes]
     P = L * lora["r"] * sum(sum(shapes[m]) for m in targets)
+    if not train["use_peft"]:  # full fine-tuning: every weight has a gradient and optimizer state, no adapter
+        P, targets = n_lin + n_other, []
     t = DTYPE_BYTES[trainable_dtype(cfg)]
     optim = sft["optim"]
     o = 2 if ("8bit" in optim or "bnb" in optim) else OPTIM_BYTES.get(optim, 2) * t

@@ -1,5 +1,5 @@
-"""Step 04: LoRA supervised fine-tuning with TRL's SFTTrainer on prompt/completion pairs: the trainer, its loss,
-checkpoints and the saved adapter. The rows it trains on come from ``training_data``.
+"""Step 04: supervised fine-tuning with TRL's SFTTrainer on prompt/completion pairs, LoRA (``train.use_peft``) or
+every weight: the trainer, its loss, checkpoints and the saved adapter or model. The rows it trains on come from ``training_data``.
 
 The loss is on the completion only (prompt tokens labelled -100); a full answer's completion ends with EOS, so the
 model learns the five-section answer *and* to stop. Config keys in the ``sft`` and ``lora`` sections are passed
@@ -109,8 +109,10 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
 
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
-                 early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0):
-    """The SFT trainer. ``decision_weight`` > 1 weights the loss of the decision lines that much more
+                 early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
+                 use_peft: bool = True):
+    """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
+    ``lora`` section unused). ``decision_weight`` > 1 weights the loss of the decision lines that much more
     in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
     comparable)."""
     from peft import LoraConfig
@@ -129,7 +131,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
     cls = trainer_class(fused_lm_head, decision_weight)
     trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-                  peft_config=LoraConfig(**lora), callbacks=callbacks)
+                  peft_config=LoraConfig(**lora) if use_peft else None, callbacks=callbacks)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
                 * args.gradient_accumulation_steps)
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
@@ -181,6 +183,15 @@ def save_adapter(model, tokenizer, folder: Path) -> None:
     cfg = io.read_json(cfg_path)
     if isinstance(cfg.get("target_modules"), list):
         io.write_json(cfg_path, {**cfg, "target_modules": sorted(cfg["target_modules"])})
+
+
+def save_finetuned(model, tokenizer, folder: Path) -> None:
+    """Step 04's output: the adapter (``save_adapter``) of a PEFT model, else the whole model, with the tokenizer."""
+    if hasattr(model, "peft_config"):
+        save_adapter(model, tokenizer, folder)
+    else:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
 
 
 def trainable_parameters(model) -> dict:
