@@ -31,8 +31,9 @@ def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
     return 2 * n ** 3 * repeats / (time.perf_counter() - t)
 
 
-# The stock recipe, before this CPU's measurements: TRL's fused LM head, fp32, LoRA dropout, batch 4 x 2, random order.
-STOCK = {"train.fused_lm_head": True, "train.decision_weight": 1.0, "models.autocast": "fp32",
+# The stock recipe, before this CPU's measurements: LoRA, TRL's fused LM head, fp32, LoRA dropout, batch 4 x 2,
+# random order.
+STOCK = {"train.use_peft": True, "train.fused_lm_head": True, "train.decision_weight": 1.0, "models.autocast": "fp32",
          "lora.lora_dropout": 0.05,
          "sft.per_device_train_batch_size": 4, "sft.gradient_accumulation_steps": 2,
          "sft.train_sampling_strategy": "random"}
@@ -70,7 +71,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
         _, drill, rows = training_rows(splits(run), cfg["train"], tok, paths.interim_dir(run), cfg["sft"]["seed"])
         trainer = train.make_trainer(model, tok, rows, None, sft,
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
-                                     decision_weight=cfg["train"]["decision_weight"])
+                                     decision_weight=cfg["train"]["decision_weight"],
+                                     use_peft=cfg["train"]["use_peft"])
         trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
 
@@ -83,23 +85,27 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
 
         trainer.compute_loss = counting
         res = trainer.train()
-        adapter = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+        trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    full = not cfg["train"]["use_peft"]  # every weight trained: weight gradients too, no adapter
     tokens, labelled = seen["tokens"], seen["labelled"]
     seconds = res.metrics["train_runtime"] - peak_seconds[0]
     tps = tokens / seconds
-    # LoRA: forward (2N) + backward through the frozen weights for activations only (2N). The plain loss projects
-    # only labelled positions onto the vocabulary, so the LM head counts only there. Adapters: forward, activation
-    # and weight gradients (6 per parameter). Attention scores and values: 4 d per query-key pair forward, x3 with
+    # LoRA: forward (2N) + backward through the frozen weights for activations only (2N); adapters: forward,
+    # activation and weight gradients (6 per parameter). Full fine-tuning: 6N, every weight has its gradient. The
+    # plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there. Attention scores and values: 4 d per query-key pair forward, x3 with
     # the backward; causal, padding not counted (what a model with this many tokens must do at least).
     head = model.get_output_embeddings().weight.numel()
     head_tokens = tokens if type(trainer) is SFTTrainer else labelled
     c = model.config
     attention = 3 * 4 * c.num_hidden_layers * c.hidden_size * seen["pairs"] // 2
-    flops = 4 * (n_params - head) * tokens + 4 * head * head_tokens + 6 * adapter * tokens + attention
+    per = 6 if full else 4
+    adapter = 0 if full else trainable
+    flops = per * (n_params - head) * tokens + per * head * head_tokens + 6 * adapter * tokens + attention
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
             "labelled_tokens": labelled, "drill_rows": len(drill), "seconds": seconds,
             "peak_sampling_seconds": peak_seconds[0], "train_tokens_per_s": tps,
-            "model_parameters": n_params, "lm_head_parameters": head, "adapter_parameters": adapter,
+            "model_parameters": n_params, "lm_head_parameters": head, "trainable_parameters": trainable,
+            "full_fine_tuning": full,
             "attention_share_of_flops": attention / flops,
             "achieved_gflops": flops / seconds / 1e9,
             "peaks_during_gflops": [p / 1e9 for p in peaks],
@@ -131,9 +137,10 @@ def main():
     for r in runs.values():
         r["share_of_fp32_peak"] = r["achieved_gflops"] * 1e9 / peak
         r["share_of_bf16_peak"] = r["achieved_gflops"] * 1e9 / peak_bf16
-    result = {"runs": runs, "flops_estimate": "4 x frozen parameters per token (LoRA: no weight gradients for "
-                                         "frozen layers; the LM head only on labelled tokens when the plain loss skips the "
-                                         "prompt) + 6 x adapter parameters per token + causal attention (fwd + bwd)",
+    result = {"runs": runs, "flops_estimate": "LoRA: 4 x frozen parameters per token (no weight gradients for "
+                                         "frozen layers) + 6 x adapter parameters; full fine-tuning: 6 x parameters; "
+                                         "the LM head only on labelled tokens when the plain loss skips the prompt; "
+                                         "+ causal attention (fwd + bwd)",
               "matmul_peak_fp32_gflops": peak / 1e9, "matmul_peak_bf16_gflops": peak_bf16 / 1e9, "target_share": 0.5}
     if a.stock:
         result["speedup_vs_stock"] = runs["cpu_profile"]["train_tokens_per_s"] / runs["stock"]["train_tokens_per_s"]
