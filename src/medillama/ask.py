@@ -37,9 +37,9 @@ def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
             raise NoAdapter(f"{p} holds no fine-tuned model (adapter_config.json or training_config.yaml). "
                             f"Make one with: {MAKE_ONE}")
         return p
-    kinds = ("adapter", "model")  # train.use_peft true / false (paths.finetuned_dir)
+    kinds = tuple(paths.FINETUNED_NAMES.values())
     if run:
-        found = [p for p in (paths.run_dir(run) / "04_finetune" / k for k in kinds) if _finetuned(p)]
+        found = [p for p in (paths.finetuned_dir(run, u) for u in paths.FINETUNED_NAMES) if _finetuned(p)]
         if not found:
             raise NoAdapter(f"run {run!r} has no fine-tuned model under {paths.run_dir(run) / '04_finetune'}. "
                             f"Make one with: {MAKE_ONE}")
@@ -57,7 +57,7 @@ def find_adapter(run: str | None = None, adapter: str | None = None) -> Path:
 def run_of_adapter(adapter: Path) -> str | None:
     """The run a step-04 output belongs to (``outputs/<run>/04_finetune/adapter`` or ``.../model``)."""
     p = Path(adapter).resolve()
-    if p.name in ("adapter", "model") and p.parent.name == "04_finetune" and p.parent.parent.parent == paths.OUTPUTS.resolve():
+    if p.name in paths.FINETUNED_NAMES.values() and p.parent.name == "04_finetune" and p.parent.parent.parent == paths.OUTPUTS.resolve():
         return p.parent.parent.name
     return None
 

@@ -42,11 +42,10 @@ class Systems:
                 yield self.finetuned
 
     def backend(self, label: str, tokenizer, name: str, batch_size: int):
-        if label == "finetuned":
-            return HFBackend(self.finetuned, tokenizer, batch_size=batch_size, chat=False, name=name)
-        if self.base is not None:
-            return HFBackend(self.base, tokenizer, batch_size=batch_size, chat=False, name=name)
-        return AdapterOff(HFBackend(self.finetuned, tokenizer, batch_size=batch_size, chat=False, name=name))
+        shared = label == "base" and self.base is None  # the adapter's model, with the adapter switched off
+        model = self.finetuned if label == "finetuned" or shared else self.base
+        backend = HFBackend(model, tokenizer, batch_size=batch_size, chat=False, name=name)
+        return AdapterOff(backend) if shared else backend
 
 
 class AdapterOff:

@@ -29,9 +29,12 @@ def interim_dir(run: str) -> Path:
     return ROOT / "data" / "interim" / run
 
 
+FINETUNED_NAMES = {True: "adapter", False: "model"}  # step 04's output folder, by train.use_peft
+
+
 def finetuned_dir(run: str, use_peft: bool) -> Path:
     """Step 04's output: the LoRA adapter, or the whole fine-tuned model (``train.use_peft: false``)."""
-    return run_dir(run) / "04_finetune" / ("adapter" if use_peft else "model")
+    return run_dir(run) / "04_finetune" / FINETUNED_NAMES[use_peft]
 
 
 def processed_dir(run: str) -> Path:
