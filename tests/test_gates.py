@@ -21,6 +21,15 @@ def test_enough_symptoms():
     assert gates.symptom_coverage("nothing relevant", syms, LEX) == 0
 
 
+def test_symptoms_recognised_however_romanised_hindi_is_spelt():
+    # the lexicon writes 'sir mein dard' and 'tez bukhar'; people type mein as me and long vowels any length
+    lex = {"headache": {"keywords": ["sir mein dard"]}, "high_fever": {"keywords": ["tez bukhar"]},
+           "chills": {"keywords": ["thand lag"]}}
+    assert gates.stated_symptoms("sir me dard aur tez bukhaaar, thand lagti", ["headache", "high_fever", "chills"],
+                                 lex) == ["headache", "high_fever", "chills"]
+    assert gates.stated_symptoms("sir me", ["headache"], lex) == []  # every word of a keyword, not some
+
+
 def test_length():
     assert gates.length_ok("one two three", 2, 5) is None
     assert gates.length_ok("one", 2, 5) and gates.length_ok("a " * 10, 2, 5)

@@ -5,8 +5,10 @@ the kind, never for a particular text, and measured against labelled generations
 """
 from __future__ import annotations
 
+import functools
 import re
 
+from . import textnorm
 from .knowledge import is_latin, red_flags_in_symptoms
 from .queries import PLACES
 
@@ -30,10 +32,18 @@ def no_disease_name(text: str, names) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _folded(keyword: str) -> str:
+    return " ".join(textnorm.keys(keyword))
+
+
 def stated_symptoms(text: str, symptoms, lexicon: dict) -> list[str]:
-    """The row's symptoms recognisable in the text through the lexicon's keywords."""
-    t = text.lower()
-    return [s for s in symptoms if any(k in t for k in lexicon[s]["keywords"])]
+    """The row's symptoms recognisable in the text through the lexicon's keywords: as written, or word for word
+    once both are spelt alike (``textnorm.keys``: 'sir me dard' holds 'sir mein dard', 'bukhaar' 'bukhar'; the
+    keyword's last word may be the start of the text's, as 'thand lag' of 'thand lagna')."""
+    t, folded = text.lower(), " " + " ".join(textnorm.keys(text))
+    return [s for s in symptoms
+            if any(k in t or (_folded(k) and " " + _folded(k) in folded) for k in lexicon[s]["keywords"])]
 
 
 def symptom_coverage(text: str, symptoms, lexicon: dict) -> float:
