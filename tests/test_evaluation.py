@@ -76,7 +76,7 @@ def test_score_systems_per_system_summary(test_rows):
 
 
 def test_score_systems_unsupported_facts_per_row_and_found(test_rows):
-    from medillama import metrics as M
+    from medillama import facts
 
     invented = format_answer("Malaria", "Fever with chills.", ["use a mosquito net"], "See a doctor within 24 hours.",
                              "Local name: jada bukhar. Helpline: 1075 or 104.")
@@ -86,7 +86,7 @@ def test_score_systems_unsupported_facts_per_row_and_found(test_rows):
     assert scores["finetuned"]["unsupported_facts"][0] == [("local name", "jada bukhar"), ("helpline", "1075")]
     assert scores["finetuned"]["n_unsupported_facts"].tolist() == [2, 0, 2]
     assert summary["finetuned"]["unsupported_facts"]["value"] == pytest.approx(2 / 3)
-    found = M.unsupported_fact_counts(scores)
+    found = facts.unsupported_fact_counts(scores)
     assert found.to_dict("records") == [
         {"kind": "helpline", "fact": "1075", "system": "finetuned", "answers": 2},
         {"kind": "local name", "fact": "jada bukhar", "system": "finetuned", "answers": 2}]

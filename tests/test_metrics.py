@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from medillama import gates, knowledge, paths
+from medillama import facts as F
 from medillama import metrics as M
 from medillama.answer import format_answer
 from medillama.baselines import Majority, TfidfLogReg
@@ -132,16 +133,16 @@ def test_reference_answers_state_no_unsupported_fact(real_names, real_ingested):
             for fields in itertools.combinations(INDIA_FIELDS, k):
                 text = format_answer(r.display_name, "Why.", precautions, knowledge.triage_advice("routine"),
                                      knowledge.india_notes(r.key, fields))
-                assert M.unsupported_facts(text, r.key, precautions) == [], (r.key, fields)
+                assert F.unsupported_facts(text, r.key, precautions) == [], (r.key, fields)
         full = format_answer(r.display_name, "Why.", precautions, knowledge.triage_advice("emergency"),
                              knowledge.india_notes(r.key, INDIA_FIELDS))
         ref = {"disease": r.key, "triage": "emergency", "precautions": precautions}
         scored = M.score_answer(full, "stop", ref, real_names)  # the condition line names the disease
         assert scored["pred_disease"] == r.key and scored["n_unsupported_facts"] == 0, scored["unsupported_facts"]
-        unknown = M.unsupported_facts(full, None)
+        unknown = F.unsupported_facts(full, None)
         assert ("local name", knowledge.india_notes(r.key, ("local_names",)).split(": ")[1].split(",")[0]
                 .split(" (")[0].rstrip(".")) in unknown, unknown
-        own = set(ctx["diseases"][r.key]["programmes"]) - M.NATIONAL_PROGRAMMES
+        own = set(ctx["diseases"][r.key]["programmes"]) - F.NATIONAL_PROGRAMMES
         assert len([f for f in unknown if f[0] == "programme"]) == len(own), (r.key, unknown)
 
 
@@ -154,17 +155,17 @@ def test_invented_and_borrowed_facts_are_flagged_with_their_kind():
     notes = ("Local name: malaria bukhar, kaanpne wala bukhar (Hindi). Also called haddi-tod bukhar. Programme: "
              "NCVBDC; NTEP; Ni-kshay Poshan Yojana; National Malaria Eradication Mission. Helpline: 1075, "
              "1800-11-4477 or 14416; for emergencies call 108 or 102, or 104 for advice.")
-    facts = M.unsupported_facts(india_answer(notes), "malaria", ["use mosquito nets"])
+    facts = F.unsupported_facts(india_answer(notes), "malaria", ["use mosquito nets"])
     assert facts == [("local name", "kaanpne wala bukhar"), ("local name", "haddi-tod bukhar"),
                      ("programme", "NTEP"), ("programme", "NIKSHAY"),
                      ("programme", "National Malaria Eradication Mission"), ("helpline", "1075"),
                      ("helpline", "1800-11-4477"), ("helpline", "14416")]
     # the same programme for the disease it belongs to is supported
-    assert ("programme", "NTEP") not in M.unsupported_facts(india_answer(notes, "Tuberculosis"), "tuberculosis")
+    assert ("programme", "NTEP") not in F.unsupported_facts(india_answer(notes, "Tuberculosis"), "tuberculosis")
     # a fact in the precautions counts as much as one in the India notes; one in 'Why' is not looked at
-    assert M.unsupported_facts(india_answer("Local name: malaria bukhar.", precautions=["call 1075"]),
+    assert F.unsupported_facts(india_answer("Local name: malaria bukhar.", precautions=["call 1075"]),
                                "malaria") == [("helpline", "1075")]
-    assert M.unsupported_facts(india_answer("Local name: malaria bukhar.", why="NTEP and 1075."), "malaria") == []
+    assert F.unsupported_facts(india_answer("Local name: malaria bukhar.", why="NTEP and 1075."), "malaria") == []
 
 
 def test_supported_facts_amounts_and_the_disclaimer_are_not_flagged():
@@ -172,11 +173,11 @@ def test_supported_facts_amounts_and_the_disclaimer_are_not_flagged():
              "Vector Borne Diseases Control, at an Ayushman Arogya Mandir (AAMs too); PM-JAY pays for admission "
              "(Pradhan Mantri Jan Arogya Yojana). Call 108, 102 or 104. Since 2024 patients get Rs 1000 a month "
              "for 6 months; drink 2000 ml of water; a doctor within 24 hours, 24x7.")
-    assert M.unsupported_facts(india_answer(notes), "malaria") == []
-    assert M.unsupported_facts(india_answer("Dial 1075.", precautions=["dial 1075 for advice"]), "malaria",
+    assert F.unsupported_facts(india_answer(notes), "malaria") == []
+    assert F.unsupported_facts(india_answer("Dial 1075.", precautions=["dial 1075 for advice"]), "malaria",
                                ["dial 1075 for advice"]) == []  # the dataset's precautions support their own words
     # a condition outside the 41 (or none): only the national services are supported
-    outside = M.unsupported_facts(india_answer("NCVBDC; PM-JAY; call 108 or 1097.", "Flu"), None)
+    outside = F.unsupported_facts(india_answer("NCVBDC; PM-JAY; call 108 or 1097.", "Flu"), None)
     assert outside == [("programme", "NCVBDC"), ("helpline", "1097")]
 
 
@@ -193,12 +194,12 @@ def test_unsupported_fact_counts_per_system():
     scores = {"finetuned": pd.DataFrame({"unsupported_facts": [[("helpline", "1075")], [],
                                                                [("helpline", "1075"), ("programme", "NTEP")]]}),
               "base": pd.DataFrame({"unsupported_facts": [[("local name", "xyz")], [], []]})}
-    t = M.unsupported_fact_counts(scores)
+    t = F.unsupported_fact_counts(scores)
     assert t.to_dict("records") == [
         {"kind": "helpline", "fact": "1075", "system": "finetuned", "answers": 2},
         {"kind": "programme", "fact": "NTEP", "system": "finetuned", "answers": 1},
         {"kind": "local name", "fact": "xyz", "system": "base", "answers": 1}]
-    assert M.unsupported_fact_counts({"base": pd.DataFrame({"unsupported_facts": [[]]})}).empty
+    assert F.unsupported_fact_counts({"base": pd.DataFrame({"unsupported_facts": [[]]})}).empty
 
 
 def test_baselines():

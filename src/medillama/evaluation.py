@@ -288,7 +288,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
                    facts_found: pd.DataFrame | None = None) -> dict:
     """metrics.json: every system's summary, then what the numbers were measured on (split, models, decoding,
     bootstrap), the external set, the paired leads, the banner's scores on the probe and on the labelled messages'
-    reported half, the generation stats, and the unsupported facts found (``metrics.unsupported_fact_counts``:
+    reported half, the generation stats, and the unsupported facts found (``facts.unsupported_fact_counts``:
     kind, fact, system, answers)."""
     ecfg = cfg["evaluate"]
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],

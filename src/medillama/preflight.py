@@ -34,6 +34,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from . import paths
+from .progress import duration
 
 GIB = 1024 ** 3
 # Hub ids that need an accepted licence and a token. The hub cannot be asked offline, so this is a table of the
@@ -613,10 +614,6 @@ def run_checks(cfg: dict, env: Env) -> tuple[list[Check], dict | None, dict]:
     return checks + mem_checks, mem, time_estimate(cfg, env)
 
 
-def _fmt_s(s: float) -> str:
-    return f"{s / 60:.0f} min" if s >= 90 else f"{s:.0f} s"
-
-
 def report(cfg: dict, checks: list[Check], mem: dict | None, times: dict, env: Env) -> str:
     w = max(len(c.name) for c in checks)
     lines = [f"preflight: profile {cfg['profile']}; base {cfg['models']['base']}, generator "
@@ -631,10 +628,10 @@ def report(cfg: dict, checks: list[Check], mem: dict | None, times: dict, env: E
         lines += [f"  {k:<30} {v:6.2f} GiB" for k, v in g.items()]
     lines += ["", f"estimated time on {times['where']} (throughput assumptions: preflight.py, docs/performance.md):"]
     for step, d in times["steps"].items():
-        lines.append(f"  {step:<14} {_fmt_s(d['seconds']):>8}   {d['tokens']:>10,} tokens at ~{d['tokens_per_s']:,} "
+        lines.append(f"  {step:<14} {duration(d['seconds']):>8}   {d['tokens']:>10,} tokens at ~{d['tokens_per_s']:,} "
                      f"tok/s")
     total = sum(d["seconds"] for d in times["steps"].values())
-    lines.append(f"  {'03-05':<14} {_fmt_s(total):>8}")
+    lines.append(f"  {'03-05':<14} {duration(total):>8}")
     fails = [c for c in checks if c.status == "FAIL"]
     if fails:
         lines += ["", f"{len(fails)} check(s) failed; to fix:"]

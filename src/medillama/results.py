@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import io, paths
+from .evaluation import LEAD_BASELINES
 
 # (metrics.json key, label). HEADLINE: what fine-tuning bought -- the answer's content, urgency and format, each
 # measured on the model's own answer and after the safety layer; MORE: the rest of each system's metrics.
@@ -31,8 +32,7 @@ SYSTEMS = HEADLINE_SYSTEMS + [("majority", "Majority")]
 MODEL_SYSTEMS = HEADLINE_SYSTEMS[:3]  # the systems that write an answer (the baselines only name a disease)
 # metrics.json's finetuned_lead: {split: {baseline: CI}}
 LEAD_SPLITS = [("test", "held-out split"), ("external", "external set")]
-LEAD_BASELINES = [("tfidf", "TF-IDF + LR (the train split's queries)"),
-                  ("tfidf_all", "TF-IDF + LR, all training queries")]
+BASELINE_LABELS = {"tfidf": "TF-IDF + LR (the train split's queries)", "tfidf_all": "TF-IDF + LR, all training queries"}
 # step 04's manifest metrics worth a reader's look (no intervals: step 04 computes none)
 STEP04 = [("validation_disease_accuracy", "Disease accuracy, validation split"),
           ("validation_under_triage_emergency", "Under-triage on emergency rows, validation split"),
@@ -130,8 +130,8 @@ def leads_table(metrics: dict) -> pd.DataFrame:
     if not leads:
         return pd.DataFrame()
     return pd.DataFrame.from_dict(
-        {label: {s: fmt_ci(leads.get(split, {}).get(b), signed=True) for split, s in LEAD_SPLITS}
-         for b, label in LEAD_BASELINES}, orient="index").rename_axis("minus")
+        {BASELINE_LABELS[b]: {s: fmt_ci(leads.get(split, {}).get(b), signed=True) for split, s in LEAD_SPLITS}
+         for b in LEAD_BASELINES}, orient="index").rename_axis("minus")
 
 
 def markdown_table(df: pd.DataFrame) -> str:
