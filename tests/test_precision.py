@@ -91,3 +91,18 @@ def test_generation_runs_in_the_chosen_precision(tokenizer, step_precision, sett
     seen = q_proj_dtypes(model)
     HFBackend(model, tokenizer, batch_size=2, chat=False).generate(["fever and chills"], max_new_tokens=2)
     assert seen and set(seen) == {torch.bfloat16 if setting == "bf16" else torch.float32}
+
+
+@pytest.mark.parametrize("setting", ["bf16", "fp32"])
+def test_a_model_that_only_generates_gets_bf16_weights_where_bf16_was_chosen(tokenizer, step_precision,  # noqa: F811
+                                                                            setting):
+    step_precision(precision.choose(setting, "cpu"))
+    model = precision.for_inference(tiny_model(tokenizer).eval())
+    want = torch.bfloat16 if setting == "bf16" else torch.float32
+    assert {p.dtype for p in model.parameters()} == {want}
+    seen = q_proj_dtypes(model)
+    backend = HFBackend(model, tokenizer, batch_size=2, chat=False, name="tiny")
+    out = backend.generate(["fever and chills"], max_new_tokens=2)
+    assert seen and set(seen) == {want} and out[0].completion_tokens > 0
+    # a cache keyed by the backend's name must not serve answers of the other weights
+    assert backend.name == ("tiny@bfloat16" if setting == "bf16" else "tiny")

@@ -198,6 +198,23 @@ def test_time_estimate_from_counts():
     assert no_llm["steps"]["03_synthesize"]["tokens"] == 0
 
 
+def test_cpu_training_estimate_scales_with_the_measured_matmul_rate():
+    cpu = config.load_config("cpu", {"models.device": "cpu"})
+    assert not cpu["train"]["use_peft"]
+    unmeasured = preflight.time_estimate(cpu, CPU_ONLY)["steps"]["04_finetune"]
+    slow, fast = (preflight.time_estimate(cpu, Env(torch="2.13.0+cpu", cpu_gflops=g))["steps"]["04_finetune"]
+                  for g in (40.0, 300.0))
+    n_params = preflight._params(preflight.architecture(cpu["models"]["base"]))
+    # every weight trained: 6 FLOPs per parameter per token, at CPU_TRAIN_SHARE of the measured fp32 rate
+    assert fast["tokens_per_s"] == round(preflight.CPU_TRAIN_SHARE * 300e9 / (6 * n_params))
+    assert slow["tokens_per_s"] == round(preflight.CPU_TRAIN_SHARE * 40e9 / (6 * n_params))
+    assert unmeasured["tokens_per_s"] == round(preflight.CPU_TRAIN_TFLOPS * 1e12 / (6 * n_params))
+    assert slow["seconds"] > fast["seconds"]
+    lora = preflight.time_estimate(config.load_config("cpu", {"models.device": "cpu", "use_peft": "true"}),
+                                   Env(torch="2.13.0+cpu", cpu_gflops=300.0))["steps"]["04_finetune"]
+    assert lora["tokens_per_s"] > fast["tokens_per_s"]  # frozen weights get no weight gradient
+
+
 def test_cli_exit_codes(monkeypatch, capsys):
     monkeypatch.setattr(preflight, "probe_env", lambda ids=(): CPU_ONLY)
     assert preflight.main(["--profile", "t4", "-p", "bf16", "true", "-p", "fp16", "false"]) == 1

@@ -16,12 +16,14 @@ CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition
 
 
 def load_models(base: str, finetuned: Path, dtype: str, device: str):
-    """(Systems, tokenizer with left padding): the base and the fine-tuned model of step 04's output folder."""
+    """(Systems, tokenizer with left padding): the base and the fine-tuned model of step 04's output folder, in the
+    current precision's inference weights (``precision.for_inference``)."""
     from .models import is_adapter, load_finetuned, load_model
+    from .precision import for_inference
 
     model, tok = load_finetuned(finetuned, base, dtype, device)
-    base_model = None if is_adapter(finetuned) else load_model(base, dtype=dtype, device=device)[0]
-    return Systems(model, base_model), tok
+    base_model = None if is_adapter(finetuned) else for_inference(load_model(base, dtype=dtype, device=device)[0])
+    return Systems(for_inference(model), base_model), tok
 
 
 class Systems:

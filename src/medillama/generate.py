@@ -88,6 +88,9 @@ class HFBackend:
         self.model, self.tokenizer, self.batch_size, self.system = model, tokenizer, batch_size, system
         self.chat = bool(tokenizer.chat_template) if chat is None else chat
         self.name = name or getattr(model, "name_or_path", "") or "hf"
+        dtype = str(getattr(model, "dtype", "")).removeprefix("torch.")
+        if dtype not in ("", "float32"):  # other weights, other answers: a cache must not serve fp32 ones
+            self.name += f"@{dtype}"
         self.stats = GenStats()
         tokenizer.padding_side = "left"  # right padding would put pad tokens between prompt and answer
         eos = model.generation_config.eos_token_id

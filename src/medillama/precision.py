@@ -8,7 +8,8 @@ decide there, as before.
 
 A pipeline step resolves the choice once (``pipeline.Step``) and ``use`` makes it the process's current one, so
 every forward of the step -- training (``train.make_trainer``), the eval loss, generation (``generate.HFBackend``)
--- runs in it without each notebook passing it along.
+-- runs in it without each notebook passing it along. A model that only generates (a trained one, step 05's) is
+cast to bf16 by ``for_inference`` instead: decoding under autocast gains nothing.
 """
 from __future__ import annotations
 
@@ -123,6 +124,19 @@ def bf16_enabled(device_type: str = "cpu", p: Precision | None = None) -> bool:
     """Whether a forward on ``device_type`` should run under bf16 autocast (``p``, default the current one)."""
     p = p if p is not None else _current
     return device_type == "cpu" and p is not None and p.bf16
+
+
+def for_inference(model, p: Precision | None = None):
+    """``model`` ready to generate in precision ``p`` (default the current one): on a CPU where bf16 was chosen,
+    its weights cast to bf16 in place; else unchanged. Autocast keeps fp32 weights and casts them again for every
+    matmul, which in token-by-token decoding costs what the bf16 matmul saves (no faster than fp32 on an AMX CPU),
+    while bf16 weights decode about 1.8x faster (docs/performance.md). Only for a model that is done training: the
+    cast is not undone, so save it first."""
+    import torch
+
+    if bf16_enabled(model.device.type, p) and model.dtype == torch.float32:
+        model.to(torch.bfloat16)
+    return model
 
 
 def autocast(device_type: str = "cpu", enabled: bool | None = None):

@@ -76,6 +76,7 @@ class Env:
     hf_token: bool = False              # HF_TOKEN or a stored `huggingface-cli login` token
     hub_offline: bool = False           # HF_HUB_OFFLINE set
     cached: set = field(default_factory=set)  # hub ids with a config.json in the local hub cache
+    cpu_gflops: float | None = None     # fp32 matmul GFLOP/s measured here (precision.probe), when no GPU
 
 
 def _version(pkg: str) -> str | None:
@@ -104,6 +105,10 @@ def probe_env(model_ids=()) -> Env:
         if torch.cuda.is_available():
             p = torch.cuda.get_device_properties(0)
             env.gpu = Gpu(p.name, p.total_memory / GIB, (p.major, p.minor))
+        else:
+            from .precision import matmul_gflops
+
+            env.cpu_gflops = round(matmul_gflops(torch.float32), 1)
     try:
         from huggingface_hub import get_token
 
@@ -476,7 +481,7 @@ def check_memory(cfg: dict, env: Env) -> tuple[list[Check], dict | None]:
                       " on this machine, not in preflight.ARCHS): no estimate")], None
     est = memory_estimate(cfg, arch)
     g = est["gib"]
-    detail = (f"~{g['with_cuda_context']:.1f} GiB = weights {g['weights']:.2f} + LoRA/grads/optimizer "
+    detail = (f"~{g['with_cuda_context']:.1f} GiB = weights {g['weights']:.2f} + trained weights/grads/optimizer "
               f"{g['lora_weights_grads_optimizer']:.2f} + activations {g['activations']:.2f} (batch {est['batch']} x "
               f"{est['seq_len']} tokens) + logits {g['logits']:.2f} + CUDA context {CUDA_CONTEXT_GIB}")
     if not _wants_cuda(cfg, env):
@@ -491,10 +496,13 @@ def check_memory(cfg: dict, env: Env) -> tuple[list[Check], dict | None]:
 
 # --- the time estimate of steps 03-05 ----------------------------------------------------------------------------
 
-# Throughput assumptions (not measurements; bench/gpu_check.py measures them):
+# Throughput assumptions (not measurements; bench/gpu_check.py and bench/training.py measure them):
 # - training: FLOPs per trained token = 4 x base parameters (forward 2N, backward to the inputs 2N; the frozen
-#   weights get no gradient) + 6 x LoRA parameters; a GPU sustains EFFECTIVE_TFLOPS of it in fp16 (about a quarter
-#   of a T4's 65 TFLOP/s fp16 tensor peak), and 8-bit bitsandbytes matmuls run at INT8_SPEED of that;
+#   weights get no gradient) + 6 x LoRA parameters, or 6 x parameters when every weight is trained; a GPU
+#   sustains EFFECTIVE_TFLOPS of it in fp16 (about a quarter of a T4's 65 TFLOP/s fp16 tensor peak), and 8-bit
+#   bitsandbytes matmuls run at INT8_SPEED of that; a CPU sustains CPU_TRAIN_SHARE of the fp32 matmul rate
+#   measured here (the yardstick on every CPU: bf16 autocast, where chosen, only adds to it), or
+#   CPU_TRAIN_TFLOPS when not measured;
 # - generation: batched decoding is bound by one pass over the weights per step or the per-step overhead of
 #   transformers' generate, whichever is longer; a batch of synth.batch_size rows moves one token per row per step.
 EFFECTIVE_TFLOPS = {"T4": 16.0, "A100": 80.0, "H100": 200.0, "H200": 200.0, "L4": 30.0, "A10": 35.0}
@@ -503,7 +511,8 @@ INT8_SPEED = 0.4
 GPU_BANDWIDTH_GBS = {"T4": 320, "A100": 1500, "H100": 3000, "H200": 4000, "L4": 300, "A10": 600}
 GEN_STEP_OVERHEAD_S = 0.025
 DECISION_TOKENS = 24  # new tokens of step 04's condition and urgency lines per validation or probe row
-CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s (docs/performance.md)
+CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s, when the matmul rate is not measured
+CPU_TRAIN_SHARE = 0.6     # training FLOP/s / fp32 matmul peak, fp32 training on a CPU (bench/training.py); more under bf16
 CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model on a CPU, tokens/s (bench/generation.py)
 # tokens of a training row (SmolLM2 tokenizer, measured on the cpu run's rows; Llama 3's is within a few percent):
 # a full answer row (prompt + five sections + EOS), a decision/drill row (prompt + two lines)
@@ -569,12 +578,15 @@ def time_estimate(cfg: dict, env: Env) -> dict:
     arch = architecture(cfg["models"]["base"])
     mem = memory_estimate(cfg, arch) if arch else None
     n_base = _params(arch) if arch else 1e9
-    flops_tok = 4 * n_base + 6 * (mem["lora_params"] if mem else 0)
+    if cfg["train"]["use_peft"]:
+        flops_tok = 4 * n_base + 6 * (mem["lora_params"] if mem else 0)
+    else:
+        flops_tok = 6 * n_base
     if cuda:
         tflops = EFFECTIVE_TFLOPS.get(key, DEFAULT_TFLOPS) * (INT8_SPEED if cfg["train"]["quantization"] != "none"
                                                               else 1.0)
     else:
-        tflops = CPU_TRAIN_TFLOPS
+        tflops = CPU_TRAIN_SHARE * env.cpu_gflops / 1000 if env.cpu_gflops else CPU_TRAIN_TFLOPS
     train_tok_s = tflops * 1e12 / flops_tok
     base_gen = gen_tok_s(cfg["models"]["base"], ev["batch_size"])
     probes = sum(bool(cfg["train"][k]) for k in config_mod.PROBES.values())
@@ -623,7 +635,7 @@ def report(cfg: dict, checks: list[Check], mem: dict | None, times: dict, env: E
     if mem:
         g = mem["gib"]
         lines += ["", f"step 04 peak GPU memory (estimate; batch {mem['batch']} x {mem['seq_len']} tokens, "
-                      f"{mem['base_params'] / 1e6:.0f}M base + {mem['lora_params'] / 1e6:.1f}M LoRA parameters in "
+                      f"{mem['base_params'] / 1e6:.0f}M base + {mem['lora_params'] / 1e6:.1f}M trained parameters in "
                       f"{mem['trainable_dtype']}):"]
         lines += [f"  {k:<30} {v:6.2f} GiB" for k, v in g.items()]
     lines += ["", f"estimated time on {times['where']} (throughput assumptions: preflight.py, docs/performance.md):"]
