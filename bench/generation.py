@@ -1,13 +1,17 @@
 """Generation: the project's batched generator vs a per-row transformers pipeline() call (the original's way),
-same prompts, model and max_new_tokens, in one run, alternating which goes first.
+same prompts, model, weights and max_new_tokens, in one run, alternating which goes first. ``--precision auto``
+(default) holds the weights as a pipeline step would (bf16 where the CPU computes it natively:
+precision.for_inference), ``fp32`` keeps them fp32; both sides use the same weights.
 
-    python bench/generation.py [--profile cpu] [--run NAME] [--rows 64] [--max-new-tokens 64] [--batch-size 64] [--rounds 2]
+    python bench/generation.py [--profile cpu] [--run NAME] [--rows 64] [--max-new-tokens 64] [--batch-size 64]
+        [--rounds 2] [--precision auto|fp32] [--name generation]
 """
 import argparse
 import time
 
 from common import add_run_args, parse_run_args, queries, save
 
+from medillama import precision
 from medillama.answer import build_prompt
 from medillama.generate import HFBackend
 from medillama.models import load_model
@@ -21,10 +25,15 @@ def main():
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--precision", choices=["auto", "fp32"], default="auto")
+    ap.add_argument("--name", default="generation", help="the JSON's name under outputs/bench/")
     a = parse_run_args(ap)
     from transformers import pipeline
 
+    chosen = precision.use(precision.choose(a.precision))
+    print(chosen.describe(), flush=True)
     model, tok = load_model(a.model)
+    precision.for_inference(model)
     prompts = [build_prompt(q, "alpaca") for q in queries(a.run, a.rows * a.rounds)]
     batched = HFBackend(model, tok, batch_size=a.batch_size, chat=False)
     pipe = pipeline("text-generation", model=model, tokenizer=tok)
@@ -51,10 +60,11 @@ def main():
             totals[name][1] += s
             print(f"round {r}: {name} {n} tokens in {s:.1f} s = {n / s:.1f} tok/s", flush=True)
     tps = {k: v[0] / v[1] for k, v in totals.items()}
-    save("generation", {"model": a.model, "rows_per_round": a.rows, "rounds": a.rounds,
-                        "max_new_tokens": a.max_new_tokens, "batch_size": a.batch_size,
-                        "tokens": {k: v[0] for k, v in totals.items()}, "seconds": {k: v[1] for k, v in totals.items()},
-                        "tokens_per_s": tps, "ratio": tps["batched"] / tps["per_row"], "target_ratio": 8})
+    save(a.name, {"model": a.model, "precision": chosen.as_dict(), "weights": str(model.dtype),
+                  "rows_per_round": a.rows, "rounds": a.rounds, "max_new_tokens": a.max_new_tokens,
+                  "batch_size": a.batch_size, "tokens": {k: v[0] for k, v in totals.items()},
+                  "seconds": {k: v[1] for k, v in totals.items()}, "tokens_per_s": tps,
+                  "ratio": tps["batched"] / tps["per_row"], "target_ratio": 8})
 
 
 if __name__ == "__main__":

@@ -130,8 +130,8 @@ def for_inference(model, p: Precision | None = None):
     """``model`` ready to generate in precision ``p`` (default the current one): on a CPU where bf16 was chosen,
     its weights cast to bf16 in place; else unchanged. Autocast keeps fp32 weights and casts them again for every
     matmul, which in token-by-token decoding costs what the bf16 matmul saves (no faster than fp32 on an AMX CPU),
-    while bf16 weights decode about 1.8x faster (docs/performance.md). Only for a model that is done training: the
-    cast is not undone, so save it first."""
+    while bf16 weights decode about twice as fast (bench/decoding_precision.py). Only for a model that is done
+    training: the cast is not undone, so save it first."""
     import torch
 
     if bf16_enabled(model.device.type, p) and model.dtype == torch.float32:
