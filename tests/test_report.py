@@ -4,6 +4,7 @@ import json
 import re
 import struct
 
+import pandas as pd
 import pytest
 
 from medillama import figures, paths, report, results
@@ -218,6 +219,9 @@ def test_loss_interval_and_miss_data():
     assert list(mat.index) == ["a", "b"] and list(mat.columns) == ["b", "(none)", "a"]
     assert mat.loc["a", "b"] == 2 and mat.loc["b", "(none)"] == 1 and mat.loc["a", "a"] == 0
     assert figures.miss_counts(["a"], ["a"]).empty
+    # a pandas column of predictions holds NaN where nothing was named: counted as '(none)', not dropped
+    nan = figures.miss_counts(["a", "b", "c"], pd.Series(["b", None, float("nan")], dtype=object))
+    assert nan.loc["b", figures.NONE] == 1 and nan.loc["c", figures.NONE] == 1 and nan.loc["a", "b"] == 1
     assert list(figures.miss_counts(list("aabbc"), list("bcaab"), top=1).index) == ["a"]
 
 

@@ -97,7 +97,8 @@ def metric_intervals(metrics: dict, path, rows=METRICS, systems=SYSTEMS) -> Path
 def miss_counts(y_true, y_pred, top: int = 12) -> pd.DataFrame:
     """The wrong rows as counts: true disease (rows, most misses first) by predicted disease (columns, most often
     wrongly named first; a prediction naming nothing is '(none)'), cut to the ``top`` of each."""
-    pairs = Counter((t, p if p else NONE) for t, p in zip(y_true, y_pred) if t != p)
+    # a prediction naming nothing may come as None or as NaN (a pandas column): both are '(none)'
+    pairs = Counter((t, p if isinstance(p, str) and p else NONE) for t, p in zip(y_true, y_pred) if t != p)
     if not pairs:
         return pd.DataFrame()
     df = pd.DataFrame([(t, p, n) for (t, p), n in pairs.items()], columns=["true", "predicted", "rows"])
