@@ -191,15 +191,10 @@ def _probe(cfg: dict) -> list[Path]:
     return [paths.resolve(cfg["train"][k]) for k in config_mod.PROBES.values() if cfg["train"][k]]
 
 
-def _drills(cfg: dict) -> bool:
-    # as training_data.drills (not imported here: it needs pandas)
-    return cfg["train"]["drill_rows_per_disease"] > 0 or cfg["train"]["red_flag_pairs_per_disease"] > 0
-
-
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (training_data.py) also read the source cases, symptom weights, lexicon and triage rules
     probe = _probe(cfg)
-    if not _drills(cfg):
+    if not config_mod.drills(cfg["train"]):
         return _dataset(cfg, run) + probe
     d = paths.interim_dir(run)
     return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]
@@ -215,7 +210,7 @@ def _finetune_outputs(cfg: dict, run: str) -> list[Path]:
 def _evaluate_inputs(cfg: dict, run: str) -> list[Path]:
     ext = cfg["evaluate"]["external_eval_csv"]
     d = paths.interim_dir(run)
-    drill = [d / "cases.parquet"] if _drills(cfg) else []  # the all-queries baseline
+    drill = [d / "cases.parquet"] if config_mod.drills(cfg["train"]) else []  # the all-queries baseline
     return (_finetune_outputs(cfg, run)[:1] + _dataset(cfg, run) + [d / "diseases.parquet", d / "symptoms.parquet"]
             + drill + sorted(paths.KNOWLEDGE.glob("*.yaml")) + [paths.RED_FLAG_MESSAGES]  # the banner learns from it
             + ([paths.resolve(ext)] if ext else []) + _probe(cfg))

@@ -28,6 +28,7 @@ import pandas as pd
 from . import knowledge
 from .answer import build_prompt, format_decision
 from .balance import symptom_weights
+from .config import drills
 from .queries import persona_query
 
 DRILL_COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
@@ -84,11 +85,6 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
                  for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
-
-
-def drills(tcfg: dict) -> bool:
-    """Whether the ``train`` config section asks for drill rows (which read the source cases and symptom weights)."""
-    return tcfg["drill_rows_per_disease"] > 0 or tcfg["red_flag_pairs_per_disease"] > 0
 
 
 def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int):
