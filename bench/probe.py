@@ -18,13 +18,12 @@ def main():
 
     from medillama import io, paths, training_data
     from medillama.baselines import TfidfLogReg
-    from medillama.evaluation import condition_pass, probe_accuracy
+    from medillama.evaluation import probe_accuracy
 
     cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
     tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok)
-    first_line = {k: v["base"] for k, v in condition_pass().items()}  # the base model is read on its first line
-    base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok, **first_line)
+    base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok)
     sp = splits(a.run)
     # step 05's two baselines: the train split's queries, and every query step 04 trains on
     queries = {"tfidf": sp["train"],

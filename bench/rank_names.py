@@ -1,6 +1,5 @@
 """Rank classification of the condition line on the probe: every disease name scored by the adapter's
-log-probability after the model's own first line (the urgency line, decoded greedily) and "Likely condition:",
-against greedy decoding (bench/probe.py). Tells whether the gap to the
+log-probability after "Likely condition:", against greedy decoding (bench/probe.py). Tells whether the gap to the
 bag of words is in decoding or in what the model learned.
 
     python bench/rank_names.py outputs/cpu/04_finetune/adapter [--profile cpu] [--run NAME] [--base] [--limit N]
@@ -54,21 +53,18 @@ def main():
 
     from medillama import io, paths
     from medillama.answer import build_prompt
-    from medillama.evaluation import DECISION_TOKENS, load_external
+    from medillama.evaluation import load_external
 
     cfg, systems, tok, diseases, names = adapter_setup(a.profile, a.run, a.adapter)
     rows = load_external(a.probe, names)[0]
     rows = rows.head(a.limit) if a.limit else rows
     keys, display = diseases["key"].tolist(), diseases["display_name"].tolist()
     prompts = [build_prompt(q, cfg["train"]["prompt_style"], tok) for q in rows["text"]]
+    conts = name_tokens(tok, display, prompts[0])
     result = {"adapter": a.adapter, "adapter_hash": io.file_hash(paths.resolve(a.adapter))[:12], "rows": len(rows)}
     for label in ("finetuned", "base") if a.base else ("finetuned",):
-        # the condition line is the answer's second: the names are scored after the model's own first line
-        first = systems.backend(label, tok, label, 32).generate(prompts, max_new_tokens=DECISION_TOKENS, stop=["\n"])
-        prefixed = [p + r.text + "\n" for p, r in zip(prompts, first)]
-        conts = name_tokens(tok, display, prefixed[0])
         with systems.use(label) as model:
-            scores = np.array([name_scores(model, tok, p, conts) for p in prefixed])
+            scores = np.array([name_scores(model, tok, p, conts) for p in prompts])
         top = [[keys[j] for j in r] for r in (-scores).argsort(1)[:, :3]]
         result[label] = {"accuracy": float(np.mean([t[0] == d for t, d in zip(top, rows["disease"])])),
                          "top3": float(np.mean([d in t for t, d in zip(top, rows["disease"])]))}

@@ -43,11 +43,10 @@ def test_repeated_section_first_wins_and_runaway_kept_apart():
 
 
 def test_answer_leads_with_the_decision():
-    """Urgency, then condition: the two lines the decision rows drill and the first thing a patient reads; the
-    urgency line comes before the condition is named, so a model does not read it off the name."""
+    """Condition, then urgency: the two lines the decision rows drill and the first thing a patient reads."""
     from medillama.training_data import decision_lines
 
     lines = sample().split("\n")
-    assert lines[0] == "See a doctor: See a doctor within 24 hours." and lines[1] == "Likely condition: Malaria"
+    assert lines[0] == "Likely condition: Malaria" and lines[1] == "See a doctor: See a doctor within 24 hours."
     assert decision_lines(sample()) == "\n".join(lines[:2]) + "\n"
     assert [line.split(":")[0] for line in lines[2:5]] == ["Why", "Precautions", "India notes"]

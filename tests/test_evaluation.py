@@ -221,27 +221,3 @@ def test_answer_content_scores_whole_answers_as_step_05_does(test_rows):
     assert summary["format_compliance"] == pytest.approx(2 / 3)
     assert summary["unsupported_facts"] == pytest.approx(1 / 3)  # the made-up number under a Malaria answer
     assert rows.loc[1, "n_unsupported_facts"] >= 1 and rows.loc[0, "n_unsupported_facts"] == 0
-
-
-def test_condition_pass_reads_the_finetuned_decision_lines_and_the_base_first_line(tmp_path, monkeypatch):
-    """The condition is the answer's second line: the fine-tuned model is read to the end of its decision lines
-    (within their token budget), the base model (which never saw the format) on its first line, per label."""
-    from medillama import paths
-    from medillama.generate import FakeBackend
-
-    monkeypatch.setattr(paths, "cache_dir", lambda name: tmp_path / name)
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "config.json").write_text("{}")
-    text = "See a doctor: See a doctor within 24 hours.\nLikely condition: Malaria\nWhy: fever every evening"
-    systems = SimpleNamespace(backend=lambda label, tok, name, bs: FakeBackend(lambda p: text, name=name))
-    passes = E.condition_pass(10)
-    assert passes["max_new_tokens"] == {"base": 10, "finetuned": 10} and E.condition_pass()["max_new_tokens"]["base"] == 24
-    out = E.answer_all(systems, None, model, "base-model", ["q1"], "alpaca", batch_size=4, task="ext", **passes)
-    assert out["base"][0].text == "See a doctor: See a doctor within 24 hours." and out["base"][0].finish_reason == "stop"
-    assert out["finetuned"][0].finish_reason == "length"  # 10 words: the budget binds before 'Why'
-    out = E.answer_all(systems, None, model, "base-model", ["q1"], "alpaca", batch_size=4, task="ext",
-                       **E.condition_pass())
-    assert out["finetuned"][0].text == "See a doctor: See a doctor within 24 hours.\nLikely condition: Malaria"
-    assert E.condition_of(out["finetuned"][0].text, Names()) == "malaria"
-    assert E.condition_of(out["base"][0].text, Names()) is None

@@ -232,7 +232,7 @@ def test_decision_scores(names):
         seen.append(prompt)
         name = "Malaria" if "chills" in prompt else "Common Cold"
         advice = emergency if "chest" in prompt else urgent
-        return f"See a doctor: {advice}\nLikely condition: {name}\nWhy: Malaria"
+        return f"Likely condition: {name}\nSee a doctor: {advice}\nWhy: Malaria"
 
     queries = ["fever with chills", "sneezing and runny nose", "chills and chest pain", "chills, sweating"]
     summary, rows = decision_scores(FakeBackend(fake), queries, ["malaria", "common_cold", "typhoid", "malaria"],

@@ -51,7 +51,7 @@ def sft(tmp_path, **kw):
 
 def masked_rows(tokenizer):
     drill = pd.DataFrame({"input_text": ["fever, chills and sweating"],
-                          "output_text": ["See a doctor: See a doctor within 24 hours.\nLikely condition: Malaria\n"]})
+                          "output_text": ["Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"]})
     ds = training_data.to_prompt_completion(rows(), "alpaca", tokenizer, rows(4), decision_copies=2, drill_df=drill)
     return drill, ds
 
@@ -61,7 +61,7 @@ def test_masking(tokenizer, tmp_path):
     assert ds[0]["prompt"] == "### Input:\nI have fever and chills for 0 days\n\n### Output:\n"
     assert ds[0]["completion"].endswith(tokenizer.eos_token)
     assert ds["kind"].count("decision") == 8
-    assert ds[8]["completion"] == "See a doctor: See a doctor within 24 hours.\nLikely condition: Malaria\n"
+    assert ds[8]["completion"] == "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
     assert ds["kind"][-1] == "drill" and ds[-1]["completion"] == drill["output_text"][0]
     model = tiny_model(tokenizer)
     trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
@@ -72,7 +72,7 @@ def test_masking(tokenizer, tmp_path):
     drilled = [r for r in report["rows"] if r["kind"] == "drill"]
     assert len(answer) == 4 and len(decision) == 4 and len(drilled) == 1
     assert all(r["prompt_tokens"] > 5 and r["labelled_tokens"] > 20 for r in answer)
-    lines = "See a doctor: See a doctor within 24 hours.\nLikely condition: Malaria\n"
+    lines = "Likely condition: Malaria\nSee a doctor: See a doctor within 24 hours.\n"
     n_lines = len(tokenizer("### Output:\n" + lines)["input_ids"]) - len(tokenizer("### Output:\n")["input_ids"])
     assert all(r["labelled_tokens"] == n_lines for r in decision + drilled)
     params = train.trainable_parameters(trainer.model)
@@ -170,11 +170,11 @@ def test_chat_prompt_needs_template(tokenizer):
         build_prompt("x", "chat", None)
 
 
-def test_decision_mask_marks_urgency_and_condition_lines(tokenizer):
+def test_decision_mask_marks_condition_and_urgency_lines(tokenizer):
     nl = train.newline_token_ids(tokenizer)
     assert tokenizer("\n")["input_ids"][-1] in nl
     prompt = tokenizer("### Output:\n")["input_ids"]
-    lines = tokenizer("See a doctor: today.\n")["input_ids"] + tokenizer("Likely condition: Malaria\n")["input_ids"]
+    lines = tokenizer("Likely condition: Malaria\n")["input_ids"] + tokenizer("See a doctor: today.\n")["input_ids"]
     rest = tokenizer("Why: fever.\nPrecautions: rest.")["input_ids"]
     labels = torch.tensor([[-100] * len(prompt) + lines + rest + [-100, -100]])
     mask = train.decision_mask(labels, nl)[0]

@@ -1,7 +1,7 @@
 """The answer format every model output is trained on, parsed by and scored against.
 
-    See a doctor: <triage advice sentence>
     Likely condition: <display name>
+    See a doctor: <triage advice sentence>
     Why: <rationale>
     Precautions: <1-4 precautions, '; '-separated>
     India notes: <local names; programme or helpline; context>
@@ -13,11 +13,9 @@ import re
 
 from . import DISCLAIMER
 
-# The decision first, then why, what to do, and local notes. Within the decision the urgency comes before the
-# condition: a model writing left to right then decides the urgency from the message's symptoms (a red flag makes any
-# condition an emergency), not from the condition it has just named and that condition's usual level.
-SECTIONS = ("See a doctor", "Likely condition", "Why", "Precautions", "India notes")
-FIELDS = ("see_doctor", "condition", "why", "precautions", "india_notes")
+# The decision first: what it likely is and how urgently to see a doctor, then why, what to do, and local notes.
+SECTIONS = ("Likely condition", "See a doctor", "Why", "Precautions", "India notes")
+FIELDS = ("condition", "see_doctor", "why", "precautions", "india_notes")
 _FIELD_OF = {s.lower(): f for s, f in zip(SECTIONS, FIELDS)}
 # a header at a line start (after optional markdown bullets/bold), e.g. "**Why:**", "- See a doctor -"
 _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in SECTIONS) + r")\s*\**\s*[:\-–]\s*\**",
@@ -25,8 +23,8 @@ _HEADER = re.compile(r"^[\s>*#\-\d.)]*\**\s*(" + "|".join(re.escape(s) for s in 
 
 
 def format_decision(condition: str, see_doctor: str) -> str:
-    """The answer's first two lines, each with its newline: how urgently to see a doctor and what it likely is."""
-    return f"See a doctor: {see_doctor.strip()}\nLikely condition: {condition.strip()}\n"
+    """The answer's first two lines, each with its newline: what it likely is and how urgently to see a doctor."""
+    return f"Likely condition: {condition.strip()}\nSee a doctor: {see_doctor.strip()}\n"
 
 
 def format_answer(condition: str, why: str, precautions: list[str], see_doctor: str, india_notes: str,

@@ -12,17 +12,7 @@ from . import io, paths, progress
 from .answer import SECTIONS, build_prompt, parse_answer
 from .generate import CachedGenerator, HFBackend
 
-DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (urgency, condition): stop at the third
-DECISION_TOKENS = 64  # the longest urgency line (an emergency's) and a condition line fit with room to spare
-FIRST_LINE_TOKENS = 24  # the base model's first line (it never saw the format: condition_of reads its first line)
-
-
-def condition_pass(max_new_tokens: int = DECISION_TOKENS) -> dict:
-    """``answer_all``'s ``stop`` and ``max_new_tokens`` for a pass that needs only the named condition (the external
-    set): the fine-tuned model is read to the end of its decision lines (the condition is the second), the base
-    model on its first line, which is what ``condition_of`` reads of an answer without sections."""
-    return {"stop": {"base": ["\n"], "finetuned": DECISION_STOP},
-            "max_new_tokens": {"base": min(FIRST_LINE_TOKENS, max_new_tokens), "finetuned": max_new_tokens}}
+CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
 
 
 def load_models(base: str, finetuned: Path, dtype: str, device: str):
@@ -72,10 +62,8 @@ class AdapterOff:
 
 
 def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: list[str], style: str,
-               max_new_tokens: int | dict, batch_size: int, task: str, stop=None,
-               no_repeat_ngram_size: int = 0) -> dict[str, list]:
-    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch. ``max_new_tokens``
-    and ``stop`` may each be a {label: value} mapping (``condition_pass``)."""
+               max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
+    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
     from .models import is_adapter
 
     prompts = [build_prompt(q, style, tok) for q in queries]
@@ -86,8 +74,7 @@ def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: 
         name = base_name if label == "base" else f"{base_name}+{kind}:{finetuned_id}"
         gen = CachedGenerator(systems.backend(label, tok, name, batch_size), paths.cache_dir("eval_cache"),
                               batch_size=batch_size)
-        params = {"max_new_tokens": max_new_tokens[label] if isinstance(max_new_tokens, dict) else max_new_tokens,
-                  "temperature": 0.0, "stop": stop[label] if isinstance(stop, dict) else stop}
+        params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
         if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
             params["no_repeat_ngram_size"] = no_repeat_ngram_size
         out[label] = gen.run(f"{task}_{label}", style, prompts, params)
@@ -102,8 +89,11 @@ def condition_of(text: str, names) -> str | None:
     return names.key(cond)
 
 
+DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (condition, urgency): stop at the third
+
+
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
-                    max_new_tokens: int = DECISION_TOKENS) -> tuple[dict, pd.DataFrame]:
+                    max_new_tokens: int = 64) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
     under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
     compare recipes on; the test split is step 05's."""
@@ -127,18 +117,17 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     return summary, rows
 
 
-def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = DECISION_TOKENS,
-                   stop=DECISION_STOP) -> tuple[dict, pd.DataFrame]:
+def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
-    from the decision lines alone (``stop``: a base model's first line, as ``condition_pass``). Step 04 scores ``train.probe_csv`` next to the validation split: the split's
+    from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
     queries share the training queries' template, so only a probe in other words can show whether a recipe
     generalises past it."""
     df, _, unmapped = load_external(path, names)
     if unmapped:
         raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
     prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
-    with progress.phase("probe (decision lines)", len(prompts)):
-        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=stop)
+    with progress.phase("probe (condition line)", len(prompts)):
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
     df["pred_disease"] = [condition_of(r.text, names) for r in results]
     return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
 
@@ -240,7 +229,7 @@ def accuracy_leads(y_true, pred, baseline_preds: dict, n_boot: int, seed: int,
 
 def external_scores(ext: pd.DataFrame, answers: dict, baselines: dict, names, n_boot: int,
                     seed: int) -> tuple[dict, dict, dict, list[dict]]:
-    """The external set (``load_external`` rows: text, label, disease) scored on the named condition alone:
+    """The external set (``load_external`` rows: text, label, disease) scored on the condition line alone:
     (predicted keys per system, accuracy with CI per system, the fine-tuned model's paired lead over each TF-IDF
     baseline, one record per row). ``answers`` holds each model's GenResults for ``ext['text']``. Unmappable
     labels (disease None) stay in and count as wrong."""

@@ -37,7 +37,7 @@ def newline_token_ids(tokenizer) -> tuple[int, ...]:
 
 
 def decision_mask(labels, newline_ids):
-    """True on each row's decision lines ('See a doctor', 'Likely condition'): the labelled tokens up to and
+    """True on each row's decision lines ('Likely condition', 'See a doctor'): the labelled tokens up to and
     including the DECISION_LINES-th one that holds a newline. ``labels`` are already shifted (predicted
     positions)."""
     import torch

@@ -46,7 +46,7 @@ def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-DECISION_LINES = 2  # 'See a doctor' and 'Likely condition': what the patient must get right
+DECISION_LINES = 2  # 'Likely condition' and 'See a doctor': what the patient must get right
 
 
 def decision_lines(answer: str) -> str:
