@@ -107,3 +107,44 @@ def test_programme_names_every_way_the_file_writes_them():
         names["NP_NCD"]) and "NP_NCD" not in names["NP_NCD"]  # a key with '_' is not
     assert "Health and Wellness Centre" in names["AYUSHMAN_AROGYA_MANDIR"]  # 'formerly' dropped
     assert {"PM-JAY", "AB PM-JAY", "Ayushman Bharat"} <= set(names["PMJAY"])  # aliases and the bracketed acronym
+
+
+def test_a_phrasing_that_states_a_red_flag_is_asked_only_for_a_red_flag_set():
+    """A crushing or spreading chest pain is an emergency sign on its own (triage.yaml): queries use those phrasings
+    only when the symptom set holds a red flag, so no reference answer calls them routine; other sets are untouched."""
+    import random
+
+    from medillama.queries import symptom_phrases
+
+    lex = knowledge.lexicon()
+    flagged = set(lex["chest_pain"]["states_red_flag"])
+    assert "a crushing weight on my chest" in flagged and "chest pain" not in flagged
+
+    def used(symptoms):
+        return set().union(*(symptom_phrases(symptoms, lex, random.Random(i), 0.5) for i in range(300)))
+
+    plain = ["chest_pain", "headache", "loss_of_balance"]  # hypertension without its red flag: routine
+    assert not knowledge.red_flags_in_symptoms(plain) and not used(plain) & flagged
+    emergency = ["chest_pain", "dizziness", "headache"]  # chest pain with dizziness: a red flag
+    assert knowledge.red_flags_in_symptoms(emergency) and flagged <= used(emergency)
+    # a set with no tagged phrasing draws as the lexicon did before the tag (same seed, same random sequence)
+    other, rng, before = ["headache", "dizziness", "vomiting"], random.Random(7), []
+    for t in other:
+        use_hi = lex[t].get("hinglish") and rng.random() < 0.5
+        before.append(rng.choice(lex[t]["hinglish"] if use_hi else lex[t]["en"]))
+    assert symptom_phrases(other, lex, random.Random(7), 0.5) == before
+
+
+def test_validate_catches_a_red_flag_phrasing_that_is_no_phrasing(keys, tmp_path):
+    import yaml
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(paths.KNOWLEDGE, folder)
+    path = folder / "symptom_lexicon.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["symptoms"]["chest_pain"]["states_red_flag"] = ["an elephant on my chest"]
+    data["symptoms"]["headache"]["states_red_flag"] = list(data["symptoms"]["headache"]["en"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    problems = knowledge.validate(*keys, folder=folder)
+    assert "symptom_lexicon: chest_pain: states_red_flag 'an elephant on my chest' is none of its phrasings" in problems
+    assert any(p.startswith("symptom_lexicon: headache: every English phrasing states a red flag") for p in problems)

@@ -65,6 +65,12 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
                 problems.append(f"symptom_lexicon: {t}: empty or non-Latin phrasing {p!r}")
             elif not any(k in p.lower() for k in kw):
                 problems.append(f"symptom_lexicon: {t}: phrasing {p!r} contains none of its keywords")
+        flagged = e.get("states_red_flag") or []
+        for p in sorted(set(flagged) - set(en + hi)):
+            problems.append(f"symptom_lexicon: {t}: states_red_flag {p!r} is none of its phrasings")
+        if flagged and not set(en) - set(flagged):
+            problems.append(f"symptom_lexicon: {t}: every English phrasing states a red flag; a set without one "
+                            "needs a plain phrasing")
     ctx = india(folder)
     sources = ctx.get("sources") or {}
     programmes = ctx.get("programmes") or {}

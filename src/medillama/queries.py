@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import re
 
+from .knowledge import red_flags_in_symptoms
+
 AGE_BANDS = ["18-25", "26-40", "41-60", "60+"]
 SEXES = ["female", "male"]
 PLACES = [  # (place, setting)
@@ -43,11 +45,18 @@ def _persona_words(row: dict) -> dict:
 
 
 def symptom_phrases(symptoms, lexicon: dict, rng: random.Random, hinglish_share: float = 0.0) -> list[str]:
+    """One lexicon phrasing per symptom, Hinglish for a seeded ``hinglish_share`` where the lexicon has one. A
+    phrasing that states a red flag on its own (the lexicon's ``states_red_flag``: a crushing chest pain) is used only
+    when the set holds a red flag: the reference urgency comes from the symptom tokens, so a query must not describe
+    an emergency that its answer calls routine."""
+    flagged = bool(red_flags_in_symptoms(symptoms))
     out = []
     for s in symptoms:
         e = lexicon[s]
-        use_hi = e.get("hinglish") and rng.random() < hinglish_share
-        out.append(rng.choice(e["hinglish"] if use_hi else e["en"]))
+        banned = set() if flagged else set(e.get("states_red_flag") or [])
+        hinglish = [p for p in e.get("hinglish") or [] if p not in banned]
+        use_hi = hinglish and rng.random() < hinglish_share
+        out.append(rng.choice(hinglish if use_hi else [p for p in e["en"] if p not in banned]))
     return out
 
 
