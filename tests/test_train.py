@@ -252,7 +252,7 @@ def test_trained_tokens_count_only_the_steps_this_run_trained(tmp_path):
 def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
     tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
-    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "red_flag_pairs_per_disease": 0,
+    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}

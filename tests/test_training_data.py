@@ -4,7 +4,7 @@ import pandas as pd
 
 from medillama import gates, knowledge
 from medillama.answer import parse_answer
-from medillama.training_data import drill_rows, drill_subsets, red_flag_pairs, reworded, select_rows
+from medillama.training_data import drill_rows, drill_subsets, reworded, select_rows
 
 # malaria and dengue share chills + high_fever; test holds one malaria set
 TRAIN = pd.DataFrame({
@@ -85,41 +85,6 @@ def test_reworded_asks_for_the_same_symptoms():
     for q, s in zip(one["input_text"], tr["symptoms"]):
         assert gates.enough_symptoms(q, s, lex, 1.0) is None
     assert reworded(tr, lex, 5, 1).equals(one)
-
-
-# GERD's usual level is routine; chest pain with vomiting is a red flag (triage.yaml). heart_attack's is emergency.
-FLAG_TRAIN = pd.DataFrame({
-    "disease": ["gerd", "heart_attack"],
-    "group_id": ["g1", "h1"],
-    "symptoms": [["stomach_pain", "acidity", "ulcers_on_tongue", "cough", "chest_pain", "vomiting"],
-                 ["vomiting", "breathlessness", "sweating", "chest_pain"]],
-})
-
-
-def test_red_flag_pairs_differ_by_the_flag_only():
-    held = {frozenset({"stomach_pain", "acidity", "chest_pain", "vomiting"})}
-    pairs = red_flag_pairs(FLAG_TRAIN, held, per_disease=6, seed=2)
-    assert pairs and {d for d, _ in pairs} == {"gerd"}  # an emergency anyway: heart_attack has nothing to contrast
-    assert len(pairs) == 12  # 6 pairs, each with and without
-    heart = frozenset(FLAG_TRAIN["symptoms"][1])
-    for (d1, with_flag), (d2, without) in zip(pairs[::2], pairs[1::2]):
-        w, wo = frozenset(with_flag), frozenset(without)
-        assert d1 == d2 == "gerd" and wo < w and w - wo == {"vomiting"}
-        assert knowledge.red_flags_in_symptoms(w) and not knowledge.red_flags_in_symptoms(wo)
-        assert knowledge.triage_level("gerd", w, 0)[0] == "emergency"
-        assert knowledge.triage_level("gerd", wo, 0)[0] == "routine"
-        assert not (w <= heart or wo <= heart) and not {w, wo} & held and len(wo) >= 2
-    assert red_flag_pairs(FLAG_TRAIN, held, per_disease=6, seed=2) == pairs
-    assert red_flag_pairs(FLAG_TRAIN, held, per_disease=0) == []
-
-
-def test_drill_rows_add_red_flag_pairs_with_their_levels():
-    symptoms = pd.DataFrame({"token": sorted(set().union(*FLAG_TRAIN["symptoms"])), "weight": 1})
-    train = FLAG_TRAIN.assign(condition=["GERD", "Heart attack"])
-    df = drill_rows(train, pd.DataFrame({"symptoms": []}), pd.DataFrame({"symptoms": []}), symptoms,
-                    knowledge.lexicon(), per_disease=0, red_flag_pairs_per_disease=3)
-    assert list(df["triage"]) == ["emergency", "routine"] * 3
-    assert parse_answer(df["output_text"][0])["see_doctor"] == knowledge.triage_advice("emergency")
 
 
 def answer_rows(n: int) -> pd.DataFrame:

@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 def drills(tcfg: dict) -> bool:
     """Whether the ``train`` config section asks for drill rows (which read the source cases and symptom weights:
     step 04's inputs, training_data.training_frames)."""
-    return tcfg["drill_rows_per_disease"] > 0 or tcfg["red_flag_pairs_per_disease"] > 0
+    return tcfg["drill_rows_per_disease"] > 0
 
 
 def defaults() -> dict:

@@ -519,7 +519,6 @@ CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model
 ANSWER_ROW_TOKENS = 250
 DECISION_ROW_TOKENS = 95
 PROBE_ROWS = 164
-RED_FLAG_SHARE = 6 / 41  # diseases below emergency whose Kaggle sets hold a red flag (training_data.red_flag_pairs)
 N_DISEASES = 41
 
 
@@ -539,8 +538,7 @@ def row_counts(cfg: dict) -> dict:
     return {"diseases": diseases, "base": base, "rows": rows, "train": train_rows,
             "validation": round(rows * ratios[1]), "test": round(rows * ratios[2]), "answers": answers,
             "decision": tcfg["decision_copies"] * train_rows,
-            "drill": tcfg["drill_rows_per_disease"] * diseases
-            + 2 * tcfg["red_flag_pairs_per_disease"] * round(diseases * RED_FLAG_SHARE)}
+            "drill": tcfg["drill_rows_per_disease"] * diseases}
 
 
 def time_estimate(cfg: dict, env: Env) -> dict:

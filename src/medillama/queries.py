@@ -49,7 +49,8 @@ def symptom_phrases(symptoms, lexicon: dict, rng: random.Random, hinglish_share:
     phrasing that states a red flag on its own (the lexicon's ``states_red_flag``: a crushing chest pain) is used only
     when the set holds a red flag: the reference urgency comes from the symptom tokens, so a query must not describe
     an emergency that its answer calls routine."""
-    flagged = bool(red_flags_in_symptoms(symptoms))
+    tagged = any(lexicon[s].get("states_red_flag") for s in symptoms)
+    flagged = tagged and bool(red_flags_in_symptoms(symptoms))  # the rules are read only where a phrasing is tagged
     out = []
     for s in symptoms:
         e = lexicon[s]

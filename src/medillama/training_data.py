@@ -100,7 +100,7 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied,
-                           tcfg["hinglish_share"], tcfg["red_flag_pairs_per_disease"])
+                           tcfg["hinglish_share"])
     decision, copies = tr, tcfg["decision_copies"]
     if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
         decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
@@ -157,55 +157,6 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
     return out
 
 
-def red_flag_pairs(train: pd.DataFrame, excluded: set[frozenset], per_disease: int, min_size: int = 2,
-                   seed: int = 42, tries: int = 200) -> list[tuple[str, list[str]]]:
-    """Up to ``per_disease`` minimal pairs per disease whose usual level is below emergency and whose train sets
-    hold a red flag (triage.yaml, dataset rules): a subset with the red flag (an emergency) and the same subset
-    without its companion symptom (or, for a one-symptom flag, without the flag), which is not. The pair differs
-    in one symptom only, so the urgency line can follow only that symptom. Each subset is new (not in
-    ``excluded``) and names this disease only, as ``drill_subsets`` keeps them; where a disease's sets allow fewer
-    than ``per_disease`` distinct pairs, the pairs repeat (drill_rows asks each row in its own words)."""
-    rules = knowledge.triage_rules()
-    flags = [rf for rf in rules.get("red_flags") or [] if rf.get("scope") != "query"]
-    sets = group_sets(train)
-    out = []
-    for disease in sorted(sets):
-        if rules["diseases"][disease] == "emergency":
-            continue  # an emergency with or without the flag: nothing to contrast
-        hits = [(s, rf) for s in sets[disease] for rf in flags if knowledge.red_flags_in_symptoms(s) and
-                set(rf.get("all_of") or []) <= s and (not rf.get("any_of") or set(rf["any_of"]) & s)]
-        if not hits:
-            continue
-        rng = random.Random(f"{seed}:{disease}:red_flag_pairs")
-        others = [s for d, ss in sets.items() if d != disease for s in ss]
-        seen: set[frozenset] = set()
-        drawn: list[list[tuple[str, list[str]]]] = []
-        for _ in range(per_disease * tries):
-            if len(drawn) >= per_disease:
-                break
-            source, rf = rng.choice(hits)
-            all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
-            companion = {rng.choice(sorted(any_of & source))} if any_of else set()
-            rest = sorted(source - all_of - any_of)
-            if not rest:
-                continue
-            k = rng.randint(max(1, min_size - 1), max(1, min(len(rest), MAX_SYMPTOMS - len(all_of) - 1)))
-            base = frozenset(rng.sample(rest, min(k, len(rest))))
-            with_flag = base | all_of | companion
-            without = with_flag - (companion or all_of)
-            pair = (with_flag, without)
-            if (len(without) < min_size or any(s in seen or s in excluded or any(s <= o for o in others)
-                                                for s in pair)
-                    or not knowledge.red_flags_in_symptoms(with_flag) or knowledge.red_flags_in_symptoms(without)):
-                continue
-            seen.update(pair)
-            drawn.append([(disease, sorted(with_flag)), (disease, sorted(without))])
-        # few sets allow few new pairs (a disease's train sets are a handful): the drawn pairs are asked again, each
-        # time in new words (drill_rows words each row's query anew), up to per_disease
-        out += [row for i in range(per_disease if drawn else 0) for row in drawn[i % len(drawn)]]
-    return out
-
-
 def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_share: float = 0.2) -> pd.DataFrame:
     """``train`` with every query asked anew (``queries.persona_query``, varied) from the row's own symptoms; the
     answers stay. Decision copies after the first: each pass over the split then says the same sets in other shapes."""
@@ -218,19 +169,16 @@ def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_
 
 def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, symptoms: pd.DataFrame,
                lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42, varied: bool = False,
-               hinglish_share: float = 0.2, red_flag_pairs_per_disease: int = 0) -> pd.DataFrame:
+               hinglish_share: float = 0.2) -> pd.DataFrame:
     """Rows with ``input_text`` (``queries.persona_query``: a query from a seeded persona) and ``output_text`` (the condition and
-    urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets`` and then
-    ``red_flag_pairs``. ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
-    if per_disease <= 0 and red_flag_pairs_per_disease <= 0:
+    urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
+    ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
+    if per_disease <= 0:
         return pd.DataFrame(columns=DRILL_COLUMNS)
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = symptom_weights(symptoms)
     display = dict(zip(train["disease"], train["condition"]))
-    subsets = drill_subsets(train, excluded, per_disease, min_size, seed) if per_disease > 0 else []
-    if red_flag_pairs_per_disease > 0:  # never a set drill_subsets drew: the split guarantee and no repeats
-        subsets += red_flag_pairs(train, excluded | {frozenset(s) for _, s in subsets}, red_flag_pairs_per_disease,
-                                  min_size, seed)
+    subsets = drill_subsets(train, excluded, per_disease, min_size, seed)
     rows = []
     for i, (disease, syms) in enumerate(subsets):
         query = persona_query(syms, lexicon, f"{seed}:{disease}:{i}", varied, hinglish_share)
