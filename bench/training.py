@@ -2,6 +2,7 @@
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
     python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
+                             [--compile none|layers|decoder]
 
 Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
@@ -9,6 +10,10 @@ megabatch of 50 batches longest first, so fewer than 50 steps would measure only
 This VM's matmul speed drifts by a third within minutes, so besides the peak before and after, the peak is
 sampled every ``--peak-every`` steps during training (that time is left out of the training time) and the share
 is also given against the median of those samples: the machine as fast as it was while training.
+
+``--compile`` tries torch.compile on the training step (not in step 04): ``layers`` compiles each decoder layer in
+place (one graph reused by every layer: a short compile, state_dict unchanged), ``decoder`` the whole decoder's
+forward (one long compile). The first steps then include the compile time: ``step_seconds`` lists every step.
 """
 import argparse
 import time
@@ -39,7 +44,19 @@ STOCK = {"train.use_peft": True, "train.fused_lm_head": True, "train.decision_we
          "sft.train_sampling_strategy": "random"}
 
 
-def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10) -> dict:
+def compiled(model, how: str):
+    """``model`` with its decoder compiled for training (``--compile``): ``layers``, ``decoder`` or ``none``."""
+    import torch
+
+    if how == "layers":
+        for layer in model.model.layers:
+            layer.compile(dynamic=True)
+    elif how == "decoder":
+        model.model.forward = torch.compile(model.model.forward, dynamic=True)
+    return model
+
+
+def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10, compile_how: str = "none") -> dict:
     import statistics
     import tempfile
 
@@ -52,15 +69,20 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     chosen = precision.use(precision.for_config(cfg))  # as step 04 does: bf16 autocast where this CPU has native bf16
     print(chosen.describe())
     model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
+    model = compiled(model, compile_how)
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
     # counted per batch: group_by_length's first batches are its longest rows
     seen = {"tokens": 0, "labelled": 0, "pairs": 0}
-    peaks, peak_seconds = [], [0.0]
+    peaks, peak_seconds, step_seconds = [], [0.0], []
 
     class PeakSampler(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            self.started = time.perf_counter()
+
         def on_step_end(self, args, state, control, **kw):
+            step_seconds.append(round(time.perf_counter() - self.started, 2))
             if peak_every and state.global_step % peak_every == 0:
                 t = time.perf_counter()
                 peaks.append(matmul_peak(repeats=5))
@@ -110,7 +132,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             "achieved_gflops": flops / seconds / 1e9,
             "peaks_during_gflops": [p / 1e9 for p in peaks],
             "share_of_fp32_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
-            "precision": chosen.as_dict(),
+            "precision": chosen.as_dict(), "compile": compile_how, "step_seconds": step_seconds,
             "settings": {"bf16": trainer.args.bf16, "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],
                          "sampling": sft["train_sampling_strategy"], "lora_dropout": cfg["lora"]["lora_dropout"],
@@ -127,9 +149,11 @@ def main():
     ap.add_argument("--stock", action="store_true", help="also measure the stock recipe (STOCK), side by side")
     ap.add_argument("--name", default="training", help="result file name under outputs/bench/")
     ap.add_argument("--peak-every", type=int, default=10, help="sample the matmul peak every N steps (0: never)")
+    ap.add_argument("--compile", default="none", choices=["none", "layers", "decoder"],
+                    help="torch.compile the decoder's layers or the whole decoder for the measured run")
     a = parse_run_args(ap)
     peak_before = matmul_peak()
-    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every)}
+    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every, a.compile)}
     if a.stock:
         runs["stock"] = measure(STOCK, a.profile, a.run, a.steps, a.peak_every)
     peak = max(peak_before, matmul_peak())
