@@ -2,7 +2,7 @@
 machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
 
     python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
-                             [--compile none|layers|decoder]
+                             [--compile none|layers|decoder] [--profile-steps N]
 
 Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
@@ -14,6 +14,10 @@ is also given against the median of those samples: the machine as fast as it was
 ``--compile`` tries torch.compile on the training step (not in step 04): ``layers`` compiles each decoder layer in
 place (one graph reused by every layer: a short compile, state_dict unchanged), ``decoder`` the whole decoder's
 forward (one long compile). The first steps then include the compile time: ``step_seconds`` lists every step.
+
+``--profile-steps N`` runs torch.profiler over N steps after three (two skipped, one warm-up) and lists the
+operators by their share of the profiled CPU time (``top_operators``): where a step's time goes. The profiled
+steps run slower, so read the shares, not that run's tokens/s.
 """
 import argparse
 import time
@@ -56,7 +60,16 @@ def compiled(model, how: str):
     return model
 
 
-def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10, compile_how: str = "none") -> dict:
+def top_operators(prof, n: int = 12) -> list[dict]:
+    """The ``n`` operators with the most self CPU time in a finished torch.profiler run, with their shares."""
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in ops)
+    return [{"operator": e.key, "self_cpu_share": round(e.self_cpu_time_total / total, 3), "calls": e.count}
+            for e in ops[:n]]
+
+
+def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10, compile_how: str = "none",
+            profile_steps: int = 0) -> dict:
     import statistics
     import tempfile
 
@@ -76,6 +89,11 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     # counted per batch: group_by_length's first batches are its longest rows
     seen = {"tokens": 0, "labelled": 0, "pairs": 0}
     peaks, peak_seconds, step_seconds = [], [0.0], []
+    import torch
+
+    prof = (torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                   schedule=torch.profiler.schedule(wait=2, warmup=1, active=profile_steps))
+            if profile_steps else None)
 
     class PeakSampler(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
@@ -83,6 +101,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
 
         def on_step_end(self, args, state, control, **kw):
             step_seconds.append(round(time.perf_counter() - self.started, 2))
+            if prof is not None:
+                prof.step()
             if peak_every and state.global_step % peak_every == 0:
                 t = time.perf_counter()
                 peaks.append(matmul_peak(repeats=5))
@@ -106,7 +126,11 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             return compute_loss(model, inputs, *args, **kwargs)
 
         trainer.compute_loss = counting
+        if prof is not None:
+            prof.start()
         res = trainer.train()
+        if prof is not None:
+            prof.stop()
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     full = not cfg["train"]["use_peft"]  # every weight trained: weight gradients too, no adapter
     tokens, labelled = seen["tokens"], seen["labelled"]
@@ -133,6 +157,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             "peaks_during_gflops": [p / 1e9 for p in peaks],
             "share_of_fp32_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
             "precision": chosen.as_dict(), "compile": compile_how, "step_seconds": step_seconds,
+            "top_operators": top_operators(prof) if prof is not None else None,
             "settings": {"bf16": trainer.args.bf16, "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],
                          "sampling": sft["train_sampling_strategy"], "lora_dropout": cfg["lora"]["lora_dropout"],
@@ -151,9 +176,14 @@ def main():
     ap.add_argument("--peak-every", type=int, default=10, help="sample the matmul peak every N steps (0: never)")
     ap.add_argument("--compile", default="none", choices=["none", "layers", "decoder"],
                     help="torch.compile the decoder's layers or the whole decoder for the measured run")
+    ap.add_argument("--profile-steps", type=int, default=0,
+                    help="profile this many steps with torch.profiler (after 3) and list the operators' shares")
     a = parse_run_args(ap)
+    if a.profile_steps and a.steps < a.profile_steps + 3:
+        ap.error(f"--profile-steps {a.profile_steps} needs --steps of at least {a.profile_steps + 3}")
     peak_before = matmul_peak()
-    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every, a.compile)}
+    runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every,
+                                   a.compile, a.profile_steps)}
     if a.stock:
         runs["stock"] = measure(STOCK, a.profile, a.run, a.steps, a.peak_every)
     peak = max(peak_before, matmul_peak())

@@ -49,3 +49,18 @@ def test_every_script_takes_profile_and_run_and_loads_config_by_profile(script):
             first = n.args[0]
             assert not isinstance(first, ast.Constant), f"{script.name}: a profile literal"
             assert "run" not in ast.unparse(first), f"{script.name}: a run name passed as the profile"
+
+
+def test_top_operators_rank_a_profiled_run_by_self_time():
+    import torch
+
+    import training
+
+    a = torch.randn(512, 512)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(20):
+            a = torch.tanh(a @ a * 1e-3)
+    ops = training.top_operators(prof, n=3)
+    assert len(ops) == 3 and ops[0]["operator"] == "aten::mm" and ops[0]["calls"] == 20
+    shares = [o["self_cpu_share"] for o in ops]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0

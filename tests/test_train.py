@@ -249,7 +249,7 @@ def test_trained_tokens_count_only_the_steps_this_run_trained(tmp_path):
     assert train.trained_tokens(trainer, 3, {**sft, "max_steps": 3}) == pytest.approx(3 * 2 * 6 / 3)
 
 
-def test_varied_decision_passes_each_ask_anew(tokenizer, tmp_path):
+def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
     tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
@@ -258,16 +258,12 @@ def test_varied_decision_passes_each_ask_anew(tokenizer, tmp_path):
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
-    answers = [r["prompt"] for r in ds if r["kind"] == "answer"]
     assert len(prompts) == 3 * len(tr)
-    assert all(q in p for q, p in zip(tr["input_text"], answers))  # the answer rows keep the dataset's queries
-    assert not any(q in p for q in tr["input_text"] for p in prompts)  # no decision pass repeats them
-    assert len(set(prompts)) == 12  # each pass asks anew
-    # one pass is the same draw as the first of three
-    _, _, one = training_data.training_rows(splits, {**tcfg, "decision_copies": 1}, tokenizer, tmp_path, 0)
-    assert [r["prompt"] for r in one if r["kind"] == "decision"] == prompts[:4]
+    assert all(q in p for q, p in zip(tr["input_text"], prompts[:4]))  # the first pass: the dataset's queries
+    assert not any(q in p for q in tr["input_text"] for p in prompts[4:])
+    assert len(set(prompts[4:])) == 8  # each later pass asks anew
     _, _, plain = training_data.training_rows(splits, {**tcfg, "varied_queries": False}, tokenizer, tmp_path, 0)
-    assert [r["prompt"] for r in plain if r["kind"] == "decision"] == answers * 3
+    assert [r["prompt"] for r in plain if r["kind"] == "decision"] == prompts[:4] * 3
     # the all-queries baseline reads the same queries, row for row, varied or not
     for cfg, data in ((tcfg, ds), ({**tcfg, "varied_queries": False}, plain)):
         q = training_data.training_queries(splits, cfg, tmp_path, 0)

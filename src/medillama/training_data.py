@@ -6,8 +6,7 @@ Three kinds of rows, each a prompt (the patient query in the chosen prompt style
   model learns the format and to stop;
 - **decision**: ``decision_copies`` passes over the train split with only the first DECISION_LINES lines of the
   answer (the condition and how urgently to see a doctor) and no EOS, so the model does not learn to stop there.
-  With ``varied_queries`` every pass asks each query anew (``reworded``) from the row's symptoms: a pass with the
-  dataset's own query would repeat the start of that row's answer row, prompt and lines alike;
+  With ``varied_queries`` the passes after the first ask each query anew (``reworded``) from the row's symptoms;
 - **drill**: decision rows for new subsets of the **train** symptom sets (``drill_rows``), which give each disease
   more ways to be described than its few source sets. A subset is kept only when it
 
@@ -103,9 +102,9 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied,
                            tcfg["hinglish_share"])
     decision, copies = tr, tcfg["decision_copies"]
-    if varied and copies > 0:  # every pass asks anew: the answer rows already hold the dataset's queries
-        decision = pd.concat([reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
-                              for c in range(1, copies + 1)])
+    if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
+        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
+                                   for c in range(1, copies)])
         copies = 1
     return answers, decision, copies, drill
 
@@ -160,7 +159,7 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
 
 def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_share: float = 0.2) -> pd.DataFrame:
     """``train`` with every query asked anew (``queries.persona_query``, varied) from the row's own symptoms; the
-    answers stay. Each decision pass (``copy`` 1, 2, ...) then says the split's sets in other shapes."""
+    answers stay. Decision copies after the first: each pass over the split then says the same sets in other shapes."""
     out = train.copy()
     out["input_text"] = [persona_query(list(s), lexicon, f"{seed}:{rid}:copy{copy}", varied=True,
                                          hinglish_share=hinglish_share)
