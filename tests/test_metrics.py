@@ -253,6 +253,10 @@ def test_probe_accuracy_on_a_csv(names, tmp_path):
     summary, rows = probe_accuracy(fake, csv, names, "alpaca", None)
     assert rows["pred_disease"].tolist() == ["malaria", "common_cold", "malaria"]
     assert summary == {"accuracy": pytest.approx(2 / 3), "rows": 3}
+    # a run trained on some diseases is scored on their rows only
+    summary, rows = probe_accuracy(fake, csv, names, "alpaca", None, diseases={"common_cold"})
+    assert rows["text"].tolist() == ["My nose runs all day", "Sneezing, sore throat"]
+    assert summary == {"accuracy": pytest.approx(1 / 2), "rows": 2}
     bad = write_csv(tmp_path / "bad.csv", 'text,label\n"I feel dizzy",Not A Disease\n')
     with pytest.raises(ValueError, match="Not A Disease"):
         probe_accuracy(fake, bad, names, "alpaca", None)

@@ -117,14 +117,18 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     return summary, rows
 
 
-def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24) -> tuple[dict, pd.DataFrame]:
+def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24,
+                   diseases=None) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
     from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
     queries share the training queries' template, so only a probe in other words can show whether a recipe
-    generalises past it."""
+    generalises past it. ``diseases``: score only the rows of these disease keys (a run whose dataset holds a few
+    diseases, as the smoke profile's, cannot name the others); None = every row."""
     df, _, unmapped = load_external(path, names)
     if unmapped:
         raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
+    if diseases is not None:
+        df = df[df["disease"].isin(set(diseases))].reset_index(drop=True)
     prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
     with progress.phase("probe (condition line)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)

@@ -518,7 +518,7 @@ CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model
 # a full answer row (prompt + five sections + EOS), a decision/drill row (prompt + two lines)
 ANSWER_ROW_TOKENS = 250
 DECISION_ROW_TOKENS = 95
-PROBE_ROWS = 164
+PROBE_ROWS = 164          # rows of each probe over the 41 diseases; a run scores its own diseases' share
 N_DISEASES = 41
 
 
@@ -589,8 +589,8 @@ def time_estimate(cfg: dict, env: Env) -> dict:
     base_gen = gen_tok_s(cfg["models"]["base"], ev["batch_size"])
     probes = sum(bool(cfg["train"][k]) for k in config_mod.PROBES.values())
     answers04 = min(cfg["train"]["validation_answer_rows"] or n["validation"], n["validation"]) * ev["max_new_tokens"]
-    gen04 = (n["validation"] * DECISION_TOKENS + probes * PROBE_ROWS * DECISION_TOKENS + answers04
-             + cfg["train"]["sample_max_new_tokens"])
+    gen04 = (n["validation"] * DECISION_TOKENS + probes * PROBE_ROWS * n["diseases"] / N_DISEASES * DECISION_TOKENS
+             + answers04 + cfg["train"]["sample_max_new_tokens"])
     s04 = train_tok / train_tok_s + gen04 / base_gen
     # step 05: base and fine-tuned answers to the test split and the samples, and the external set's first lines
     test_rows = min(n["test"], ev["max_rows"]) if ev["max_rows"] else n["test"]
