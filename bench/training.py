@@ -73,6 +73,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     import statistics
     import tempfile
 
+    import torch
     from transformers import TrainerCallback
     from trl import SFTTrainer
 
@@ -89,8 +90,6 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     # counted per batch: group_by_length's first batches are its longest rows
     seen = {"tokens": 0, "labelled": 0, "pairs": 0}
     peaks, peak_seconds, step_seconds = [], [0.0], []
-    import torch
-
     prof = (torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
                                    schedule=torch.profiler.schedule(wait=2, warmup=1, active=profile_steps))
             if profile_steps else None)
