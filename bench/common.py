@@ -29,6 +29,15 @@ def add_run_args(ap, profile: str = "cpu") -> None:
     ap.add_argument("--run", default="", help="the run's name under outputs/ and data/ (default: the profile)")
 
 
+def add_generation_args(ap, max_new_tokens: int) -> None:
+    """What a decoding benchmark varies: the model, how many prompts and new tokens, the batch, the rounds."""
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--rows", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2)
+
+
 def parse_run_args(ap, argv=None):
     """``ap.parse_args`` with ``run`` defaulting to ``profile``."""
     a = ap.parse_args(argv)

@@ -6,7 +6,7 @@ fp32 weights, fp32 weights under bf16 autocast (what training uses), bf16 weight
 import argparse
 import time
 
-from common import add_run_args, parse_run_args, queries, save
+from common import add_generation_args, add_run_args, parse_run_args, queries, save
 
 from medillama import precision
 from medillama.answer import build_prompt
@@ -21,11 +21,7 @@ def main():
 
     ap = argparse.ArgumentParser()
     add_run_args(ap)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
-    ap.add_argument("--rows", type=int, default=64)
-    ap.add_argument("--max-new-tokens", type=int, default=128)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=2)
+    add_generation_args(ap, max_new_tokens=128)
     a = parse_run_args(ap)
     model, tok = load_model(a.model)
     prompts = [build_prompt(q, "alpaca") for q in queries(a.run, a.rows * a.rounds)]

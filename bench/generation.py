@@ -9,7 +9,7 @@ precision.for_inference), ``fp32`` keeps them fp32; both sides use the same weig
 import argparse
 import time
 
-from common import add_run_args, parse_run_args, queries, save
+from common import add_generation_args, add_run_args, parse_run_args, queries, save
 
 from medillama import precision
 from medillama.answer import build_prompt
@@ -20,11 +20,7 @@ from medillama.models import load_model
 def main():
     ap = argparse.ArgumentParser()
     add_run_args(ap)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
-    ap.add_argument("--rows", type=int, default=64)
-    ap.add_argument("--max-new-tokens", type=int, default=64)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=2)
+    add_generation_args(ap, max_new_tokens=64)
     ap.add_argument("--precision", choices=["auto", "fp32"], default="auto")
     ap.add_argument("--name", default="generation", help="the JSON's name under outputs/bench/")
     a = parse_run_args(ap)
