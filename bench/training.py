@@ -82,7 +82,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     cfg = config.load_config(profile, overrides)
     chosen = precision.use(precision.for_config(cfg))  # as step 04 does: bf16 autocast where this CPU has native bf16
     print(chosen.describe())
-    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu")
+    model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu",
+                                   attn_implementation=cfg["train"]["attn_implementation"])
     model = compiled(model, compile_how)
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",

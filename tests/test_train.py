@@ -269,3 +269,20 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
         q = training_data.training_queries(splits, cfg, tmp_path, 0)
         assert len(q) == len(data) and all(t in r["prompt"] for t, r in zip(q["input_text"], data))
         assert (q["disease"] == "malaria").all()
+
+
+def test_attention_implementation_reaches_the_model_and_keeps_the_loss(tokenizer, tmp_path):
+    """``train.attn_implementation`` (eager on the cpu profile, for speed) changes the kernel, not the numbers."""
+    from medillama.models import load_for_training
+
+    tiny_model(tokenizer).save_pretrained(tmp_path / "tiny")
+    tokenizer.save_pretrained(tmp_path / "tiny")
+    batch = tokenizer(["fever and chills", "a cough for three weeks with night sweats"], return_tensors="pt",
+                      padding=True)
+    losses = {}
+    for impl in ("eager", "sdpa"):
+        model, _ = load_for_training(str(tmp_path / "tiny"), "float32", "cpu", attn_implementation=impl)
+        assert model.config._attn_implementation == impl and model.training
+        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        losses[impl] = float(model(**batch, labels=labels).loss)
+    assert losses["eager"] == pytest.approx(losses["sdpa"], rel=1e-4)

@@ -98,3 +98,45 @@ def test_select_rows_per_disease():
     assert sel.groupby("disease").size().tolist() == [4, 4]
     assert select_rows(df, 4, seed=0).equals(sel)
     assert len(select_rows(df, 0, seed=0)) == 20
+
+
+def test_drill_rows_keep_each_disease_share_of_emergencies():
+    """A random subset of a GERD set often drops the vomiting that, with chest pain, makes it an emergency; with
+    ``emergency_share='train'`` the drill rows are emergencies as often as the disease's train rows are."""
+    gerd = ["chest_pain", "vomiting", "acidity", "cough", "stomach_pain", "ulcers_on_tongue", "indigestion"]
+    train = pd.DataFrame({"disease": ["gerd"] * 4, "condition": ["GERD"] * 4, "group_id": ["g1"] * 4,
+                          "symptoms": [gerd, gerd[:2] + gerd[3:5], gerd[2:6], gerd[2:5]]})
+    symptoms = pd.DataFrame({"token": gerd, "weight": [7, 5, 3, 4, 5, 4, 5]})
+    args = (train, pd.DataFrame({"symptoms": []}), pd.DataFrame({"symptoms": []}), symptoms, knowledge.lexicon())
+    is_emergency = [knowledge.case_level("gerd", s, dict(zip(symptoms.token, symptoms.weight)))[0] == "emergency"
+                    for s in train["symptoms"]]
+    assert sum(is_emergency) == 2  # the two sets with chest pain and vomiting
+    drawn_emergencies = 0
+    for seed in (1, 2, 3):
+        drawn = drill_rows(*args, per_disease=20, seed=seed)
+        drawn_emergencies += (drawn["triage"] == "emergency").sum()
+        matched = drill_rows(*args, per_disease=20, seed=seed, emergency_share="train")
+        assert len(matched) == 20 and (matched["triage"] == "emergency").sum() == 10
+        for r in matched.itertuples():  # the urgency line still follows the subset's own red flags
+            has_pair = {"chest_pain", "vomiting"} <= set(r.symptoms)
+            assert (r.triage == "emergency") == has_pair
+    assert drawn_emergencies < 30  # as drawn, a subset keeps the pair less often than the train rows do
+    try:
+        drill_rows(*args, per_disease=2, emergency_share="often")
+    except ValueError as err:
+        assert "drill_emergency_share" in str(err) and "often" in str(err)
+    else:
+        raise AssertionError("an unknown emergency_share must fail")
+
+
+def test_a_scarce_kind_trims_the_other_so_the_share_holds():
+    # one malaria subset only holds all four of these: the emergency kind runs out at 1 of the 3 wanted
+    def emergency(disease, syms):
+        return {"chills", "vomiting", "sweating", "headache"} <= set(syms)
+
+    subs = drill_subsets(TRAIN, excluded(), per_disease=6, seed=5, emergency=emergency,
+                         emergency_share={"malaria": 0.5})
+    malaria = [s for d, s in subs if d == "malaria"]
+    assert [emergency("malaria", s) for s in malaria] == [True, False]  # 1 emergency, so 1 of the other kind
+    dengue = [s for d, s in subs if d == "dengue"]  # share 0: only non-emergencies, as many as drawn
+    assert dengue == [s for d, s in drill_subsets(TRAIN, excluded(), per_disease=6, seed=5) if d == "dengue"]

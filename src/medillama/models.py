@@ -112,8 +112,10 @@ def load_tokenizer(name_or_path: str, padding_side: str = "left"):
     return tokenizer
 
 
-def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", padding_side: str = "left"):
-    """(model, tokenizer), model in eval mode on ``device``; raises ModelUnavailable for unloadable hub ids."""
+def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", padding_side: str = "left",
+               attn_implementation: str | None = None):
+    """(model, tokenizer), model in eval mode on ``device``; raises ModelUnavailable for unloadable hub ids.
+    ``attn_implementation``: transformers' field (sdpa, eager); None = its default."""
     import torch
     from huggingface_hub.errors import HfHubHTTPError
     from transformers import AutoModelForCausalLM
@@ -121,7 +123,8 @@ def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto", 
     tokenizer = load_tokenizer(name_or_path, padding_side)
     torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     try:
-        model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=torch_dtype,
+                                                     attn_implementation=attn_implementation)
     except (OSError, ValueError, HfHubHTTPError) as err:
         raise ModelUnavailable(unavailable_message(str(name_or_path), err)) from err
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -146,10 +149,13 @@ def load_finetuned(folder: Path, base: str, dtype: str = "float32", device: str 
     return PeftModel.from_pretrained(model, str(folder)).eval(), tok
 
 
-def load_for_training(name: str, dtype: str, device: str, quantization: str = "none"):
-    """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA."""
+def load_for_training(name: str, dtype: str, device: str, quantization: str = "none",
+                      attn_implementation: str | None = None):
+    """Model + tokenizer for training (right padding); 8/4-bit through bitsandbytes on CUDA.
+    ``attn_implementation`` (``train.attn_implementation``): sdpa or eager, transformers' field."""
     if quantization == "none":
-        model, tok = load_model(name, dtype=dtype, device=device, padding_side="right")
+        model, tok = load_model(name, dtype=dtype, device=device, padding_side="right",
+                                attn_implementation=attn_implementation)
         model.train()
         return model, tok
     import torch
@@ -163,6 +169,6 @@ def load_for_training(name: str, dtype: str, device: str, quantization: str = "n
            BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                               bnb_4bit_compute_dtype=getattr(torch, dtype)))
     model = AutoModelForCausalLM.from_pretrained(resolve_model(name), quantization_config=bnb, device_map={"": 0},
-                                                 dtype=getattr(torch, dtype))
+                                                 dtype=getattr(torch, dtype), attn_implementation=attn_implementation)
     model.config.pad_token_id = tok.pad_token_id
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tok

@@ -100,7 +100,7 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
                            pd.read_parquet(Path(interim) / "cases.parquet"),
                            pd.read_parquet(Path(interim) / "symptoms.parquet"), knowledge.lexicon(),
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied,
-                           tcfg["hinglish_share"])
+                           tcfg["hinglish_share"], tcfg["drill_emergency_share"])
     decision, copies = tr, tcfg["decision_copies"]
     if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
         decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
@@ -134,17 +134,29 @@ def group_sets(df: pd.DataFrame) -> dict[str, list[frozenset]]:
 
 
 def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: int, min_size: int = 2,
-                  seed: int = 42, tries: int = 200) -> list[tuple[str, list[str]]]:
+                  seed: int = 42, tries: int = 200, emergency=None,
+                  emergency_share: dict[str, float] | None = None) -> list[tuple[str, list[str]]]:
     """Up to ``per_disease`` (disease, symptoms) pairs per disease: seeded draws of a train set and a subset size,
-    kept when the subset is new (not in ``excluded``, not drawn before) and names this disease only."""
+    kept when the subset is new (not in ``excluded``, not drawn before) and names this disease only.
+
+    With ``emergency`` (``(disease, symptoms) -> bool``) and ``emergency_share`` ({disease: share}), a disease's
+    subsets are emergencies in that share (rounded): a random subset often drops one of a red-flag pair (chest
+    pain without the vomiting that makes GERD an emergency), which would teach the disease's usual urgency for
+    sets that carry its red flags. When one kind runs out of new, unambiguous subsets, fewer of the other are
+    kept, so the share holds."""
     sets = group_sets(train)
     out = []
     for disease in sorted(sets):
         rng = random.Random(f"{seed}:{disease}:drill")
         others = [s for d, ss in sets.items() if d != disease for s in ss]
         seen: set[frozenset] = set()
+        picks: dict[bool, list] = {True: [], False: []}  # by whether the subset is an emergency
+        want = None
+        if emergency is not None and emergency_share is not None:
+            n = round(emergency_share.get(disease, 0.0) * per_disease)
+            want = {True: n, False: per_disease - n}
         for _ in range(per_disease * tries):
-            if len(seen) >= per_disease:
+            if len(picks[True]) + len(picks[False]) >= per_disease:
                 break
             source = sorted(rng.choice(sets[disease]))
             if len(source) <= min_size:
@@ -152,8 +164,15 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
             sub = frozenset(rng.sample(source, rng.randint(min_size, min(len(source) - 1, MAX_SYMPTOMS))))
             if sub in seen or sub in excluded or any(sub <= o for o in others):
                 continue
+            kind = want is not None and bool(emergency(disease, sorted(sub)))
             seen.add(sub)
-            out.append((disease, sorted(sub)))
+            if want is None or len(picks[kind]) < want[kind]:  # else drawn, not kept: its kind is full
+                picks[kind].append(sorted(sub))
+        if want is not None and all(want.values()):
+            for short, full in ((True, False), (False, True)):
+                if len(picks[short]) < want[short]:  # keep the share: fewer of the kind that did not run out
+                    picks[full] = picks[full][:round(len(picks[short]) * want[full] / want[short])]
+        out += [(disease, sub) for kind in (True, False) for sub in picks[kind]]
     return out
 
 
@@ -169,16 +188,28 @@ def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_
 
 def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, symptoms: pd.DataFrame,
                lexicon: dict, per_disease: int, min_size: int = 2, seed: int = 42, varied: bool = False,
-               hinglish_share: float = 0.2) -> pd.DataFrame:
+               hinglish_share: float = 0.2, emergency_share: str = "drawn") -> pd.DataFrame:
     """Rows with ``input_text`` (``queries.persona_query``: a query from a seeded persona) and ``output_text`` (the condition and
     urgency lines, urgency from triage.yaml as for every reference answer) for ``drill_subsets``.
-    ``heldout``: the validation and test rows; ``cases``: every source symptom set."""
+    ``heldout``: the validation and test rows; ``cases``: every source symptom set. ``emergency_share``: ``train``
+    = each disease's drill rows are emergencies in the share its train rows are; ``drawn`` = as the draws fall."""
     if per_disease <= 0:
         return pd.DataFrame(columns=DRILL_COLUMNS)
+    if emergency_share not in ("train", "drawn"):
+        raise ValueError(f"train.drill_emergency_share: '{emergency_share}' is not one of train, drawn")
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = symptom_weights(symptoms)
     display = dict(zip(train["disease"], train["condition"]))
-    subsets = drill_subsets(train, excluded, per_disease, min_size, seed)
+
+    def emergency(disease, syms) -> bool:
+        return knowledge.case_level(disease, syms, weights)[0] == "emergency"
+
+    shares = None
+    if emergency_share == "train":
+        flags = pd.Series([emergency(d, list(s)) for d, s in zip(train["disease"], train["symptoms"])],
+                          index=train.index)
+        shares = flags.groupby(train["disease"]).mean().to_dict()
+    subsets = drill_subsets(train, excluded, per_disease, min_size, seed, emergency=emergency, emergency_share=shares)
     rows = []
     for i, (disease, syms) in enumerate(subsets):
         query = persona_query(syms, lexicon, f"{seed}:{disease}:{i}", varied, hinglish_share)
