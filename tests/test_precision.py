@@ -106,3 +106,16 @@ def test_a_model_that_only_generates_gets_bf16_weights_where_bf16_was_chosen(tok
     assert seen and set(seen) == {want} and out[0].completion_tokens > 0
     # a cache keyed by the backend's name must not serve answers of the other weights
     assert backend.name == ("tiny@bfloat16" if setting == "bf16" else "tiny")
+
+
+def test_a_model_trained_with_eager_attention_decodes_with_sdpa(tokenizer, step_precision):  # noqa: F811
+    """Eager attention is for training (train.attn_implementation); for_inference hands decoding back to SDPA."""
+    step_precision(precision.choose("fp32", "cpu"))
+    model = tiny_model(tokenizer).eval()
+    model.set_attn_implementation("eager")
+    prompts = ["fever and chills", "a cough for three weeks with night sweats"]
+    before = [o.text for o in HFBackend(model, tokenizer, batch_size=2, chat=False).generate(prompts, max_new_tokens=4)]
+    model = precision.for_inference(model)
+    assert model.config._attn_implementation == "sdpa"
+    after = [o.text for o in HFBackend(model, tokenizer, batch_size=2, chat=False).generate(prompts, max_new_tokens=4)]
+    assert after == before  # the same greedy answers, from the other kernel

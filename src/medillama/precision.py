@@ -131,11 +131,15 @@ def for_inference(model, p: Precision | None = None):
     its weights cast to bf16 in place; else unchanged. Autocast keeps fp32 weights and casts them again for every
     matmul, which in token-by-token decoding costs what the bf16 matmul saves (no faster than fp32 on an AMX CPU),
     while bf16 weights decode about twice as fast (bench/decoding_precision.py). Only for a model that is done
-    training: the cast is not undone, so save it first."""
+    training: the cast is not undone, so save it first. A model trained with eager attention
+    (``train.attn_implementation``) decodes with SDPA again: on a CPU eager is the faster kernel for short training
+    batches, SDPA the faster one for decoding (docs/performance.md)."""
     import torch
 
     if bf16_enabled(model.device.type, p) and model.dtype == torch.float32:
         model.to(torch.bfloat16)
+    if getattr(model.config, "_attn_implementation", None) == "eager" and hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation("sdpa")
     return model
 
 
