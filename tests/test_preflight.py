@@ -215,6 +215,28 @@ def test_cpu_training_estimate_scales_with_the_measured_matmul_rate():
     assert lora["tokens_per_s"] > fast["tokens_per_s"]  # frozen weights get no weight gradient
 
 
+def test_cpu_training_estimate_follows_the_precision_step_04_will_choose():
+    cpu = config.load_config("cpu", {"models.device": "cpu"})
+    n_params = preflight._params(preflight.architecture(cpu["models"]["base"]))
+    amx, avx2 = {"avx2", "amx_bf16", "amx_tile"}, {"avx2", "fma"}
+
+    def estimate(cfg, flags, fp32=200.0, bf16=600.0):
+        env = Env(torch="2.13.0+cpu", cpu_gflops=fp32, cpu_bf16_gflops=bf16, cpu_flags=flags)
+        return preflight.time_estimate(cfg, env)
+
+    native = estimate(cpu, amx)
+    assert native["assumptions"]["cpu_precision"] == "bf16"
+    assert native["steps"]["04_finetune"]["tokens_per_s"] == round(preflight.CPU_TRAIN_SHARE_BF16 * 600e9
+                                                                    / (6 * n_params))
+    for fp32 in (estimate(cpu, avx2, bf16=0.6),  # no native bf16: fp32, at the fp32 rate
+                 estimate(cpu, amx, bf16=150.0),  # flags say bf16, the probe says slower: fp32
+                 estimate(config.load_config("cpu", {"models.device": "cpu", "models.autocast": "fp32"}), amx)):
+        assert fp32["assumptions"]["cpu_precision"] == "fp32"
+        assert fp32["steps"]["04_finetune"]["tokens_per_s"] == round(preflight.CPU_TRAIN_SHARE * 200e9 / (6 * n_params))
+    text = preflight.report(cpu, [preflight.Check("x", "ok", "")], None, native, Env(cpu_gflops=200.0))
+    assert "estimated time on cpu, training in bf16 autocast" in text
+
+
 def test_cli_exit_codes(monkeypatch, capsys):
     monkeypatch.setattr(preflight, "probe_env", lambda ids=(): CPU_ONLY)
     assert preflight.main(["--profile", "t4", "-p", "bf16", "true", "-p", "fp16", "false"]) == 1

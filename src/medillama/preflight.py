@@ -77,6 +77,8 @@ class Env:
     hub_offline: bool = False           # HF_HUB_OFFLINE set
     cached: set = field(default_factory=set)  # hub ids with a config.json in the local hub cache
     cpu_gflops: float | None = None     # fp32 matmul GFLOP/s measured here (precision.probe), when no GPU
+    cpu_bf16_gflops: float | None = None  # bf16 matmul GFLOP/s measured here, when no GPU
+    cpu_flags: set = field(default_factory=set)  # the CPU's feature flags (precision.cpu_flags)
 
 
 def _version(pkg: str) -> str | None:
@@ -106,9 +108,10 @@ def probe_env(model_ids=()) -> Env:
             p = torch.cuda.get_device_properties(0)
             env.gpu = Gpu(p.name, p.total_memory / GIB, (p.major, p.minor))
         else:
-            from .precision import matmul_gflops
+            from .precision import cpu_flags, probe
 
-            env.cpu_gflops = round(matmul_gflops(torch.float32), 1)
+            rates = probe()
+            env.cpu_gflops, env.cpu_bf16_gflops, env.cpu_flags = rates["fp32_gflops"], rates["bf16_gflops"], cpu_flags()
     try:
         from huggingface_hub import get_token
 
@@ -501,8 +504,8 @@ def check_memory(cfg: dict, env: Env) -> tuple[list[Check], dict | None]:
 #   weights get no gradient) + 6 x LoRA parameters, or 6 x parameters when every weight is trained; a GPU
 #   sustains EFFECTIVE_TFLOPS of it in fp16 (about a quarter of a T4's 65 TFLOP/s fp16 tensor peak), and 8-bit
 #   bitsandbytes matmuls run at INT8_SPEED of that; a CPU sustains CPU_TRAIN_SHARE of the fp32 matmul rate
-#   measured here (the yardstick on every CPU: bf16 autocast, where chosen, only adds to it), or
-#   CPU_TRAIN_TFLOPS when not measured;
+#   measured here, or CPU_TRAIN_SHARE_BF16 of the bf16 rate where the precision step 04 will choose
+#   (precision.choose, on the flags and rates measured here) is bf16 autocast, or CPU_TRAIN_TFLOPS when not measured;
 # - generation: batched decoding is bound by one pass over the weights per step or the per-step overhead of
 #   transformers' generate, whichever is longer; a batch of synth.batch_size rows moves one token per row per step.
 EFFECTIVE_TFLOPS = {"T4": 16.0, "A100": 80.0, "H100": 200.0, "H200": 200.0, "L4": 30.0, "A10": 35.0}
@@ -512,7 +515,9 @@ GPU_BANDWIDTH_GBS = {"T4": 320, "A100": 1500, "H100": 3000, "H200": 4000, "L4": 
 GEN_STEP_OVERHEAD_S = 0.025
 DECISION_TOKENS = 24  # new tokens of step 04's condition and urgency lines per validation or probe row
 CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s, when the matmul rate is not measured
-CPU_TRAIN_SHARE = 0.6     # training FLOP/s / fp32 matmul peak, fp32 training on a CPU (bench/training.py); more under bf16
+CPU_TRAIN_SHARE = 0.6     # training FLOP/s / fp32 matmul peak, fp32 training on a CPU (bench/training.py)
+CPU_TRAIN_SHARE_BF16 = 0.35  # training FLOP/s / bf16 matmul peak under bf16 autocast (bench/training.py's peak_share):
+                             # small matmuls reach less of a wide bf16 unit's peak than of fp32's
 CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model on a CPU, tokens/s (bench/generation.py)
 # tokens of a training row (SmolLM2 tokenizer, measured on the cpu run's rows; Llama 3's is within a few percent):
 # a full answer row (prompt + five sections + EOS), a decision/drill row (prompt + two lines)
@@ -539,6 +544,17 @@ def row_counts(cfg: dict) -> dict:
             "validation": round(rows * ratios[1]), "test": round(rows * ratios[2]), "answers": answers,
             "decision": tcfg["decision_copies"] * train_rows,
             "drill": tcfg["drill_rows_per_disease"] * diseases}
+
+
+def cpu_bf16(cfg: dict, env: Env) -> bool:
+    """Whether step 04 will train under bf16 autocast on this CPU: ``precision.choose`` on the flags and the
+    matmul rates measured here (False when they were not measured)."""
+    from .precision import choose
+
+    if not (env.cpu_gflops and env.cpu_bf16_gflops):
+        return False
+    rates = {"fp32_gflops": env.cpu_gflops, "bf16_gflops": env.cpu_bf16_gflops}
+    return choose(cfg["models"]["autocast"], "cpu", env.cpu_flags, lambda: rates).bf16
 
 
 def time_estimate(cfg: dict, env: Env) -> dict:
@@ -583,6 +599,8 @@ def time_estimate(cfg: dict, env: Env) -> dict:
     if cuda:
         tflops = EFFECTIVE_TFLOPS.get(key, DEFAULT_TFLOPS) * (INT8_SPEED if cfg["train"]["quantization"] != "none"
                                                               else 1.0)
+    elif cpu_bf16(cfg, env):
+        tflops = CPU_TRAIN_SHARE_BF16 * env.cpu_bf16_gflops / 1000
     else:
         tflops = CPU_TRAIN_SHARE * env.cpu_gflops / 1000 if env.cpu_gflops else CPU_TRAIN_TFLOPS
     train_tok_s = tflops * 1e12 / flops_tok
@@ -606,6 +624,7 @@ def time_estimate(cfg: dict, env: Env) -> dict:
                                       "seconds": s04, "generated_tokens": gen04},
                       "05_evaluate": {"tokens": gen05, "tokens_per_s": round(base_gen), "seconds": s05}},
             "assumptions": {"train_tflops": tflops, "flops_per_token": flops_tok,
+                            "cpu_precision": None if cuda else "bf16" if cpu_bf16(cfg, env) else "fp32",
                             "answer_row_tokens": row_tokens, "decision_row_tokens": DECISION_ROW_TOKENS}}
 
 
@@ -636,7 +655,10 @@ def report(cfg: dict, checks: list[Check], mem: dict | None, times: dict, env: E
                       f"{mem['base_params'] / 1e6:.0f}M base + {mem['lora_params'] / 1e6:.1f}M trained parameters in "
                       f"{mem['trainable_dtype']}):"]
         lines += [f"  {k:<30} {v:6.2f} GiB" for k, v in g.items()]
-    lines += ["", f"estimated time on {times['where']} (throughput assumptions: preflight.py, docs/performance.md):"]
+    train_precision = times["assumptions"]["cpu_precision"]
+    on = times["where"] + (f", training in {'bf16 autocast' if train_precision == 'bf16' else 'fp32'}"
+                           if train_precision else "")
+    lines += ["", f"estimated time on {on} (throughput assumptions: preflight.py, docs/performance.md):"]
     for step, d in times["steps"].items():
         lines.append(f"  {step:<14} {duration(d['seconds']):>8}   {d['tokens']:>10,} tokens at ~{d['tokens_per_s']:,} "
                      f"tok/s")
