@@ -99,6 +99,33 @@ def tiny():
     return LlamaForCausalLM(config).eval(), tok
 
 
+def test_generator_decodes_from_the_precisions_inference_weights(tiny, monkeypatch):
+    """Step 03's generator only generates: where bf16 autocast was chosen it holds bf16 weights
+    (precision.for_inference) and its cache name says so; under fp32 it stays as loaded."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from medillama import precision
+
+    tok = tiny[1]
+
+    def load_model(name, dtype="float32", device="auto"):
+        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
+                          eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
+        return LlamaForCausalLM(cfg).eval(), tok
+
+    monkeypatch.setattr(models, "load_model", load_model)
+    before = precision.current()
+    try:
+        for autocast, dtype, name in (("bf16", torch.bfloat16, "gen@bfloat16"), ("fp32", torch.float32, "gen")):
+            precision.use(precision.Precision(autocast, "test"))
+            backend = HFBackend.from_name("gen", batch_size=2)
+            assert backend.model.dtype == dtype and backend.name == name
+            assert backend.generate(["Hi"], max_new_tokens=4)[0].completion_tokens > 0
+    finally:
+        precision.use(before)
+
+
 HF_PROMPTS = ["Hi", "What are the common symptoms of dengue fever in adults?", "Is paracetamol safe?"]
 
 

@@ -100,9 +100,11 @@ class HFBackend:
     def from_name(cls, name: str, dtype: str = "float32", device: str = "auto", batch_size: int = 32,
                   chat: bool | None = None, system: str | None = None) -> "HFBackend":
         from medillama.models import load_model
+        from medillama.precision import for_inference
 
         model, tokenizer = load_model(name, dtype=dtype, device=device)
-        return cls(model, tokenizer, batch_size=batch_size, chat=chat, system=system, name=name)
+        # a generator only generates: the current precision's inference weights (bf16 where bf16 autocast was chosen)
+        return cls(for_inference(model), tokenizer, batch_size=batch_size, chat=chat, system=system, name=name)
 
     def encode(self, prompt: str) -> list[int]:
         if not self.chat:
