@@ -45,12 +45,19 @@ def root(tmp_path):
     return tmp_path
 
 
+def SIGINT_AS_IN_A_TERMINAL():
+    """A runner started from a terminal takes SIGINT (Ctrl-C); one started by a test suite that was itself started in
+    the background of a script inherits SIGINT ignored. The tests press Ctrl-C as a terminal user would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def runner(root, run: str, raw_dir, *extra) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(paths.ROOT / "src"), "MEDILLAMA_ROOT": str(root),
            "MEDILLAMA_MODELS": str(paths.MODELS)}
     return subprocess.Popen([sys.executable, "-m", "medillama", "run", "--profile", "smoke", "--run", run,
                              "--only", "01", "-p", "raw_dir", str(raw_dir), *extra], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=SIGINT_AS_IN_A_TERMINAL)
 
 
 def wait_for(cond, timeout: float, what: str):
