@@ -596,10 +596,11 @@ def time_estimate(cfg: dict, env: Env) -> dict:
         flops_tok = 4 * n_base + 6 * (mem["lora_params"] if mem else 0)
     else:
         flops_tok = 6 * n_base
+    train_bf16 = not cuda and cpu_bf16(cfg, env)
     if cuda:
         tflops = EFFECTIVE_TFLOPS.get(key, DEFAULT_TFLOPS) * (INT8_SPEED if cfg["train"]["quantization"] != "none"
                                                               else 1.0)
-    elif cpu_bf16(cfg, env):
+    elif train_bf16:
         tflops = CPU_TRAIN_SHARE_BF16 * env.cpu_bf16_gflops / 1000
     else:
         tflops = CPU_TRAIN_SHARE * env.cpu_gflops / 1000 if env.cpu_gflops else CPU_TRAIN_TFLOPS
@@ -624,7 +625,7 @@ def time_estimate(cfg: dict, env: Env) -> dict:
                                       "seconds": s04, "generated_tokens": gen04},
                       "05_evaluate": {"tokens": gen05, "tokens_per_s": round(base_gen), "seconds": s05}},
             "assumptions": {"train_tflops": tflops, "flops_per_token": flops_tok,
-                            "cpu_precision": None if cuda else "bf16" if cpu_bf16(cfg, env) else "fp32",
+                            "cpu_precision": None if cuda else "bf16" if train_bf16 else "fp32",
                             "answer_row_tokens": row_tokens, "decision_row_tokens": DECISION_ROW_TOKENS}}
 
 
