@@ -110,6 +110,18 @@ def test_the_classifier_scores_as_scikit_learn_does(tmp_path):
     assert [round(scorer.probability(k), 9) for k in keys] == [round(float(p), 9) for p in sk(keys)]
 
 
+def test_writer_out_scores_a_writer_of_ordinary_messages_only(tmp_path):
+    df = pd.read_csv(SET)
+    dev = df[df.split == "dev"]
+    small = pd.concat([dev[(dev.writer == "w1")].groupby("label").head(30),
+                       dev[dev.label == "control"].head(30).assign(writer="w_ordinary")])
+    small.to_csv(tmp_path / "m.csv", index=False)
+    out = redflags.writer_out_scores(tmp_path / "m.csv")
+    assert out["w_ordinary"]["recall"] is None and out["w_ordinary"]["emergency_rows"] == 0
+    assert 0 <= out["w_ordinary"]["false_alarms"] <= 1 and out["w_ordinary"]["other_rows"] == 30
+    assert out["w1"]["emergency_rows"] == 30 and 0 <= out["w1"]["recall"] <= 1
+
+
 def test_lexicon_examples_are_seeded_and_labelled_by_the_red_flags():
     ex = redflags.lexicon_examples(50, seed=1)
     assert ex == redflags.lexicon_examples(50, seed=1) != redflags.lexicon_examples(50, seed=2)

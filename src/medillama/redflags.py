@@ -314,7 +314,8 @@ def decide(text: str, probability: float, folder=None) -> list[str]:
 def writer_out_scores(path=None) -> dict:
     """How the banner carries over to a writer it has not read: for each writer of the dev rows, the classifier is
     fitted on the other writers' rows and the banner decided on this writer's, as on a new set of messages.
-    {writer: {"recall", "false_alarms", "emergency_rows", "other_rows"}}: how the thresholds were chosen."""
+    {writer: {"recall", "false_alarms", "emergency_rows", "other_rows"}}, a rate None where the writer wrote no such row:
+    how the thresholds were chosen."""
     import tempfile
 
     import pandas as pd
@@ -332,7 +333,8 @@ def writer_out_scores(path=None) -> dict:
             fired = [bool(decide(t, scorer.probability(textnorm.keys(t)))) for t in rows["text"]]
             em = [f for f, lab in zip(fired, rows["label"]) if lab == "emergency"]
             ct = [f for f, lab in zip(fired, rows["label"]) if lab != "emergency"]
-            out[writer] = {"recall": sum(em) / len(em), "false_alarms": sum(ct) / len(ct),
+            out[writer] = {"recall": sum(em) / len(em) if em else None,  # a writer of ordinary messages only
+                           "false_alarms": sum(ct) / len(ct) if ct else None,
                            "emergency_rows": len(em), "other_rows": len(ct)}
     return out
 
