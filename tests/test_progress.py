@@ -150,3 +150,23 @@ def test_training_rate_and_eta_come_from_the_tokens_the_steps_trained_on(status,
     last = [kw for a, kw in updates if a[0] == "train"][-1]
     assert last["rate"] == pytest.approx(125.0)  # 250 tokens in 2 s, not 100 tokens (the mean) in 2 s
     assert last["eta_s"] == pytest.approx((400 - 250) / 125.0)  # the tokens still to train at that rate
+
+
+def test_training_estimate_leaves_out_the_first_steps_one_time_costs(status, updates, monkeypatch):
+    """The first step is slow (kernels chosen, optimizer state allocated): rate and estimate come from the steps after
+    it, and the estimate adds the first step's own time."""
+    from types import SimpleNamespace
+
+    clock = iter([0.0, 0.0, 10.0, 12.0, 14.0])  # train begin, step begin, then the end of steps 1-3
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    seen = iter([0, 100, 200, 300])
+    cb = progress.training_callback(tokens_per_step=100.0, tokens_seen=lambda: next(seen), measure_steps=2)
+    args = SimpleNamespace(eval_strategy="no", eval_steps=None)
+    cb.on_train_begin(args, SimpleNamespace(global_step=0, max_steps=4), None)
+    cb.on_step_begin(args, SimpleNamespace(global_step=0, max_steps=4), None)
+    for step in (1, 2, 3):
+        cb.on_step_end(args, SimpleNamespace(global_step=step, max_steps=4), None)
+    last = [kw for a, kw in updates if a[0] == "train"][-1]
+    assert last["rate"] == pytest.approx(50.0)  # 200 tokens in steps 2-3's 4 s; with step 1: 300 in 14 s
+    t = json.loads(status.read_text())["timings"]["train"]
+    assert t["estimate_s"] == pytest.approx(10.0 + 300 / 50.0) and t["train_tokens_per_s"] == pytest.approx(50.0)

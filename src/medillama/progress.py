@@ -212,8 +212,10 @@ class Terminal:
 
 def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: int = 3):
     """A transformers ``TrainerCallback`` reporting training: step/total, loss, train tokens/s and ETA, then each
-    validation-loss pass; after the first ``measure_steps`` steps it notes the estimated training time (the tokens
-    still to train / the tokens/s measured so far) and records it beside the actual time (``timing('train')``).
+    validation-loss pass; after ``measure_steps`` steps beyond the first it notes the estimated training time and
+    records it beside the actual time (``timing('train')``). The first step of a run carries one-time costs (kernels
+    chosen, optimizer state allocated), so the rate, the ETA and the estimate come from the steps after it: the
+    estimate is the first step's time plus the tokens still to train at that rate.
     ``tokens_seen()``, when given, counts the tokens the steps so far actually trained on: batches grouped by length
     come longest first, so the mean ``tokens_per_step`` would make the first steps look slow."""
     from transformers import TrainerCallback
@@ -221,6 +223,7 @@ def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: i
     class TrainProgress(TrainerCallback):
         def on_train_begin(self, args, state, control, **kw):
             self.start, self.t0, self.loss, self.estimated = None, time.perf_counter(), None, False
+            self.first = None  # (training seconds, tokens) at the end of this run's first step
             self.eval_batches, self.eval_t0, self.eval_s = 0, 0.0, 0.0  # validation-loss passes: time kept apart
 
         def on_step_begin(self, args, state, control, **kw):
@@ -243,15 +246,21 @@ def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: i
             if not done or training <= 0:
                 return
             seen = tokens_seen() - self.seen0 if tokens_seen else tokens_per_step * done
-            tps = seen / training
+            if self.first is None:
+                self.first = (training, seen)
+            first_s, first_tokens = self.first
+            steady = done > 1 and training > first_s
+            tps = (seen - first_tokens) / (training - first_s) if steady else seen / training
             todo = state.max_steps - self.start
             left = max(todo * tokens_per_step - seen, 0.0)  # tokens still to train
-            if not self.estimated and (done >= measure_steps or state.global_step >= state.max_steps):
+            if not self.estimated and (done > measure_steps or state.global_step >= state.max_steps):
                 self.estimated = True
-                est = todo * tokens_per_step / tps
+                est = first_s + max(todo * tokens_per_step - first_tokens, 0.0) / tps if steady \
+                    else todo * tokens_per_step / tps
                 evals = (todo // args.eval_steps if args.eval_strategy == "steps" and args.eval_steps else 0)
+                measured = f"steps 2-{done}" if steady else f"first {done} step{'s' if done > 1 else ''}"
                 note(f"estimate for training: {todo} steps x ~{tokens_per_step:.0f} tokens / {tps:.0f} train tok/s "
-                     f"(first {done} steps) = ~{duration(est)} on this machine"
+                     f"({measured}) = ~{duration(est)} on this machine"
                      + (f", plus {evals} validation-loss pass{'es' if evals > 1 else ''}" if evals else ""))
                 timing("train", estimate_s=est, steps=todo, measured_steps=done, train_tokens_per_s=tps)
             update("train", state.global_step, state.max_steps, "steps", rate=tps, rate_unit="train tok/s",
