@@ -17,7 +17,7 @@ import pytest
 
 import medillama
 from medillama import paths
-from test_runlock import SIGINT_AS_IN_A_TERMINAL
+from test_runlock import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.slow
 STEPS = ("01_ingest", "02_severity_balance", "03_synthesize", "04_finetune", "05_evaluate")
@@ -61,7 +61,7 @@ class Root:
         out, err = log_dir / "first.out", log_dir / "first.err"
         with out.open("w") as o, err.open("w") as e:
             first = subprocess.Popen([sys.executable, "-m", "medillama", "run", *args], cwd=self.root,
-                                     env=self.env(), stdout=o, stderr=e, preexec_fn=SIGINT_AS_IN_A_TERMINAL)
+                                     env=self.env(), stdout=o, stderr=e, preexec_fn=sigint_as_in_a_terminal)
         ckpts = run / "04_finetune" / "checkpoints"
         end = time.monotonic() + 1800
         while not list(ckpts.glob("checkpoint-*/trainer_state.json")):

@@ -45,7 +45,7 @@ def root(tmp_path):
     return tmp_path
 
 
-def SIGINT_AS_IN_A_TERMINAL():
+def sigint_as_in_a_terminal():
     """A runner started from a terminal takes SIGINT (Ctrl-C); one started by a test suite that was itself started in
     the background of a script inherits SIGINT ignored. The tests press Ctrl-C as a terminal user would."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -57,7 +57,7 @@ def runner(root, run: str, raw_dir, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "medillama", "run", "--profile", "smoke", "--run", run,
                              "--only", "01", "-p", "raw_dir", str(raw_dir), *extra], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=SIGINT_AS_IN_A_TERMINAL)
+                            preexec_fn=sigint_as_in_a_terminal)
 
 
 def wait_for(cond, timeout: float, what: str):

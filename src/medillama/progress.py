@@ -255,8 +255,7 @@ def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: i
             left = max(todo * tokens_per_step - seen, 0.0)  # tokens still to train
             if not self.estimated and (done > measure_steps or state.global_step >= state.max_steps):
                 self.estimated = True
-                est = first_s + max(todo * tokens_per_step - first_tokens, 0.0) / tps if steady \
-                    else todo * tokens_per_step / tps
+                est = first_s + max(todo * tokens_per_step - first_tokens, 0.0) / tps  # after 1 step: todo / rate
                 evals = (todo // args.eval_steps if args.eval_strategy == "steps" and args.eval_steps else 0)
                 measured = f"steps 2-{done}" if steady else f"first {done} step{'s' if done > 1 else ''}"
                 note(f"estimate for training: {todo} steps x ~{tokens_per_step:.0f} tokens / {tps:.0f} train tok/s "
