@@ -254,7 +254,7 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
-            "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2, "answer_reworded_share": 0.0}
+            "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
@@ -269,33 +269,6 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
         q = training_data.training_queries(splits, cfg, tmp_path, 0)
         assert len(q) == len(data) and all(t in r["prompt"] for t, r in zip(q["input_text"], data))
         assert (q["disease"] == "malaria").all()
-
-
-def test_answer_rows_ask_anew_in_the_share_asked(tokenizer, tmp_path):
-    """``train.answer_reworded_share``: that share of the whole-answer rows ask their query anew (seeded per row),
-    in words no decision pass uses; the answers, the first decision pass and the baseline's queries follow."""
-    n = 40
-    tr = pd.concat([rows(4)] * (n // 4), ignore_index=True).assign(
-        id=[f"m-{i}-o" for i in range(n)], input_text=[f"dataset query {i}" for i in range(n)],
-        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * (n // 2))
-    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 2,
-            "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6, "answer_reworded_share": 1.0}
-    splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
-    answers, decision, _, _ = training_data.training_frames(splits, tcfg, tmp_path, 0)
-    assert not set(answers["input_text"]) & set(tr["input_text"])  # every answer row asked anew
-    assert list(answers["output_text"]) == list(tr["output_text"]) and list(answers["id"]) == list(tr["id"])
-    assert list(decision["input_text"].iloc[:n]) == list(tr["input_text"])  # the first decision pass: the dataset's
-    assert not set(answers["input_text"]) & set(decision["input_text"].iloc[n:])  # not the later passes' words
-    half, _, _, _ = training_data.training_frames(splits, {**tcfg, "answer_reworded_share": 0.5}, tmp_path, 0)
-    anew = half["input_text"] != tr["input_text"]
-    assert 10 <= anew.sum() <= 30
-    assert (half["input_text"][anew] == answers["input_text"][anew]).all()  # seeded per row: the same words
-    none, _, _, _ = training_data.training_frames(splits, {**tcfg, "answer_reworded_share": 0.0}, tmp_path, 0)
-    assert list(none["input_text"]) == list(tr["input_text"])
-    q = training_data.training_queries(splits, tcfg, tmp_path, 0)
-    assert list(q["input_text"].iloc[:n]) == list(answers["input_text"])
-    with pytest.raises(ValueError, match="answer_reworded_share: 1.5"):
-        training_data.training_frames(splits, {**tcfg, "answer_reworded_share": 1.5}, tmp_path, 0)
 
 
 def test_attention_implementation_reaches_the_model_and_keeps_the_loss(tokenizer, tmp_path):

@@ -3,7 +3,7 @@
 Three kinds of rows, each a prompt (the patient query in the chosen prompt style) and a completion:
 
 - **answer**: a train row's full five-section answer + EOS (``select_rows`` picks how many per disease), so the
-  model learns the format and to stop; ``answer_reworded_share`` of them ask their query anew (``reworded``);
+  model learns the format and to stop;
 - **decision**: ``decision_copies`` passes over the train split with only the first DECISION_LINES lines of the
   answer (the condition and how urgently to see a doctor) and no EOS, so the model does not learn to stop there.
   With ``varied_queries`` the passes after the first ask each query anew (``reworded``) from the row's symptoms;
@@ -93,14 +93,6 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
     the run's folder with the source cases and symptom weights (drill rows only)."""
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
-    share = tcfg["answer_reworded_share"]
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"train.answer_reworded_share: {share} is not a share; give a number from 0 to 1")
-    if share > 0:  # a seeded share of the answer rows ask anew; the first decision pass keeps the dataset's queries
-        anew = [random.Random(f"{seed}:{rid}:answer").random() < share for rid in answers["id"]]
-        answers = answers.copy()
-        answers.loc[anew, "input_text"] = reworded(answers[anew], knowledge.lexicon(), seed, 0,
-                                                   tcfg["hinglish_share"])["input_text"]
     drill = pd.DataFrame(columns=DRILL_COLUMNS)  # off: the source files are not read (nor step 04's inputs)
     varied = tcfg["varied_queries"]
     if drills(tcfg):
