@@ -53,7 +53,8 @@ def run(tmp_path, monkeypatch):
     (rdir / "05_evaluate").mkdir()
     (rdir / "04_finetune" / "manifest.json").write_text(json.dumps(
         {"profile": "cpu", "finished": "2026-11-27T10:00:00+00:00", "git_commit": "abc1234def56",
-         "metrics": {"validation_disease_accuracy": 0.9125, "probe_accuracy": 0.8415, "masking_ok": True}}))
+         "metrics": {"validation_disease_accuracy": 0.9125, "probe_accuracy": 0.8415, "masking_ok": True,
+                     "probe_hinglish_accuracy": 0.6586, "probe_hinglish_unglossed_accuracy": 0.5122}}))
     (rdir / "05_evaluate" / "manifest.json").write_text(json.dumps(
         {"profile": "cpu", "finished": "2026-11-28T09:30:00+00:00", "git_commit": "abc1234def56"}))
     (rdir / "05_evaluate" / "metrics.json").write_text(json.dumps(synthetic_metrics()))
@@ -147,6 +148,9 @@ def test_results_markdown_sections_and_provenance(run):
     head = md.split("## What fine-tuning bought")[1].split("##")[0]
     assert results.markdown_table(results.metrics_table(synthetic_metrics())) in head
     assert "| Disease accuracy, probe (fine-tuned) | 0.842 |" in md and "masking" not in md
+    assert "| Disease accuracy, Hinglish probe (fine-tuned) | 0.659 |" in md  # as read, and as written beside it
+    assert "| Disease accuracy, Hinglish probe (fine-tuned, read without the Hindi gloss) | 0.512 |" in md
+    assert "| Disease accuracy, probe (fine-tuned, read without the Hindi gloss)" not in md  # a row per metric present
     assert "ROUGE-Lsum (n=160)" in md and "not the model" in md
     assert results.markdown_table(results.facts_table(synthetic_metrics())) in md.split("## Unsupported facts")[1]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from . import DISCLAIMER
+from .gloss import hindi_gloss
 
 # The decision first: what it likely is and how urgently to see a doctor, then why, what to do, and local notes.
 SECTIONS = ("Likely condition", "See a doctor", "Why", "Precautions", "India notes")
@@ -69,8 +70,12 @@ def parse_answer(text: str) -> dict:
 ALPACA = "### Input:\n{input_text}\n\n### Output:\n"  # the original work's format; fits a base model
 
 
-def build_prompt(query: str, style: str = "alpaca", tokenizer=None) -> str:
-    """The prompt a model sees for a patient query; training, evaluation and `ask` all use this one function."""
+def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool = False) -> str:
+    """The prompt a model sees for a patient query; training, evaluation and `ask` all use this one function.
+    ``gloss``: the symptoms the query states in Hindi words glossed in English after it (``gloss.hindi_gloss``;
+    ``train.hindi_gloss``: when the model reads a message, not in its training rows)."""
+    if gloss:
+        query = hindi_gloss(query)
     if style == "alpaca":
         return ALPACA.format(input_text=query.strip())
     if style == "chat":

@@ -92,6 +92,7 @@ class Assistant:
         cfg = yaml.safe_load((self.adapter / "training_config.yaml").read_text()) \
             if (self.adapter / "training_config.yaml").exists() else {}
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
+        self.gloss = cfg.get("train", {}).get("hindi_gloss", False)  # as the run's evaluation read messages
         self.max_new_tokens = max_new_tokens
         self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
                                      if no_repeat_ngram_size is None else no_repeat_ngram_size)
@@ -108,7 +109,7 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        prompts = [build_prompt(q, self.style, self.tokenizer) for q in queries]
+        prompts = [build_prompt(q, self.style, self.tokenizer, self.gloss) for q in queries]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)
         out = []

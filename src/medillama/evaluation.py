@@ -62,11 +62,12 @@ class AdapterOff:
 
 
 def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: list[str], style: str,
-               max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0) -> dict[str, list]:
+               max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0,
+               gloss: bool = False) -> dict[str, list]:
     """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
     from .models import is_adapter
 
-    prompts = [build_prompt(q, style, tok) for q in queries]
+    prompts = [build_prompt(q, style, tok, gloss) for q in queries]
     out = {}
     kind = "lora" if is_adapter(finetuned) else "ft"
     finetuned_id = io.file_hash(finetuned)[:12]
@@ -93,13 +94,13 @@ DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (
 
 
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
-                    max_new_tokens: int = 64) -> tuple[dict, pd.DataFrame]:
+                    max_new_tokens: int = 64, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
     under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
     compare recipes on; the test split is step 05's."""
     from .metrics import triage_scores
 
-    prompts = [build_prompt(q, style, tokenizer) for q in queries]
+    prompts = [build_prompt(q, style, tokenizer, gloss) for q in queries]
     with progress.phase("decision lines (validation)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
     rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
@@ -118,7 +119,7 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
 
 
 def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24,
-                   diseases=None) -> tuple[dict, pd.DataFrame]:
+                   diseases=None, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
     from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
     queries share the training queries' template, so only a probe in other words can show whether a recipe
@@ -129,7 +130,7 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
         raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
     if diseases is not None:
         df = df[df["disease"].isin(set(diseases))].reset_index(drop=True)
-    prompts = [build_prompt(q, style, tokenizer) for q in df["text"]]
+    prompts = [build_prompt(q, style, tokenizer, gloss) for q in df["text"]]
     with progress.phase("probe (condition line)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
     df["pred_disease"] = [condition_of(r.text, names) for r in results]
@@ -306,14 +307,14 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
 
 
 def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenizer, max_new_tokens: int,
-                          no_repeat_ngram_size: int = 0) -> tuple[dict, pd.DataFrame]:
+                          no_repeat_ngram_size: int = 0, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of whole answers on rows of the validation split (columns input_text, disease,
     triage, output_text): the answer's own content as step 05 scores it on the test split -- precaution recall
     (all rows, and the rows whose condition is right), India notes present, five sections, ending with EOS,
     ROUGE-L. Step 04 uses it on a stratified subset, so recipes are compared on content, not only the decision."""
     from . import metrics as M
 
-    prompts = [build_prompt(q, style, tokenizer) for q in df["input_text"]]
+    prompts = [build_prompt(q, style, tokenizer, gloss) for q in df["input_text"]]
     with progress.phase("whole answers (validation)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size)
     rows = score_rows([r.text for r in results], [r.finish_reason for r in results], df, names)

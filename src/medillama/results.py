@@ -37,7 +37,11 @@ BASELINE_LABELS = {"tfidf": "TF-IDF + LR (the train split's queries)", "tfidf_al
 STEP04 = [("validation_disease_accuracy", "Disease accuracy, validation split"),
           ("validation_under_triage_emergency", "Under-triage on emergency rows, validation split"),
           ("probe_accuracy", "Disease accuracy, probe (fine-tuned)"),
-          ("probe_tfidf_accuracy", "Disease accuracy, probe (TF-IDF + LR)")]
+          ("probe_unglossed_accuracy", "Disease accuracy, probe (fine-tuned, read without the Hindi gloss)"),
+          ("probe_tfidf_accuracy", "Disease accuracy, probe (TF-IDF + LR)"),
+          ("probe_hinglish_accuracy", "Disease accuracy, Hinglish probe (fine-tuned)"),
+          ("probe_hinglish_unglossed_accuracy", "Disease accuracy, Hinglish probe (fine-tuned, read without the Hindi gloss)"),
+          ("probe_hinglish_tfidf_accuracy", "Disease accuracy, Hinglish probe (TF-IDF + LR)")]
 
 SAFETY_NOTE = ("*Fine-tuned + safety layer* is what `medillama ask` shows: the same answer after the rules of "
                "`triage.yaml`, with a recognised condition's precautions and India notes taken from their sources. "

@@ -1,0 +1,65 @@
+"""Re-read: step 04's scoring of a trained run (validation decision lines, both probes, 41 whole validation answers)
+with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``)
+is judged on the models of a recipe already trained (docs/experiments.md, row 42).
+
+    python bench/reread.py [--profile cpu] [--run NAME] [--gloss | --no-gloss]
+
+Without the flag, the run's own setting. The same functions as step 04, in the precision step 04 chooses here, so
+with the run's setting it gives the numbers of the run's manifest.
+"""
+import argparse
+
+from common import add_run_args, parse_run_args, save, splits
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_args(ap)
+    ap.add_argument("--gloss", action=argparse.BooleanOptionalAction, default=None,
+                    help="read with the Hindi gloss (default: the run's train.hindi_gloss)")
+    a = parse_run_args(ap, argv)
+
+    import json
+
+    import pandas as pd
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from medillama import config, paths, precision
+    from medillama.config import PROBES
+    from medillama.evaluation import answer_content_scores, decision_scores, probe_accuracy
+    from medillama.generate import HFBackend
+    from medillama.names import DiseaseNames
+    from medillama.splits import stratified_sample
+
+    step = paths.run_dir(a.run) / "04_finetune"
+    manifest = json.loads((step / "manifest.json").read_text())
+    cfg = config.load_config(a.profile)
+    tcfg, seed = {**cfg["train"], **manifest["params"]["train"]}, manifest["params"]["sft"]["seed"]
+    gloss = tcfg.get("hindi_gloss", False) if a.gloss is None else a.gloss
+    model_dir = paths.finetuned_dir(a.run, tcfg["use_peft"])
+    if tcfg["use_peft"]:
+        raise SystemExit(f"{model_dir}: re-reading a LoRA adapter is not supported here; it reads a whole model")
+    precision.use(precision.for_config(cfg))
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok.padding_side = "left"
+    model = precision.for_inference(AutoModelForCausalLM.from_pretrained(model_dir).eval())
+    backend = HFBackend(model, tok, batch_size=32, chat=False)
+    names = DiseaseNames(pd.read_parquet(paths.interim_dir(a.run) / "diseases.parquet"))
+    sp = splits(a.run)
+    val, style = sp["validation"], tcfg["prompt_style"]
+
+    s, _ = decision_scores(backend, val["input_text"], val["disease"], val["triage"], names, style, tok, gloss=gloss)
+    out = {"run": a.run, "gloss": gloss, "seed": seed, "validation": s}
+    for label, key in PROBES.items():
+        if tcfg.get(key):
+            out[label] = probe_accuracy(backend, tcfg[key], names, style, tok, diseases=set(sp["train"]["disease"]),
+                                        gloss=gloss)[0]
+    sub = stratified_sample(val, "disease", tcfg["validation_answer_rows"], seed)
+    s, rows = answer_content_scores(backend, sub, names, style, tok, cfg["evaluate"]["max_new_tokens"],
+                                    cfg["evaluate"]["no_repeat_ngram_size"], gloss=gloss)
+    out["validation_answers"] = {**s, "answers_with_unsupported_facts": int((rows["n_unsupported_facts"] > 0).sum())}
+    save(f"reread_{a.run}_{'gloss' if gloss else 'as_written'}", out)
+
+
+if __name__ == "__main__":
+    main()
