@@ -3,7 +3,6 @@
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
 a patient writing Hinglish uses many more ("ji machlata hai", "sar ghoom raha"). What the lexicon knows in Hindi --
 each symptom's Hinglish phrasings, and its keywords found in those phrasings but in none of its English ones -- is
-with the forms of data/knowledge/hindi_gloss.yaml, which only this reading uses, is
 recognised however it is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first
 English phrasing: "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (high fever, vomiting)".
 The message itself is kept as written.
@@ -29,15 +28,12 @@ MIN_KEY = 4  # a one-word term's key shorter than this is read only in Hindi con
 
 @functools.lru_cache(maxsize=None)
 def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str], ...]:
-    """(term's word keys, symptom token, its English gloss) for each Hindi term of the lexicon and of the reading
-    vocabulary (``knowledge.hindi_forms``), longest first."""
+    """(term's word keys, symptom token, its English gloss) for each Hindi term of the lexicon, longest first."""
     out = set()
-    more = knowledge.hindi_forms(folder)
     for token, e in knowledge.lexicon(folder).items():
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
         words = hindi + [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
-        words += [f.lower() for f in more.get(token, [])]
         for w in words:
             keys = tuple(textnorm.keys(w))
             if keys:

@@ -10,7 +10,7 @@ import yaml
 
 from . import paths
 
-FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml", "red_flag_words.yaml", "hindi_gloss.yaml")
+FILES = ("symptom_lexicon.yaml", "india_context.yaml", "triage.yaml", "red_flag_words.yaml")
 
 
 @functools.lru_cache(maxsize=None)
@@ -24,13 +24,6 @@ def load(name: str, folder: Path | None = None) -> dict:
 
 def lexicon(folder=None) -> dict:
     return load("symptom_lexicon.yaml", folder)["symptoms"]
-
-
-def hindi_forms(folder=None) -> dict[str, list[str]]:
-    """{symptom token: more Hinglish forms}: the Hindi gloss's reading vocabulary (hindi_gloss.yaml; none without
-    the file). Read when a message is glossed, never written into training queries."""
-    path = (folder or paths.KNOWLEDGE) / "hindi_gloss.yaml"
-    return (load("hindi_gloss.yaml", folder).get("symptoms") or {}) if path.exists() else {}
 
 
 def india(folder=None) -> dict:
@@ -78,12 +71,6 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
         if flagged and not set(en) - set(flagged):
             problems.append(f"symptom_lexicon: {t}: every English phrasing states a red flag; a set without one "
                             "needs a plain phrasing")
-    for t, forms in hindi_forms(folder).items():
-        if t not in lex:
-            problems.append(f"hindi_gloss: unknown symptom {t}")
-        for f in forms or []:
-            if not isinstance(f, str) or not f.strip() or not is_latin(f) or f != f.lower():
-                problems.append(f"hindi_gloss: {t}: {f!r} is not a lower-case Latin form")
     ctx = india(folder)
     sources = ctx.get("sources") or {}
     programmes = ctx.get("programmes") or {}

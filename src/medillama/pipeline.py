@@ -195,12 +195,12 @@ def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (training_data.py) also read the source cases, symptom weights, lexicon and triage rules
     # the Hindi gloss (train.hindi_gloss) reads the lexicon when the validation split and the probes are scored
     probe = _probe(cfg)
-    gloss = [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "hindi_gloss.yaml")] if cfg["train"]["hindi_gloss"] else []
+    gloss = [paths.KNOWLEDGE / "symptom_lexicon.yaml"] if cfg["train"]["hindi_gloss"] else []
     if not config_mod.drills(cfg["train"]):
         return _dataset(cfg, run) + gloss + probe
     d = paths.interim_dir(run)
     return (_dataset(cfg, run) + [d / "cases.parquet", d / "symptoms.parquet"]
-            + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")] + gloss[1:] + probe)
+            + [paths.KNOWLEDGE / f for f in ("symptom_lexicon.yaml", "triage.yaml")] + probe)
 
 
 def _finetune_outputs(cfg: dict, run: str) -> list[Path]:
