@@ -44,10 +44,13 @@ def test_the_gloss_is_for_reading_only():
     assert build_prompt(q, gloss=True).count(f"({english('vomiting')})") == 1
 
 
-def test_training_rows_are_not_glossed(tokenizer):  # noqa: F811
+def test_training_rows_are_glossed_only_when_asked(tokenizer):  # noqa: F811
     df = pd.DataFrame({"input_text": ["ulti ho rahi hai"], "output_text": ["Likely condition: X"]})
-    ds = to_prompt_completion(df, "alpaca", tokenizer)
-    assert ds[0]["prompt"] == build_prompt("ulti ho rahi hai") and english("vomiting") not in ds[0]["prompt"]
+    ds = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df)
+    assert all(p == build_prompt("ulti ho rahi hai") for p in ds["prompt"]) and len(ds) == 3
+    ds = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss=True)  # train.gloss_training_rows
+    assert all(p == build_prompt("ulti ho rahi hai", gloss=True) for p in ds["prompt"])
+    assert english("vomiting") in ds[0]["prompt"]
 
 
 @pytest.mark.parametrize("gloss", [True, False])
