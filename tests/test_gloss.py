@@ -44,13 +44,11 @@ def test_the_gloss_is_for_reading_only():
     assert build_prompt(q, gloss=True).count(f"({english('vomiting')})") == 1
 
 
-def test_training_rows_are_glossed_only_when_asked(tokenizer):  # noqa: F811
+def test_training_rows_are_not_glossed(tokenizer):  # noqa: F811
     df = pd.DataFrame({"input_text": ["ulti ho rahi hai"], "output_text": ["Likely condition: X"]})
     ds = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df)
     assert all(p == build_prompt("ulti ho rahi hai") for p in ds["prompt"]) and len(ds) == 3
-    ds = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss=True)  # train.gloss_training_rows
-    assert all(p == build_prompt("ulti ho rahi hai", gloss=True) for p in ds["prompt"])
-    assert english("vomiting") in ds[0]["prompt"]
+    assert english("vomiting") not in ds[0]["prompt"]
 
 
 @pytest.mark.parametrize("gloss", [True, False])
@@ -62,5 +60,6 @@ def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss):
                              "precautions": [["rest"]]})
     a = ask.Assistant(tmp_path, backend=FakeBackend(lambda p: prompts.append(p) or "Likely condition: Malaria"),
                       diseases=diseases)
-    a.answer(["tez bukhar aur ulti ho rahi hai"])
+    out = a.answer(["tez bukhar aur ulti ho rahi hai"])
     assert (english("vomiting") in prompts[0]) == gloss
+    assert out[0]["read_as"] == (hindi_gloss(out[0]["query"]) if gloss else out[0]["query"])  # shown in --json

@@ -10,6 +10,7 @@ import yaml
 
 from . import config, io, paths
 from .answer import build_prompt
+from .gloss import hindi_gloss
 from .safety import EmptyQuery, apply, clean_query
 
 MAKE_ONE = "./run_all.sh --profile cpu   (step 04 writes outputs/<run>/04_finetune/adapter)"
@@ -109,13 +110,14 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        prompts = [build_prompt(q, self.style, self.tokenizer, self.gloss) for q in queries]
+        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model reads (gloss.py)
+        prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)
         out = []
-        for q, r in zip(queries, results):
+        for q, r, read_as in zip(queries, results, read):
             a = apply(q, r.text, self.names)
-            out.append({"query": q, **a, "raw": r.text, "finish_reason": r.finish_reason})
+            out.append({"query": q, "read_as": read_as, **a, "raw": r.text, "finish_reason": r.finish_reason})
         return out
 
 
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     answers = assistant.answer(queries)
     for a in answers:
         if args.batch or args.json:
-            fields = {k: a[k] for k in ("query", "banner", "triage", "red_flags", "condition", "changes")}
+            fields = {k: a[k] for k in ("query", "read_as", "banner", "triage", "red_flags", "condition", "changes")}
             fields.update({k: a["parsed"][k] for k in ("why", "precautions", "see_doctor", "india_notes")})
             fields["text"] = a["text"]
             print(json.dumps(fields, ensure_ascii=False))

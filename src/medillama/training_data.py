@@ -65,24 +65,23 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
-                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None, gloss: bool = False):
+                         decision_copies: int = 0, drill_df: pd.DataFrame | None = None):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
     tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row.
-    ``kind='drill'``: one pass over ``drill_df`` (``drill_rows``), built like decision rows. ``gloss``: prompts with
-    the Hindi gloss (``train.gloss_training_rows``)."""
+    ``kind='drill'``: one pass over ``drill_df`` (``drill_rows``), built like decision rows."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
-    rows = [{"prompt": build_prompt(q, style, tokenizer, gloss), "completion": a if a.endswith(eos) else a + eos,
+    rows = [{"prompt": build_prompt(q, style, tokenizer), "completion": a if a.endswith(eos) else a + eos,
              "kind": "answer"} for q, a in zip(df["input_text"], df["output_text"])]
     if decision_df is not None and decision_copies > 0:
-        one = [{"prompt": build_prompt(q, style, tokenizer, gloss), "completion": decision_lines(a), "kind": "decision"}
+        one = [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "decision"}
                for q, a in zip(decision_df["input_text"], decision_df["output_text"])]
         rows += one * decision_copies
     if drill_df is not None:
-        rows += [{"prompt": build_prompt(q, style, tokenizer, gloss), "completion": decision_lines(a), "kind": "drill"}
+        rows += [{"prompt": build_prompt(q, style, tokenizer), "completion": decision_lines(a), "kind": "drill"}
                  for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
@@ -113,8 +112,7 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
 def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interim: Path, seed: int):
     """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on (``training_frames``)."""
     answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
-    return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill,
-                                                tcfg["gloss_training_rows"])
+    return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill)
 
 
 def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
