@@ -22,8 +22,10 @@ def main():
 
     cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
-    tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok)
-    base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok)
+    gloss = cfg["train"]["hindi_gloss"]  # read as step 04 reads
+    tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok,
+                                 gloss=gloss)
+    base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok, gloss=gloss)
     sp = splits(a.run)
     # step 05's two baselines: the train split's queries, and every query step 04 trains on
     queries = {"tfidf": sp["train"],

@@ -1,4 +1,4 @@
-"""Re-read: step 04's scoring of a trained run (validation decision lines, both probes, 41 whole validation answers)
+"""Re-read: step 04's scoring of a trained run (validation decision lines, both probes, the whole validation answers)
 with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``)
 is judged on the models of a recipe already trained (docs/experiments.md, row 42).
 
@@ -55,8 +55,9 @@ def main(argv=None):
             out[label] = probe_accuracy(backend, tcfg[key], names, style, tok, diseases=set(sp["train"]["disease"]),
                                         gloss=gloss)[0]
     sub = stratified_sample(val, "disease", tcfg["validation_answer_rows"], seed)
-    s, rows = answer_content_scores(backend, sub, names, style, tok, cfg["evaluate"]["max_new_tokens"],
-                                    cfg["evaluate"]["no_repeat_ngram_size"], gloss=gloss)
+    ev = {k: manifest["params"].get(f"evaluate.{k}", cfg["evaluate"][k]) for k in ("max_new_tokens", "no_repeat_ngram_size")}
+    s, rows = answer_content_scores(backend, sub, names, style, tok, ev["max_new_tokens"], ev["no_repeat_ngram_size"],
+                                    gloss=gloss)
     out["validation_answers"] = {**s, "answers_with_unsupported_facts": int((rows["n_unsupported_facts"] > 0).sum())}
     save(f"reread_{a.run}_{'gloss' if gloss else 'as_written'}", out)
 

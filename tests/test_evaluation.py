@@ -174,16 +174,17 @@ def test_prediction_rows_one_per_test_row(test_rows):
 
 
 def test_metrics_record_keys_and_order():
-    cfg = {"profile": "smoke", "models": {"base": "m"}, "train": {"prompt_style": "alpaca"},
+    cfg = {"profile": "smoke", "models": {"base": "m"}, "train": {"prompt_style": "alpaca", "hindi_gloss": True},
            "evaluate": {"split": "test", "max_new_tokens": 64, "bootstrap": 200}}
     summary = {"base": {"disease_accuracy": {"value": 0.1}}, "finetuned": {"disease_accuracy": {"value": 0.9}}}
     rec = E.metrics_record(summary, cfg, 3, "outputs/x/04_finetune/adapter", None, {"test": {}}, None,
                            {"base": {"rows": 3}})
     assert list(rec) == ["base", "finetuned", "n_test_rows", "split", "profile", "base_model", "finetuned_adapter",
-                         "prompt_style", "max_new_tokens", "bootstrap_samples", "external", "finetuned_lead",
+                         "prompt_style", "hindi_gloss", "max_new_tokens", "bootstrap_samples", "external", "finetuned_lead",
                          "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
     assert rec["unsupported_facts_found"] == []
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
+    assert rec["hindi_gloss"] is True  # how the models read the messages
     assert rec["finetuned_adapter"] == "outputs/x/04_finetune/adapter" and rec["finetuned"]["disease_accuracy"]["value"] == 0.9
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from medillama import ask, knowledge
+from medillama import ask, knowledge, paths
 from medillama.answer import build_prompt
 from medillama.generate import FakeBackend
 from medillama.gloss import glossed_symptoms, hindi_gloss
@@ -27,15 +27,37 @@ def test_any_spelling_or_script_gets_the_same_gloss(spelling):
 
 
 @pytest.mark.parametrize("message", ["Burning pain in the pit of my stomach, rising after meals.",
-                                     "Ultimately the cough got better but my cheeks are red.",
-                                     "I have a high fever and I vomited twice", ""])
+                                     "Ultimately the cough has been better but my cheeks are red.",
+                                     "I have been feeling hot all night and she can call me", "My gums have been bleeding",
+                                     "My son has been having a risk of seizures", "I have loose motions since 12 h",
+                                     "Is this pet safe? Skin pilling, gas. Banana", ""])
 def test_english_messages_come_through_unchanged(message):
+    # 'been', 'she', 'can', 'call', 'h' fold to the keys of Hindi grammar words (bhi, se, ka, kal, hai): Hindi context
+    # is read from the words as written, so short Hindi terms ('peeth' ~ pit, 'honth' ~ hot, 'kaph') stay unread
     assert hindi_gloss(message) == message.strip()
 
 
-def test_a_short_hindi_word_is_read_only_in_hindi_context():
+def test_no_english_probe_message_is_glossed():
+    probe = pd.read_csv(paths.ROOT / "data" / "probe" / "natural_queries.csv")
+    assert [t for t in probe["text"] if glossed_symptoms(t)] == []
+
+
+def test_a_short_hindi_word_is_read_only_whole_in_hindi_context_as_spelt():
     assert [t for t, _ in glossed_symptoms("peeth mein dard hai")] == ["back_pain"]  # peeth is spelt like 'pit'
     assert glossed_symptoms("a small pit on my nail") == []
+    assert [t for t, _ in glossed_symptoms("mujhe sir dard hota hai")] == ["headache"]  # hota is not honth (lips)
+    assert [t for t, _ in glossed_symptoms("kaafi dino se khansi hai")] == ["cough"]  # kaafi is not kaph (phlegm)
+    assert glossed_symptoms("meri saas ko tez bukhar hai") == [("high_fever", english("high_fever"))]  # saas: not saans
+    assert [t for t, _ in glossed_symptoms("mujhe saans lene mein dikkat hai")] == ["breathlessness"]
+
+
+@pytest.mark.parametrize("message", ["mujhe ulti nahi hui", "ulti nahi hai, sirf khansi", "no ulti, only khansi hai"])
+def test_a_denied_symptom_is_not_glossed(message):
+    assert "vomiting" not in [t for t, _ in glossed_symptoms(message)]
+
+
+def test_a_term_is_read_inside_one_clause():
+    assert glossed_symptoms("gas. Bana hai") == glossed_symptoms("gas") == []
 
 
 def test_the_gloss_is_for_reading_only():

@@ -110,8 +110,8 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model reads (gloss.py)
-        prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
+        prompts = [build_prompt(q, self.style, self.tokenizer, self.gloss) for q in queries]
+        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model read, for --json
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)
         out = []

@@ -300,7 +300,8 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
     ecfg = cfg["evaluate"]
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
-            "prompt_style": cfg["train"]["prompt_style"], "max_new_tokens": ecfg["max_new_tokens"],
+            "prompt_style": cfg["train"]["prompt_style"], "hindi_gloss": cfg["train"].get("hindi_gloss", False),
+            "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
             "unsupported_facts_found": facts_found.to_dict("records") if facts_found is not None else []}

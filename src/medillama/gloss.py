@@ -1,69 +1,85 @@
 """An English gloss of the symptoms a message states in Hindi words, added in brackets after the message.
 
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
-a patient writing Hinglish uses many more ("ji machlata hai", "sar ghoom raha"). What the lexicon knows in Hindi --
-each symptom's Hinglish phrasings, and its keywords found in those phrasings but in none of its English ones -- is
-recognised however it is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first
-English phrasing: "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (high fever, vomiting)".
-The message itself is kept as written.
+a patient writing Hinglish uses words it has hardly seen. What the lexicon knows in Hindi -- each symptom's Hinglish
+phrasings, and its keywords found in those phrasings but in none of its English ones -- is recognised however it
+is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first English phrasing:
+"tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever, vomiting)". The message itself
+is kept as written.
 
-English messages must come through unchanged, and Latin-script Hindi words can look like English ones ("peeth" is
-spelt like "pit", "riss" starts "rising"): a one-word term is matched as a whole word, and one whose key is shorter
-than four letters, or only as the start of a longer word, is matched only in a message with Hindi grammar words.
+Latin-script Hindi collides with English and with other Hindi words once spelling is folded ("peeth" and "pit",
+"honth" and "hota", "saans" and "saas"), so a reading is kept narrow:
+- a term is read only inside one clause, and not where it is denied ("ulti nahi hui", "no fever": ``textnorm.denied``);
+- a term whose words are all English (the lexicon's English phrasings use them: "loose motion") is left to the model;
+- a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
+  Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
+- a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside).
 """
 from __future__ import annotations
 
 import functools
+import re
 
 from . import knowledge, textnorm
 
-# Hindi grammar words (as ``textnorm.word_key`` spells them) that no English sentence uses: a message holding one is
-# written in Hindi, where a short or inflected Hindi word may be read
-HINDI_WORDS = frozenset(textnorm.word_key(w) for w in (
-    "hai", "hain", "aur", "nahi", "mujhe", "mera", "meri", "mere", "raha", "rahi", "rahe", "hota", "hoti", "hote",
-    "tha", "thi", "bahut", "kuch", "ka", "ki", "ke", "ko", "se", "bhi", "wala", "wali", "liye",
-    "kya", "hoon", "gaya", "gayi", "lagta", "lagti", "karta", "karti", "jata", "jati", "abhi", "kal", "din"))
-MIN_KEY = 4  # a one-word term's key shorter than this is read only in Hindi context
+# Hindi grammar words, as written (lower case, Devanagari romanised), that no English sentence uses: a message holding
+# one is written in Hindi. Compared as written, not by spelling key: keys fold 'been' into 'bhi' and 'she' into 'se'.
+HINDI_WORDS = frozenset(
+    "hai hain aur nahi nahin nhi mujhe mujhko muje mera meri raha rahi rahe rha rhi rhe hota hoti hote tha thi bahut "
+    "bohot bahot bhot kuch kuchh ka ki ke ko se bhi wala wali wale liye kya hoon gaya gayi gya gyi lagta lagti lagte "
+    "karta karti jata jati jaata jaati abhi mein hua hui".split())
+MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def _spelt(word: str) -> str:
+    return _DOUBLED.sub(r"\1", word.lower())
 
 
 @functools.lru_cache(maxsize=None)
-def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str], ...]:
-    """(term's word keys, symptom token, its English gloss) for each Hindi term of the lexicon, longest first."""
+def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
+    """(term's word keys, its spelling for a short one-word term, symptom token, English gloss) for each Hindi term
+    of the lexicon, longest first."""
+    lex = knowledge.lexicon(folder)
+    english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
+    english_keys, english_spelt = {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
     out = set()
-    for token, e in knowledge.lexicon(folder).items():
+    for token, e in lex.items():
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
         words = hindi + [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
         for w in words:
-            keys = tuple(textnorm.keys(w))
-            if keys:
-                out.add((keys, token, e["en"][0]))
-    return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[1])))
+            pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
+            keys = tuple(k for k, _ in pairs)
+            if keys and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
+                out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0]))
+    return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
 
 
-def _found(term: tuple[str, ...], words: list[str], hindi: bool) -> int | None:
-    """Position of the term's first word in the message's word keys, or None; the last word of a term of several
-    words (or of one, in Hindi context) may be the start of the message's (an inflection: 'ghoom' in 'ghoomne')."""
-    n = len(term)
-    if n == 1 and len(term[0]) < MIN_KEY and not hindi:
-        return None
-    prefix = n > 1 or hindi
-    for i in range(len(words) - n + 1):
-        if words[i:i + n - 1] == list(term[:-1]) and (
-                words[i + n - 1] == term[-1] or (prefix and words[i + n - 1].startswith(term[-1]))):
-            return i
-    return None
+def _at(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool) -> bool:
+    """Whether the term starts at word ``i`` of the message (keys ``ks``, the words as written ``words``)."""
+    n, last = len(term), term[-1]
+    if i + n > len(ks) or tuple(ks[i:i + n - 1]) != term[:-1]:
+        return False
+    if spelt:  # a short one-word term
+        return hindi and _spelt(words[i]) == spelt
+    word = ks[i + n - 1]
+    return word == last or (hindi and len(last) >= MIN_KEY and word.startswith(last))
 
 
 def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     """(symptom token, English gloss) of each symptom the message states in Hindi words, in the message's order."""
-    words = textnorm.keys(text)
+    pairs = textnorm.keyed_words(text, breaks=True)
+    ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = any(w in HINDI_WORDS for w in words)
     first = {}
-    for term, token, english in _terms(folder):
-        i = _found(term, words, hindi)
-        if i is not None and (token not in first or i < first[token][0]):
-            first[token] = (i, english)
+    for term, spelt, token, english in _terms(folder):
+        if token in first:
+            continue
+        for i in range(len(ks)):
+            if _at(term, spelt, ks, words, i, hindi) and not textnorm.denied(ks, i, i + len(term)):
+                first[token] = (i, english)
+                break
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 

@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from . import knowledge, textnorm
+from .textnorm import NEGATED_AFTER, NEGATION_ENDS, NEGATIONS, denied
 
 CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
 # The classifier's P(emergency) from which the banner is raised: on its own (THRESHOLD), when a sign names a red
@@ -32,13 +33,6 @@ CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that 
 # messages scored by a classifier fitted on the other writers' (``writer_out_scores``).
 THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD, CLEAR_THRESHOLD = 0.6, 0.3, 0.05, 0.85
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
-NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a group word, in its clause: "no fever"
-# after a group word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
-NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
-NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", textnorm.BREAK}
-
-
-_NEGATION_KEYS = ({textnorm.word_key(n) for n in NEGATIONS}, {textnorm.word_key(n) for n in NEGATED_AFTER})
 
 
 def _fuzzy_limit(key: str) -> int:
@@ -92,21 +86,14 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
     """Word groups found in a message, each with the (start, end) word spans where it occurs."""
     index, _, _, negations = _compiled(folder)
     ks = [_canonical(k, folder) for k in textnorm.keys(text, breaks=True)]
-    before, after = _NEGATION_KEYS
     found = defaultdict(list)
     for i, k in enumerate(ks):
         for group, gks in index.get(k, ()):
             j = i + len(gks)
             if tuple(ks[i:j]) != gks:
                 continue
-            if not any(g in negations for g in gks):  # "not responding" is itself the sign
-                window = ks[max(0, i - 2):i]
-                if textnorm.BREAK in window:  # "Fever? No. Chest pain ...": a denial stays in its clause
-                    window = window[len(window) - window[::-1].index(textnorm.BREAK):]
-                if any(w in before for w in window):
-                    continue
-                if j < len(ks) and ks[j] in after and (j + 1 == len(ks) or ks[j + 1] in NEGATION_ENDS):
-                    continue
+            if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
+                continue
             found[group].append((i, j))
     return dict(found)
 

@@ -125,12 +125,37 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(t)
 
 
-def keys(text: str, breaks: bool = False) -> list[str]:
-    """``word_key`` of each word of a message (Devanagari romanised first; numbers as they are); with ``breaks``,
-    punctuation that ends a clause is kept as one ``BREAK``."""
+def keyed_words(text: str, breaks: bool = False) -> list[tuple[str, str]]:
+    """(``word_key``, the word as written, lower case) of each word of a message (Devanagari romanised first;
+    numbers as they are); with ``breaks``, punctuation that ends a clause is kept as one (``BREAK``, ``BREAK``)."""
     out = []
     for w in _tokens(text):
         k = (w if w.isdigit() else word_key(w)) if w[0].isalnum() else (BREAK if breaks else "")
-        if k and not (k == BREAK and (not out or out[-1] == BREAK)):
-            out.append(k)
+        if k and not (k == BREAK and (not out or out[-1][0] == BREAK)):
+            out.append((k, w if k != BREAK else BREAK))
     return out
+
+
+def keys(text: str, breaks: bool = False) -> list[str]:
+    """``word_key`` of each word of a message (``keyed_words``)."""
+    return [k for k, _ in keyed_words(text, breaks)]
+
+
+NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its clause: "no fever"
+# after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
+NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
+NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
+_NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER})
+
+
+def denied(ks: list[str], i: int, j: int) -> bool:
+    """Whether the words ``ks[i:j]`` of a message's keys (``keys(..., breaks=True)``) are denied: a negation up to two
+    words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain), or a Hindi "there
+    is no" right after them ("bukhar nahi hai", "ulti nahi hui")."""
+    before, after = _NEGATION_KEYS
+    window = ks[max(0, i - 2):i]
+    if BREAK in window:  # a denial stays in its clause
+        window = window[len(window) - window[::-1].index(BREAK):]
+    if any(w in before for w in window):
+        return True
+    return j < len(ks) and ks[j] in after and (j + 1 == len(ks) or ks[j + 1] in NEGATION_ENDS)
