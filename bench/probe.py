@@ -6,6 +6,8 @@ comparing the adapters of earlier runs.
 """
 import argparse
 
+import yaml
+
 from common import adapter_setup, add_run_args, parse_run_args, save, splits
 
 
@@ -22,7 +24,9 @@ def main():
 
     cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
-    gloss = cfg["train"]["hindi_gloss"]  # read as step 04 reads
+    trained = paths.resolve(a.adapter) / "training_config.yaml"  # read as the run's step 04 read (as ask does)
+    gloss = ((yaml.safe_load(trained.read_text()) if trained.exists() else None) or {}).get("train", {}).get(
+        "hindi_gloss", False)
     tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok,
                                  gloss=gloss)
     base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok, gloss=gloss)

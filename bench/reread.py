@@ -1,6 +1,6 @@
 """Re-read: step 04's scoring of a trained run (validation decision lines, both probes, the whole validation answers)
 with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``)
-is judged on the models of a recipe already trained (docs/experiments.md, row 42).
+is judged on the models of a recipe already trained (docs/experiments.md, rows 42, 45).
 
     python bench/reread.py [--profile cpu] [--run NAME] [--gloss | --no-gloss]
 

@@ -66,6 +66,7 @@ def test_negation_before_and_after():
     assert redflags.groups_in("fever since two days").get("fever")
     assert "fever" not in redflags.groups_in("no fever since two days")
     assert "fever" not in redflags.groups_in("bukhar nahi hai")
+    assert "fever" not in redflags.groups_in("kal bukhar nahi tha")  # 'tha' compared by its key
     assert redflags.groups_in("saans nahi aa rahi").get("breath")  # "nahi aa rahi" is the sign, not a negation
 
 

@@ -71,7 +71,7 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     """(symptom token, English gloss) of each symptom the message states in Hindi words, in the message's order."""
     pairs = textnorm.keyed_words(text, breaks=True)
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
-    hindi = any(w in HINDI_WORDS for w in words)
+    hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first = {}
     for term, spelt, token, english in _terms(folder):
         if token in first:
