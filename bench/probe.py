@@ -6,8 +6,6 @@ comparing the adapters of earlier runs.
 """
 import argparse
 
-import yaml
-
 from common import adapter_setup, add_run_args, parse_run_args, save, splits
 
 
@@ -19,14 +17,13 @@ def main():
     a = parse_run_args(ap)
 
     from medillama import io, paths, training_data
+    from medillama.ask import training_config
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
 
     cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
-    trained = paths.resolve(a.adapter) / "training_config.yaml"  # read as the run's step 04 read (as ask does)
-    gloss = ((yaml.safe_load(trained.read_text()) if trained.exists() else None) or {}).get("train", {}).get(
-        "hindi_gloss", False)
+    gloss = training_config(paths.resolve(a.adapter)).get("train", {}).get("hindi_gloss", False)  # as step 04 read
     tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok,
                                  gloss=gloss)
     base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok, gloss=gloss)

@@ -22,12 +22,11 @@ def main(argv=None):
     import json
 
     import pandas as pd
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from medillama import config, paths, precision
     from medillama.config import PROBES
     from medillama.evaluation import answer_content_scores, decision_scores, probe_accuracy
     from medillama.generate import HFBackend
+    from medillama.models import load_finetuned
     from medillama.names import DiseaseNames
     from medillama.splits import stratified_sample
 
@@ -36,13 +35,9 @@ def main(argv=None):
     cfg = config.load_config(a.profile)
     tcfg, seed = {**cfg["train"], **manifest["params"]["train"]}, manifest["params"]["sft"]["seed"]
     gloss = tcfg.get("hindi_gloss", False) if a.gloss is None else a.gloss
-    model_dir = paths.finetuned_dir(a.run, tcfg["use_peft"])
-    if tcfg["use_peft"]:
-        raise SystemExit(f"{model_dir}: re-reading a LoRA adapter is not supported here; it reads a whole model")
     precision.use(precision.for_config(cfg))
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    tok.padding_side = "left"
-    model = precision.for_inference(AutoModelForCausalLM.from_pretrained(model_dir).eval())
+    model, tok = load_finetuned(paths.finetuned_dir(a.run, tcfg["use_peft"]), cfg["models"]["base"], device="cpu")
+    model = precision.for_inference(model)  # as step 04 reads, after training
     backend = HFBackend(model, tok, batch_size=32, chat=False)
     names = DiseaseNames(pd.read_parquet(paths.interim_dir(a.run) / "diseases.parquet"))
     sp = splits(a.run)

@@ -79,6 +79,12 @@ def disease_table(run: str | None, adapter: Path | None = None):
     return pd.read_parquet(path)
 
 
+def training_config(folder: Path) -> dict:
+    """What step 04 wrote beside its model (base model, dtype, the train/sft/lora sections); {} when absent."""
+    path = Path(folder) / "training_config.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
 class Assistant:
     """Loads the base model and the adapter once; answers batches of queries. Conditions are named from the disease
     table of ``run`` (default: the run the adapter belongs to; ``diseases`` gives the table directly)."""
@@ -90,8 +96,7 @@ class Assistant:
 
         self.adapter = Path(adapter)
         diseases = disease_table(run, self.adapter) if diseases is None else diseases  # fail before loading a model
-        cfg = yaml.safe_load((self.adapter / "training_config.yaml").read_text()) \
-            if (self.adapter / "training_config.yaml").exists() else {}
+        cfg = training_config(self.adapter)
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
         self.gloss = cfg.get("train", {}).get("hindi_gloss", False)  # as the run's evaluation read messages
         self.max_new_tokens = max_new_tokens
@@ -110,8 +115,8 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        prompts = [build_prompt(q, self.style, self.tokenizer, self.gloss) for q in queries]
-        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model read, for --json
+        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model reads (shown in --json)
+        prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)
         out = []
