@@ -68,11 +68,19 @@ def test_the_gloss_is_for_reading_only():
     assert build_prompt(q, gloss=True).count(f"({english('vomiting')})") == 1
 
 
-def test_training_rows_are_not_glossed(tokenizer):  # noqa: F811
-    df = pd.DataFrame({"input_text": ["ulti ho rahi hai"], "output_text": ["Likely condition: X"]})
-    ds = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df)
-    assert all(p == build_prompt("ulti ho rahi hai") for p in ds["prompt"]) and len(ds) == 3
-    assert english("vomiting") not in ds[0]["prompt"]
+def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
+    q = "ulti ho rahi hai"
+    df = pd.DataFrame({"input_text": [q] * 20, "output_text": ["Likely condition: X"] * 20})
+    plain = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df)
+    assert all(p == build_prompt(q) for p in plain["prompt"]) and len(plain) == 60  # the default: as written
+    full = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=1.0)
+    assert all(p == build_prompt(q, gloss=True) for p in full["prompt"])
+    half = [to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=0.5, seed=s)["prompt"] for s in (1, 1, 2)]
+    glossed = [sum(english("vomiting") in p for p in h) for h in half]
+    assert half[0] == half[1] and half[0] != half[2]  # seeded
+    assert all(15 <= g <= 45 for g in glossed)
+    kept = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=0.5, seed=1)
+    assert kept["completion"] == plain["completion"] and kept["kind"] == plain["kind"]  # only prompts change
 
 
 @pytest.mark.parametrize("gloss", [True, False])

@@ -73,7 +73,7 @@ ALPACA = "### Input:\n{input_text}\n\n### Output:\n"  # the original work's form
 def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool = False) -> str:
     """The prompt a model sees for a patient query; training, evaluation and `ask` all use this one function.
     ``gloss``: the symptoms the query states in Hindi words glossed in English after it (``gloss.hindi_gloss``;
-    ``train.hindi_gloss``: when the model reads a message, not in its training rows)."""
+    ``train.hindi_gloss``: when the model reads a message; ``train.gloss_training_share``: in a share of training rows)."""
     if gloss:
         query = hindi_gloss(query)
     if style == "alpaca":

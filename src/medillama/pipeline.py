@@ -193,9 +193,10 @@ def _probe(cfg: dict) -> list[Path]:
 
 def _finetune_inputs(cfg: dict, run: str) -> list[Path]:
     # drill rows (training_data.py) also read the source cases, symptom weights, lexicon and triage rules
-    # the Hindi gloss (train.hindi_gloss) reads the lexicon when the validation split and the probes are scored
+    # the Hindi gloss reads the lexicon where a prompt is glossed (train.hindi_gloss, train.gloss_training_share)
     probe = _probe(cfg)
-    gloss = [paths.KNOWLEDGE / "symptom_lexicon.yaml"] if cfg["train"]["hindi_gloss"] else []
+    glossed = cfg["train"]["hindi_gloss"] or cfg["train"]["gloss_training_share"] > 0
+    gloss = [paths.KNOWLEDGE / "symptom_lexicon.yaml"] if glossed else []
     if not config_mod.drills(cfg["train"]):
         return _dataset(cfg, run) + gloss + probe
     d = paths.interim_dir(run)
