@@ -144,7 +144,7 @@ def test_results_markdown_sections_and_provenance(run):
     sections = [line for line in md.splitlines() if line.startswith("## ")]
     assert sections == ["## What fine-tuning bought", "## Fine-tuned vs the TF-IDF baselines",
                         "## Unsupported facts", "## All other metrics",
-                        "## Step 04: the validation split and the probe (the numbers recipes are chosen by)"]
+                        "## Step 04: the validation split and the probes (the numbers recipes are chosen by)"]
     head = md.split("## What fine-tuning bought")[1].split("##")[0]
     assert results.markdown_table(results.metrics_table(synthetic_metrics())) in head
     assert "| Disease accuracy, probe (fine-tuned) | 0.842 |" in md and "masking" not in md

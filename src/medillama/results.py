@@ -244,7 +244,7 @@ def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = No
         out += ["", "## All other metrics", "", markdown_table(more)]
     step04 = {label: fmt_ci({"value": info["step04"][k]}) for k, label in STEP04 if info["step04"].get(k) is not None}
     if step04:
-        out += ["", "## Step 04: the validation split and the probe (the numbers recipes are chosen by)", "",
+        out += ["", "## Step 04: the validation split and the probes (the numbers recipes are chosen by)", "",
                 markdown_table(pd.DataFrame({"value": step04}).rename_axis("metric"))]
     return "\n".join(out) + "\n"
 
