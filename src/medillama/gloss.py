@@ -14,11 +14,6 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
   Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
 - a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside).
-
-The lexicon writes Hindi verbs as infinitives ("ji machalna", "chakkar aana"); patients write them inflected ("ji
-machla raha hai", "chakkar aa rahe hain"). ``verb_forms`` reads a phrasing's last verb the way Hindi inflects it:
-a light verb (aana, jaana, hona, lagna, ...) is left out, the words before it carrying the symptom; another verb is
-read in its stem's forms (machal, machalta, machli, machla: the stem's last vowel drops before an ending).
 """
 from __future__ import annotations
 
@@ -33,14 +28,6 @@ HINDI_WORDS = frozenset(
     "hai hain aur nahi nahin nhi mujhe mujhko muje mera meri raha rahi rahe rha rhi rhe hota hoti hote tha thi bahut "
     "bohot bahot bhot kuch kuchh ka ki ke ko se bhi wala wali wale liye kya hoon gaya gayi gya gyi lagta lagti lagte "
     "karta karti jata jati jaata jaati abhi mein hua hui".split())
-# verbs that only carry tense in a symptom phrasing ("chakkar aana", "naak band hona"): the words before them say it
-LIGHT_VERBS = frozenset("aana jaana hona lagna rehna rahna karna dena padna".split())
-NOT_VERBS = frozenset("pasina paseena seena sina".split())  # nouns ending like an infinitive (sweat, chest)
-_NEGATED_NEXT = frozenset(textnorm.word_key(n) for n in textnorm.NEGATED_AFTER)
-# endings of a Hindi verb stem: stem alone ("machal raha"), habitual (-ta/-ti/-te), perfective (-a/-i/-e), oblique (-ne)
-_ENDINGS = ("", "a", "i", "e", "ta", "ti", "te", "ne")
-_VOWEL_STEM_ENDINGS = ("", "ya", "yi", "ye", "ta", "ti", "te", "ne")  # ladkhada: ladkhadaya, ladkhadata
-_SCHWA = re.compile(r"(.*[aeiou].*[^aeiou])a([^aeiou]+)")  # machal + a -> machla; chal + a stays chala
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
 _DOUBLED = re.compile(r"(.)\1+")
 
@@ -49,30 +36,10 @@ def _spelt(word: str) -> str:
     return _DOUBLED.sub(r"\1", word.lower())
 
 
-def verb_forms(phrase: str) -> list[str]:
-    """The phrasing and the ways it is written with its last word, a Hindi infinitive, inflected: "chakkar aana" ->
-    also "chakkar"; "ji machalna" -> also "ji machal", "ji machalta", "ji machla", ... A phrasing of one word, or
-    whose last word is no infinitive or has a stem under three letters, as it is."""
-    words = phrase.lower().split()
-    if len(words) < 2 or not words[-1].endswith("na") or words[-1] in NOT_VERBS:
-        return [phrase.lower()]
-    head, verb = words[:-1], words[-1]
-    if verb in LIGHT_VERBS:
-        return [phrase.lower(), " ".join(head)]
-    stem = verb[:-2]
-    if len(stem) < 3:
-        return [phrase.lower()]
-    forms = [stem + e for e in (_VOWEL_STEM_ENDINGS if stem[-1] in "aeiou" else _ENDINGS)]
-    if m := _SCHWA.fullmatch(stem):
-        forms += [m.group(1) + m.group(2) + e for e in ("a", "i", "e")]
-    return [phrase.lower()] + [" ".join(head + [f]) for f in dict.fromkeys(forms)]
-
-
 @functools.lru_cache(maxsize=None)
-def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
-    """(term's word keys, its spelling for a short one-word term, symptom token, English gloss, whether a light verb
-    was left out of it) for each Hindi term of the lexicon, longest first. A term that lost its light verb is denied
-    by a negation right after it ("chakkar nahi aate", "thand nahi lagti")."""
+def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
+    """(term's word keys, its spelling for a short one-word term, symptom token, English gloss) for each Hindi term
+    of the lexicon, longest first."""
     lex = knowledge.lexicon(folder)
     english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
     english_keys, english_spelt = {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
@@ -80,16 +47,12 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
     for token, e in lex.items():
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
-        words = [(f, p.split()[-1] in LIGHT_VERBS and f != p) for p in hindi for f in verb_forms(p)]
-        words += [(k.lower(), False) for k in e.get("keywords") or []
-                  if k.lower() in " ".join(hindi) and k.lower() not in en]
-        for w, light in words:
+        words = hindi + [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
+        for w in words:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)
             if keys and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
-                out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0], light))
-    light = {(t[0], t[2]) for t in out if t[4]}  # "ulti" is also a keyword: the same words, read as the light form
-    out = {(keys, spelt, token, english, (keys, token) in light) for keys, spelt, token, english, _ in out}
+                out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0]))
     return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
 
 
@@ -110,13 +73,11 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first = {}
-    for term, spelt, token, english, light in _terms(folder):
+    for term, spelt, token, english in _terms(folder):
         if token in first:
             continue
         for i in range(len(ks)):
-            j = i + len(term)
-            if (_at(term, spelt, ks, words, i, hindi) and not textnorm.denied(ks, i, j)
-                    and not (light and j < len(ks) and ks[j] in _NEGATED_NEXT)):
+            if _at(term, spelt, ks, words, i, hindi) and not textnorm.denied(ks, i, i + len(term)):
                 first[token] = (i, english)
                 break
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
