@@ -287,3 +287,27 @@ def test_attention_implementation_reaches_the_model_and_keeps_the_loss(tokenizer
         labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
         losses[impl] = float(model(**batch, labels=labels).loss)
     assert losses["eager"] == pytest.approx(losses["sdpa"], rel=1e-4)
+
+
+@pytest.mark.parametrize("alpha", [None, 5.0])
+def test_neftune_noise_reaches_the_plain_loss_trainer(tokenizer, tmp_path, alpha):  # noqa: F811
+    """sft.neftune_noise_alpha: the first decoder layer reads noisy embeddings inside a training step of the
+    trainer the cpu profile uses (it calls the decoder itself), and clean ones without it."""
+    model = tiny_model(tokenizer)
+    seen = {}
+    emb, first = model.get_input_embeddings(), model.model.layers[0]
+
+    def clean(m, args):  # what the embedding gives before any hook on its output
+        seen.setdefault("clean", m.weight[args[0]].detach().clone())
+
+    def read(m, args, kwargs):  # what the first layer reads
+        seen.setdefault("read", (args[0] if args else kwargs["hidden_states"]).detach().clone())
+
+    emb.register_forward_pre_hook(clean)
+    first.register_forward_pre_hook(read, with_kwargs=True)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=1, neftune_noise_alpha=alpha),
+                                 LORA, tmp_path / "out", fused_lm_head=False, use_peft=False)
+    trainer.train()
+    noise = (seen["read"].float() - seen["clean"].float()).abs().max().item()
+    assert (noise > 0) == (alpha is not None)
