@@ -289,7 +289,7 @@ def test_attention_implementation_reaches_the_model_and_keeps_the_loss(tokenizer
     assert losses["eager"] == pytest.approx(losses["sdpa"], rel=1e-4)
 
 
-@pytest.mark.parametrize("alpha", [None, 5.0])
+@pytest.mark.parametrize("alpha", [0.0, 5.0])
 def test_neftune_noise_reaches_the_plain_loss_trainer(tokenizer, tmp_path, alpha):  # noqa: F811
     """sft.neftune_noise_alpha: the first decoder layer reads noisy embeddings inside a training step of the
     trainer the cpu profile uses (it calls the decoder itself), and clean ones without it."""
@@ -310,4 +310,4 @@ def test_neftune_noise_reaches_the_plain_loss_trainer(tokenizer, tmp_path, alpha
                                  LORA, tmp_path / "out", fused_lm_head=False, use_peft=False)
     trainer.train()
     noise = (seen["read"].float() - seen["clean"].float()).abs().max().item()
-    assert (noise > 0) == (alpha is not None)
+    assert (noise > 0) == (alpha > 0) and trainer.args.neftune_noise_alpha == (alpha or None)

@@ -124,6 +124,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     check_sft_fields(sft, lora)
     cuda = torch.cuda.is_available()
     sft = {"dataloader_pin_memory": cuda, "use_cpu": not cuda, **sft}  # use_cpu: bf16 autocast on CPU
+    sft["neftune_noise_alpha"] = sft.get("neftune_noise_alpha") or None  # 0 in the config: off (TrainingArguments: None)
     if not cuda and precision.current() is not None:  # on a CPU the step's precision (models.autocast) decides
         sft["bf16"] = precision.current().bf16
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
