@@ -62,7 +62,7 @@ def test_a_term_is_read_inside_one_clause():
     assert glossed_symptoms("gas. Bana hai") == glossed_symptoms("gas") == []
 
 
-def test_the_gloss_is_for_reading_only():
+def test_build_prompt_glosses_only_when_asked():
     q = "ulti ho rahi hai"
     assert english("vomiting") not in build_prompt(q)
     assert build_prompt(q, gloss=True).count(f"({english('vomiting')})") == 1
@@ -79,6 +79,8 @@ def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
     glossed = [sum(english("vomiting") in p for p in h) for h in half]
     assert half[0] == half[1] and half[0] != half[2]  # seeded
     assert all(15 <= g <= 45 for g in glossed)
+    for kind in ("answer", "decision", "drill"):  # every kind of row gets its share
+        assert 3 <= sum(english("vomiting") in p for p, k in zip(half[0], plain["kind"]) if k == kind) <= 17
     kept = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=0.5, seed=1)
     assert kept["completion"] == plain["completion"] and kept["kind"] == plain["kind"]  # only prompts change
 
