@@ -146,3 +146,16 @@ def test_a_denial_stays_in_its_clause_and_koi_is_no_denial():
     assert "chest" in redflags.groups_in("Fever? No. Chest pain and sweating since morning")
     assert "chest" not in redflags.groups_in("no chest pain today")
     assert redflags.groups_in("bete ko koi jhatke aa rahe hain").get("seizure")  # "koi" is "some", not "no"
+
+
+@pytest.mark.parametrize("text", ["khansi ek mahine se hai, balgam mein khoon aata hai, raat ko pasina",
+                                  "khaansi ke saath khoon nikalta hai", "coughing up blood since morning"])
+def test_coughing_blood_raises_the_banner_in_any_words(text):
+    # a trusted flag: its sign is enough unless the classifier is sure (these Hinglish ones it scores under 0.3)
+    assert "coughing_blood_in_a_query" in redflags.flags_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["my cough is better, blood test normal", "thoda sa khoon balgam mein, bas ek baar"])
+def test_blood_that_is_measured_or_a_streak_is_no_coughing_blood_sign(text):
+    assert "coughing_blood_in_a_query" not in redflags.signs_in_text(text)
+    assert redflags.flags_in_text(text) == []
