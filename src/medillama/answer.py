@@ -59,8 +59,7 @@ def parse_answer(text: str) -> dict:
     for f in FIELDS:
         if out[f] is not None:
             out[f] = " ".join(out[f].split()) or None
-    out["precaution_list"] = [p.strip(" .").lower() for p in re.split(r";|\n|, (?=[a-z])", out["precautions"] or "")
-                              if p.strip(" .")]
+    out["precaution_list"] = precaution_items(out["precautions"])
     out["sections_found"] = sum(out[f] is not None for f in FIELDS)
     out["complete"] = out["sections_found"] == len(FIELDS)
     out["trailing"] = trailing.strip()
@@ -68,6 +67,12 @@ def parse_answer(text: str) -> dict:
 
 
 ALPACA = "### Input:\n{input_text}\n\n### Output:\n"  # the original work's format; fits a base model
+
+
+def precaution_items(text: str | None) -> list[str]:
+    """The items of a Precautions section, as an answer's are read: split at ';', line breaks or ', ' before a
+    lower-case word, stripped of dots, in lower case."""
+    return [p.strip(" .").lower() for p in re.split(r";|\n|, (?=[a-z])", text or "") if p.strip(" .")]
 
 
 def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool = False) -> str:

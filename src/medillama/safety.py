@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 
 from . import DISCLAIMER, knowledge, redflags, textnorm
-from .answer import format_answer, parse_answer
+from .answer import format_answer, parse_answer, precaution_items
 
 BANNER = "EMERGENCY: {what}. Call 108 now or go to the nearest hospital emergency department."
 
@@ -113,7 +113,7 @@ def apply(query: str, raw_answer: str, names=None) -> dict:
     if missing:
         changes.append(f"sections missing from the model's answer: {', '.join(missing)}")
     precautions, notes = grounded(condition_key, names)
-    if precautions is not None and [x.strip(" .").lower() for x in precautions] != p["precaution_list"]:  # as parsed
+    if precautions is not None and precaution_items("; ".join(precautions)) != p["precaution_list"]:  # read alike
         changes.append(f"precautions: the dataset's list for {p['condition']}")
     if notes is not None and notes != p["india_notes"]:
         changes.append(f"India notes: india_context.yaml's facts for {p['condition']}")
