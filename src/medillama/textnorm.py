@@ -146,7 +146,7 @@ NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
 _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},
-                  {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK})  # keys: 'tha' is read as 'ta' 
+                  {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK})  # keys: 'tha' is read as 'ta'
 
 
 def denied(ks: list[str], i: int, j: int) -> bool:
