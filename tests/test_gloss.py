@@ -97,3 +97,38 @@ def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss):
     out = a.answer(["tez bukhar aur ulti ho rahi hai"])
     assert (english("vomiting") in prompts[0]) == gloss
     assert out[0]["read_as"] == (hindi_gloss(out[0]["query"]) if gloss else out[0]["query"])  # shown in --json
+
+
+@pytest.mark.parametrize("message, token", [("chhaati mein bahut tez dard hai", "chest_pain"),
+                                            ("seene me dard hai", "chest_pain"),
+                                            ("peshab karte waqt jalan hai", "burning_micturition"),
+                                            ("pet mein bhi dard hai", "stomach_pain"),
+                                            ("pet mein bahut hi zyada dard hai", "stomach_pain")])
+def test_joining_and_intensifying_words_may_stand_inside_a_phrasing(message, token):
+    assert [t for t, _ in glossed_symptoms(message)] == [token]
+    assert glossed_symptoms(message.replace(" hai", " nahi hai")) == []  # and a denial after it is still read
+
+
+def test_words_that_name_something_still_break_a_phrasing():
+    found = [t for t, _ in glossed_symptoms("sir ke ek taraf dard hai")]
+    assert "headache" not in found  # 'ek taraf' is not a joining word
+    assert "weakness_of_one_body_side" not in found  # nor, alone, a symptom: a fragment of 'ek taraf kamzori'
+    assert [t for t, _ in glossed_symptoms("shareer ke ek taraf kamzori hai")] == ["weakness_of_one_body_side"]
+    assert glossed_symptoms("chest me bahut dard hai") == []  # all-English terms stay unread
+
+
+def test_a_grade_is_not_read_past_its_opposite():
+    assert [t for t, _ in glossed_symptoms("bahut halka bukhar hai")] == ["mild_fever"]  # not 'bahut tez bukhar'
+    assert [t for t, _ in glossed_symptoms("bahut tez bukhar hai")] == ["high_fever"]
+    assert [t for t, _ in glossed_symptoms("pet mein halka halka dard hai")] == ["stomach_pain"]
+
+
+@pytest.mark.parametrize("message", ["seene me dard bilkul nahi hai", "seene mein dard bhi nahi hai"])
+def test_a_denial_is_read_past_a_particle(message):
+    assert glossed_symptoms(message) == []
+
+
+def test_a_word_of_another_symptom_is_an_inflection_only_with_a_hindi_ending():
+    assert [t for t, _ in glossed_symptoms("bahut bukhar hai")] == []  # bukhar is not bhookh (hunger) inflected
+    assert [t for t, _ in glossed_symptoms("bahut bhookh lagti hai")] == ["excessive_hunger"]
+    assert "stiff_neck" in [t for t, _ in glossed_symptoms("gardan akadpan ho gaya hai")]  # akad + -pan

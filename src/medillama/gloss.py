@@ -13,7 +13,15 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
 - a term whose words are all English (the lexicon's English phrasings use them: "loose motion") is left to the model;
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
   Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
-- a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside).
+- a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside);
+- in Hindi context, words that join or grade (``JOINING``, ``GRADING``: "mein", "bhi", "karte waqt", "bahut", "tez")
+  may stand between a term's words, and a joining word of the term may be missing or another: "chhati mein dard" is
+  read in "chhaati me bahut tez dard", "peshab mein jalan" in "peshab karte waqt jalan"; a grade is never read past
+  its opposite ("bahut tez bukhar" is not read in "bahut halka bukhar");
+- a keyword taken from a phrasing is read alone only when it holds a word other than place words (``PLACES``), Hindi
+  grammar and joining words: "ek taraf" of "ek taraf kamzori" is not one-sided weakness in "sir ke ek taraf dard";
+- a word another symptom's terms use is read as the last word's inflection only with a Hindi ending after it
+  (``ENDINGS``): "bukhar" is not an inflection of "bhookh".
 """
 from __future__ import annotations
 
@@ -27,7 +35,19 @@ from . import knowledge, textnorm
 HINDI_WORDS = frozenset(
     "hai hain aur nahi nahin nhi mujhe mujhko muje mera meri raha rahi rahe rha rhi rhe hota hoti hote tha thi bahut "
     "bohot bahot bhot kuch kuchh ka ki ke ko se bhi wala wali wale liye kya hoon gaya gayi gya gyi lagta lagti lagte "
-    "karta karti jata jati jaata jaati abhi mein hua hui".split())
+    "karta karti jata jati jaata jaati abhi mein hua hui ne".split())
+# Hindi words that join (postpositions, particles, "while doing") and that grade ("very", "severe"; "mild", "a
+# little"), as keys: between a phrasing's words they say where or how much, not which symptom
+JOINING = frozenset(textnorm.word_key(w) for w in
+                    "mein me ke ki ka ko se par pe bhi hi sa si toh to bilkul ekdum karte karne waqt samay".split())
+STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi bhayankar".split())
+MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
+MAX_INSIDE = 4  # such words between two words of a term
+# Hindi words that place or time a symptom but name none alone (a side, walking) and a body part whose one symptom in
+# the lexicon is not what the word says (tongue: ulcers): a keyword made of these, Hindi grammar words and joining
+# words is a fragment of a phrasing, left to the model
+PLACES = frozenset("ek taraf chalne chalte jeebh".split())
+ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
 _DOUBLED = re.compile(r"(.)\1+")
 
@@ -47,24 +67,52 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
     for token, e in lex.items():
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
-        words = hindi + [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
-        for w in words:
+        keywords = [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
+        for w in hindi + [k for k in keywords if k not in hindi]:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)
-            if keys and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
+            fragment = w not in hindi and all(x in PLACES or x in HINDI_WORDS or k in JOINING for k, x in pairs)
+            if keys and not fragment and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
                 out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0]))
     return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
 
 
-def _at(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool) -> bool:
-    """Whether the term starts at word ``i`` of the message (keys ``ks``, the words as written ``words``)."""
-    n, last = len(term), term[-1]
-    if i + n > len(ks) or tuple(ks[i:i + n - 1]) != term[:-1]:
-        return False
+@functools.lru_cache(maxsize=None)
+def _term_words(folder) -> dict[str, frozenset[str]]:
+    """The symptoms whose terms use each word key."""
+    out = {}
+    for term, _, token, _ in _terms(folder):
+        for k in term:
+            out.setdefault(k, set()).add(token)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _same(k: str, t: str, last: bool, hindi: bool, others: set[str]) -> bool:
+    """Whether a message's word key ``k`` reads as the term's word ``t``; its last word also as an inflection, and a
+    word of another symptom's terms (``others``) only with a Hindi ending after it."""
+    return k == t or (last and hindi and len(t) >= MIN_KEY and k.startswith(t)
+                      and (k not in others or k[len(t):] in ENDINGS))
+
+
+def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool, others: set[str]) -> int | None:
+    """Where the term read from word ``i`` of the message ends (keys ``ks``, the words as written ``words``), or None
+    when it is not there."""
     if spelt:  # a short one-word term
-        return hindi and _spelt(words[i]) == spelt
-    word = ks[i + n - 1]
-    return word == last or (hindi and len(last) >= MIN_KEY and word.startswith(last))
+        return i + 1 if hindi and _spelt(words[i]) == spelt else None
+    between = JOINING | (STRONG if not MILD & set(term) else set()) | (MILD if not STRONG & set(term) else set())
+    j, n = i, len(term)
+    for m, t in enumerate(term):
+        last = m == n - 1
+        if hindi and 0 < m < n - 1 and t in JOINING:
+            continue  # a joining word of the phrasing may be missing or another ('me' for 'mein')
+        skipped = 0
+        while m and hindi and j < len(ks) and ks[j] in between and skipped < MAX_INSIDE \
+                and not _same(ks[j], t, last, hindi, others):
+            j, skipped = j + 1, skipped + 1
+        if j >= len(ks) or not _same(ks[j], t, last, hindi, others):
+            return None
+        j += 1
+    return j
 
 
 def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
@@ -72,12 +120,14 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     pairs = textnorm.keyed_words(text, breaks=True)
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
-    first = {}
+    first, known = {}, _term_words(folder)
     for term, spelt, token, english in _terms(folder):
         if token in first:
             continue
+        others = {k for k in ks if token not in known.get(k, {token})}
         for i in range(len(ks)):
-            if _at(term, spelt, ks, words, i, hindi) and not textnorm.denied(ks, i, i + len(term)):
+            end = _end(term, spelt, ks, words, i, hindi, others)
+            if end is not None and not textnorm.denied(ks, i, end):
                 first[token] = (i, english)
                 break
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]

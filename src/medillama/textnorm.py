@@ -145,18 +145,21 @@ NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its
 # after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
-_NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},
-                  {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK})  # keys: 'tha' is read as 'ta'
+NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
+_NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},  # keys: 'tha' is read as 'ta'
+                  {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK}, {word_key(n) for n in NEGATION_PARTICLES})
 
 
 def denied(ks: list[str], i: int, j: int) -> bool:
     """Whether the words ``ks[i:j]`` of a message's keys (``keys(..., breaks=True)``) are denied: a negation up to two
     words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain), or a Hindi "there
-    is no" right after them ("bukhar nahi hai", "ulti nahi hui")."""
-    before, after, ends = _NEGATION_KEYS
+    is no" after them, particles aside ("bukhar nahi hai", "ulti nahi hui", "dard bilkul nahi hai")."""
+    before, after, ends, particles = _NEGATION_KEYS
     window = ks[max(0, i - 2):i]
     if BREAK in window:  # a denial stays in its clause
         window = window[len(window) - window[::-1].index(BREAK):]
     if any(w in before for w in window):
         return True
+    while j < len(ks) and ks[j] in particles:
+        j += 1
     return j < len(ks) and ks[j] in after and (j + 1 == len(ks) or ks[j + 1] in ends)
