@@ -1,4 +1,6 @@
 """The Hindi gloss: the symptoms a message states in Hindi words, glossed in English after it; English unchanged."""
+import shutil
+
 import pandas as pd
 import pytest
 import yaml
@@ -132,3 +134,32 @@ def test_a_word_of_another_symptom_is_an_inflection_only_with_a_hindi_ending():
     assert [t for t, _ in glossed_symptoms("bahut bukhar hai")] == []  # bukhar is not bhookh (hunger) inflected
     assert [t for t, _ in glossed_symptoms("bahut bhookh lagti hai")] == ["excessive_hunger"]
     assert "stiff_neck" in [t for t, _ in glossed_symptoms("gardan akadpan ho gaya hai")]  # akad + -pan
+
+
+def test_a_variant_is_read_without_its_progressive_ending_only():
+    from medillama.gloss import stem
+
+    assert stem("sar ghoom raha hai") == "sar ghoom" and stem("ji machla rahi thi") == "ji machla"
+    assert stem("pet mein marod ho rahi hai") == "pet mein marod"
+    assert stem("aankhein peeli ho gayi hain") == "aankhein peeli ho gayi hain"  # a completive says what happened
+    assert stem("gala kharab hai") == "gala kharab hai"  # a copula after an adjective stays
+
+
+@pytest.mark.parametrize("message, token", [("matli aa rahi thi", "nausea"), ("kal se badan toot raha hai", "muscle_pain"),
+                                            ("bahut sirdard ho raha hai", "headache"),
+                                            ("pet mein marod uth rahi thi", "stomach_pain")])
+def test_an_everyday_variant_is_read_in_the_forms_people_type(message, token, tmp_path):
+    assert token in [t for t, _ in glossed_symptoms(message)]
+    folder = tmp_path / "knowledge"  # the same lexicon without its variants does not read it
+    shutil.copytree(paths.KNOWLEDGE, folder)
+    data = yaml.safe_load((folder / "symptom_lexicon.yaml").read_text())
+    for e in data["symptoms"].values():
+        e.pop("hinglish_variants", None)
+    (folder / "symptom_lexicon.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    assert token not in [t for t, _ in glossed_symptoms(message, folder)]
+
+
+@pytest.mark.parametrize("message", ["ji machal nahi raha", "seene mein dard nahi raha", "chai peene ki aadat hai",
+                                     "meri maa ghabra rahi hai", "I burned my hand with hot fat"])
+def test_a_denial_a_habit_or_english_is_not_read_as_a_variant(message):
+    assert glossed_symptoms(message) == []

@@ -148,3 +148,23 @@ def test_validate_catches_a_red_flag_phrasing_that_is_no_phrasing(keys, tmp_path
     problems = knowledge.validate(*keys, folder=folder)
     assert "symptom_lexicon: chest_pain: states_red_flag 'an elephant on my chest' is none of its phrasings" in problems
     assert any(p.startswith("symptom_lexicon: headache: every English phrasing states a red flag") for p in problems)
+
+
+def test_validate_catches_a_hinglish_variant_the_gloss_cannot_use(keys, tmp_path):
+    import yaml
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(paths.KNOWLEDGE, folder)
+    path = folder / "symptom_lexicon.yaml"
+    data = yaml.safe_load(path.read_text())
+    own = "baar baar ulti"
+    assert own in data["symptoms"]["vomiting"]["hinglish"]
+    data["symptoms"]["vomiting"]["hinglish_variants"] = [own + " raha hai", "bahut zyada hai", "dard", "उल्टी आ रही"]
+    data["symptoms"]["headache"]["hinglish_variants"] = "sir phat raha hai"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    problems = knowledge.validate(*keys, folder=folder)
+    assert f"symptom_lexicon: vomiting: Hinglish variant {own + ' raha hai'!r} reads as vomiting's {own!r}" in problems
+    assert "symptom_lexicon: vomiting: Hinglish variant 'bahut zyada hai' holds only grammar words" in problems
+    assert "symptom_lexicon: vomiting: Hinglish variant 'dard' reads as one short word" in problems
+    assert "symptom_lexicon: vomiting: empty or non-Latin Hinglish variant 'उल्टी आ रही'" in problems
+    assert "symptom_lexicon: headache: hinglish_variants must be a list of strings" in problems

@@ -2,8 +2,9 @@
 
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
 a patient writing Hinglish uses words it has hardly seen. What the lexicon knows in Hindi -- each symptom's Hinglish
-phrasings, and its keywords found in those phrasings but in none of its English ones -- is recognised however it
-is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first English phrasing:
+phrasings, its everyday typed variants (``hinglish_variants``, read here only, never in training rows; a progressive
+ending "raha hai" left off, so "sar ghoom raha hai" is read in "sar ghoom rahi thi"), and its keywords found in its
+Hinglish phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first English phrasing:
 "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever, vomiting)". The message itself
 is kept as written.
 
@@ -48,12 +49,64 @@ MAX_INSIDE = 4  # such words between two words of a term
 # words is a fragment of a phrasing, left to the model
 PLACES = frozenset("ek taraf chalne chalte jeebh".split())
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
+# a progressive ending and the auxiliary after it ("raha hai", "rahi thi", "rahe hain"): a patient writes it in any
+# person, gender and tense, so a variant is read without it. A completive ("ho gaya") or a copula after an adjective
+# ("sujan hai") says what the phrasing means and stays.
+PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())  # with "ho" before it
+AUXILIARIES = frozenset(textnorm.word_key(w) for w in "hai hain hoon hu hun tha thi the".split())
+MIN_VARIANT_WORD = 6  # letters of a key a one-word variant needs ("sirdard", "kapkapi"): shorter ones collide
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
 _DOUBLED = re.compile(r"(.)\1+")
 
 
 def _spelt(word: str) -> str:
     return _DOUBLED.sub(r"\1", word.lower())
+
+
+def stem(phrase: str) -> str:
+    """A Hinglish variant as the gloss reads it: without a trailing progressive ending ("sar ghoom raha hai" ->
+    "sar ghoom"; "pet mein marod ho rahi hai" -> "pet mein marod")."""
+    words = (phrase or "").lower().split()
+    if len(words) > 2 and textnorm.word_key(words[-1]) in AUXILIARIES and textnorm.word_key(words[-2]) in PROGRESSIVE:
+        words = words[:-1]
+    if len(words) > 1 and textnorm.word_key(words[-1]) in PROGRESSIVE:
+        words = words[:-1]
+        if len(words) > 1 and words[-1] == "ho":  # "dard ho raha hai": the light verb goes with it
+            words = words[:-1]
+    return " ".join(words)
+
+
+def variant_problems(lex: dict) -> list[str]:
+    """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings
+    that, as the gloss reads them (``stem``), hold two words or more (or one of ``MIN_VARIANT_WORD`` letters), at least one of which names something (not
+    only Hindi grammar, joining or grading words), and repeat no Hinglish phrasing or variant of any symptom."""
+    problems, seen = [], {}
+    grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
+    for token, e in lex.items():
+        for p in e.get("hinglish") or []:
+            seen.setdefault(tuple(textnorm.keys(p)), (token, p))
+    for token, e in lex.items():
+        variants = e.get("hinglish_variants")
+        if variants is None:
+            continue
+        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+            problems.append(f"symptom_lexicon: {token}: hinglish_variants must be a list of strings")
+            continue
+        for v in variants:
+            pairs = textnorm.keyed_words(stem(v))
+            key = tuple(k for k, _ in pairs)
+            if not v.strip() or not knowledge.is_latin(v):
+                problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish variant {v!r}")
+            elif len(key) < 2 and len(key[0]) < MIN_VARIANT_WORD:
+                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as one short word")
+            elif all(w in grammar or k in grammar for k, w in pairs):
+                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} holds only grammar words")
+            elif key in seen:
+                other, p = seen[key]
+                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
+            else:
+                seen[key] = (token, v)
+    return problems
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,6 +121,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
         keywords = [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
+        hindi += [stem(v) for v in e.get("hinglish_variants") or []]
         for w in hindi + [k for k in keywords if k not in hindi]:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)

@@ -71,6 +71,9 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
         if flagged and not set(en) - set(flagged):
             problems.append(f"symptom_lexicon: {t}: every English phrasing states a red flag; a set without one "
                             "needs a plain phrasing")
+    from .gloss import variant_problems  # the gloss is the one reader of the variants
+
+    problems += variant_problems(lex)
     ctx = india(folder)
     sources = ctx.get("sources") or {}
     programmes = ctx.get("programmes") or {}

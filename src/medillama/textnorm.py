@@ -144,7 +144,9 @@ def keys(text: str, breaks: bool = False) -> list[str]:
 NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its clause: "no fever"
 # after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
-NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
+# "bukhar nahi hai", "ulti nahi hui", "dard nahi raha" (no longer); not "saans nahi aa rahi", "pet saaf nahi ho raha",
+# "neend nahi hoti" (a function that fails is a symptom), nor "dard nahi gaya" (has not gone)
+NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "raha", "rahi", "rahe", BREAK}
 NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
 _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},  # keys: 'tha' is read as 'ta'
                   {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK}, {word_key(n) for n in NEGATION_PARTICLES})
