@@ -159,7 +159,15 @@ def test_an_everyday_variant_is_read_in_the_forms_people_type(message, token, tm
     assert token not in [t for t, _ in glossed_symptoms(message, folder)]
 
 
-@pytest.mark.parametrize("message", ["ji machal nahi raha", "seene mein dard nahi raha", "chai peene ki aadat hai",
-                                     "meri maa ghabra rahi hai", "I burned my hand with hot fat"])
-def test_a_denial_a_habit_or_english_is_not_read_as_a_variant(message):
+@pytest.mark.parametrize("message", ["ji machal nahi raha", "seene mein dard nahi raha", "seene mein chubhan nahi ho rahi",
+                                     "sar dard nahi ho raha", "pet mein dard ab nahi hai", "aaj ka din bahut khaas hai",
+                                     "I did a chemical skin peel last week", "hormones ka balance bigad jaata hai"])
+def test_a_denial_or_another_meaning_is_not_read_as_a_variant(message):
     assert glossed_symptoms(message) == []
+
+
+@pytest.mark.parametrize("message, token", [("pet saaf nahi ho raha", "constipation"),
+                                            ("santulan nahi raha", "loss_of_balance"),
+                                            ("saans nahi aa rahi", "breathlessness")])
+def test_a_failure_that_is_the_symptom_is_not_a_denial(message, token):
+    assert [t for t, _ in glossed_symptoms(message)] == [token]

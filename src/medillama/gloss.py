@@ -50,8 +50,9 @@ MAX_INSIDE = 4  # such words between two words of a term
 PLACES = frozenset("ek taraf chalne chalte jeebh".split())
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
 # a progressive ending and the auxiliary after it ("raha hai", "rahi thi", "rahe hain"): a patient writes it in any
-# person, gender and tense, so a variant is read without it. A completive ("ho gaya") or a copula after an adjective
-# ("sujan hai") says what the phrasing means and stays.
+# person, gender and tense, so a variant is read without it (and so whatever follows its stem: "sar ghoom gaya" too).
+# A completive ("ho gaya") or a copula after an adjective ("sujan hai") written in a variant says what it means and
+# is read as written.
 PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())  # with "ho" before it
 AUXILIARIES = frozenset(textnorm.word_key(w) for w in "hai hain hoon hu hun tha thi the".split())
 MIN_VARIANT_WORD = 6  # letters of a key a one-word variant needs ("sirdard", "kapkapi"): shorter ones collide
@@ -76,10 +77,12 @@ def stem(phrase: str) -> str:
     return " ".join(words)
 
 
-def variant_problems(lex: dict) -> list[str]:
+def variant_problems(lex: dict, folder=None) -> list[str]:
     """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings
-    that, as the gloss reads them (``stem``), hold two words or more (or one of ``MIN_VARIANT_WORD`` letters), at least one of which names something (not
-    only Hindi grammar, joining or grading words), and repeat no Hinglish phrasing or variant of any symptom."""
+    that, as the gloss reads them (``stem``), hold two words or more (or one of ``MIN_VARIANT_WORD`` letters), one
+    at least naming something (not only Hindi grammar, joining or grading words); that read alone are glossed as
+    their symptom; and that are not written the same (as word keys) as another Hinglish phrasing or variant. Whether a variant is also read as another symptom
+    is left to the lexicon's review: some are ("khujli" in an itch anywhere)."""
     problems, seen = [], {}
     grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
     for token, e in lex.items():
@@ -95,7 +98,7 @@ def variant_problems(lex: dict) -> list[str]:
         for v in variants:
             pairs = textnorm.keyed_words(stem(v))
             key = tuple(k for k, _ in pairs)
-            if not v.strip() or not knowledge.is_latin(v):
+            if not v.strip() or not knowledge.is_latin(v) or not key:
                 problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish variant {v!r}")
             elif len(key) < 2 and len(key[0]) < MIN_VARIANT_WORD:
                 problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as one short word")
@@ -106,6 +109,9 @@ def variant_problems(lex: dict) -> list[str]:
                 problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
             else:
                 seen[key] = (token, v)
+                if token not in [t for t, _ in glossed_symptoms(v, folder)]:
+                    problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is not read as {token} "
+                                    "(all its words are English, or another phrasing reads it first)")
     return problems
 
 

@@ -144,10 +144,12 @@ def keys(text: str, breaks: bool = False) -> list[str]:
 NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its clause: "no fever"
 # after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
-# "bukhar nahi hai", "ulti nahi hui", "dard nahi raha" (no longer); not "saans nahi aa rahi", "pet saaf nahi ho raha",
-# "neend nahi hoti" (a function that fails is a symptom), nor "dard nahi gaya" (has not gone)
+# "bukhar nahi hai", "ulti nahi hui", "dard nahi raha" (no longer), "ulti nahi ho rahi"; not "saans nahi aa rahi", nor
+# "dard nahi gaya" (has not gone). Where the failure is the symptom ("pet saaf nahi ho raha", "santulan nahi raha"),
+# the lexicon's phrasing holds the negation.
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "raha", "rahi", "rahe", BREAK}
-NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
+# may stand before it: "dard bhi nahi hai", "bilkul nahi", "dard ab nahi hai"
+NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi", "ab", "abhi"}
 _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},  # keys: 'tha' is read as 'ta'
                   {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK}, {word_key(n) for n in NEGATION_PARTICLES})
 
@@ -155,7 +157,7 @@ _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATE
 def denied(ks: list[str], i: int, j: int) -> bool:
     """Whether the words ``ks[i:j]`` of a message's keys (``keys(..., breaks=True)``) are denied: a negation up to two
     words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain), or a Hindi "there
-    is no" after them, particles aside ("bukhar nahi hai", "ulti nahi hui", "dard bilkul nahi hai")."""
+    is no" after them, particles aside ("bukhar nahi hai", "ulti nahi ho rahi", "dard bilkul nahi hai")."""
     before, after, ends, particles = _NEGATION_KEYS
     window = ks[max(0, i - 2):i]
     if BREAK in window:  # a denial stays in its clause
@@ -164,4 +166,7 @@ def denied(ks: list[str], i: int, j: int) -> bool:
         return True
     while j < len(ks) and ks[j] in particles:
         j += 1
-    return j < len(ks) and ks[j] in after and (j + 1 == len(ks) or ks[j + 1] in ends)
+    if not (j < len(ks) and ks[j] in after):
+        return False
+    j += 2 if j + 2 < len(ks) and ks[j + 1] == "ho" and ks[j + 2] in ends else 1  # "nahi ho rahi" as "nahi rahi"
+    return j == len(ks) or ks[j] in ends
