@@ -161,7 +161,7 @@ def test_validate_catches_a_hinglish_variant_the_gloss_cannot_use(keys, tmp_path
     assert own in data["symptoms"]["vomiting"]["hinglish"]
     data["symptoms"]["vomiting"]["hinglish_variants"] = [own + " raha hai", "bahut zyada hai", "dard", "उल्टी आ रही"]
     data["symptoms"]["headache"]["hinglish_variants"] = "sir phat raha hai"
-    data["symptoms"]["cough"]["hinglish_variants"] = ["cough bahut"]  # English and a grade: nothing to read
+    data["symptoms"]["acidity"]["hinglish_variants"] = ["acidity ho rahi hai"]  # read as 'acidity', an English word
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     problems = knowledge.validate(*keys, folder=folder)
     assert f"symptom_lexicon: vomiting: Hinglish variant {own + ' raha hai'!r} reads as vomiting's {own!r}" in problems
@@ -169,4 +169,5 @@ def test_validate_catches_a_hinglish_variant_the_gloss_cannot_use(keys, tmp_path
     assert "symptom_lexicon: vomiting: Hinglish variant 'dard' reads as one short word" in problems
     assert "symptom_lexicon: vomiting: empty or non-Latin Hinglish variant 'उल्टी आ रही'" in problems
     assert "symptom_lexicon: headache: hinglish_variants must be a list of strings" in problems
-    assert any(p.startswith("symptom_lexicon: cough: Hinglish variant 'cough bahut' is not read as cough") for p in problems)
+    assert any(p.startswith("symptom_lexicon: acidity: Hinglish variant 'acidity ho rahi hai' is not read as acidity")
+               for p in problems)

@@ -111,7 +111,7 @@ def variant_problems(lex: dict, folder=None) -> list[str]:
                 seen[key] = (token, v)
                 if token not in [t for t, _ in glossed_symptoms(v, folder)]:
                     problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is not read as {token} "
-                                    "(all its words are English, or another phrasing reads it first)")
+                                    "(its words are all English, which the gloss leaves to the model)")
     return problems
 
 
