@@ -2,9 +2,10 @@
 
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
 a patient writing Hinglish uses words it has hardly seen. What the lexicon knows in Hindi -- each symptom's Hinglish
-phrasings, its everyday typed variants (``hinglish_variants``, read here only, never in training rows; a progressive
-ending "raha hai" left off, so "sar ghoom raha hai" is read in "sar ghoom rahi thi"), and its keywords found in its
-Hinglish phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari romanised first) and glossed with the symptom's first English phrasing:
+phrasings, its variants (``hinglish_variants``, read here only, never in training rows; a progressive ending "raha
+hai" left off, so "santulan nahi raha" is read in "santulan nahi rahi"), and its keywords found in its Hinglish
+phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari
+romanised first) and glossed with the symptom's first English phrasing:
 "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever, vomiting)". The message itself
 is kept as written.
 
@@ -81,8 +82,8 @@ def variant_problems(lex: dict, folder=None) -> list[str]:
     """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings
     that, as the gloss reads them (``stem``), hold two words or more (or one of ``MIN_VARIANT_WORD`` letters), one
     at least naming something (not only Hindi grammar, joining or grading words); that read alone are glossed as
-    their symptom; and that are not written the same (as word keys) as another Hinglish phrasing or variant. Whether a variant is also read as another symptom
-    is left to the lexicon's review: some are ("khujli" in an itch anywhere)."""
+    their symptom; and that are not written the same (as word keys) as another Hinglish phrasing or variant.
+    Whether a variant is also read as another symptom is left to the lexicon's review."""
     problems, seen = [], {}
     grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
     for token, e in lex.items():
