@@ -70,6 +70,14 @@ def test_negation_before_and_after():
     assert redflags.groups_in("saans nahi aa rahi").get("breath")  # "nahi aa rahi" is the sign, not a negation
 
 
+@pytest.mark.parametrize("text, group", [("seene mein dard hai aur saans nahi ho rahi", "breath"),
+                                         ("papa achanak bol nahi rahe", "speech_part"),
+                                         ("use koi sudh budh nahi rahi", "confused")])
+def test_what_is_no_longer_there_can_be_the_sign(text, group):
+    # the gloss reads "dard nahi raha" as a symptom gone (textnorm.denied's lapsed); the red flags do not
+    assert redflags.groups_in(text).get(group)
+
+
 def test_each_knowledge_folder_is_read_on_its_own(tmp_path):
     import shutil
 

@@ -2,21 +2,22 @@
 
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
 a patient writing Hinglish uses words it has hardly seen. What the lexicon knows in Hindi -- each symptom's Hinglish
-phrasings, its variants (``hinglish_variants``, read here only, never in training rows; a progressive ending "raha
-hai" left off, so "santulan nahi raha" is read in "santulan nahi rahi"), and its keywords found in its Hinglish
-phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari
+phrasings, its variants (``hinglish_variants``: a failure that is the symptom, written with its negation, read here
+only, never in training rows: "santulan nahi raha", also in "santulan nahi rahi"), and its keywords found in its
+Hinglish phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari
 romanised first) and glossed with the symptom's first English phrasing:
 "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever, vomiting)". The message itself
 is kept as written.
 
 Latin-script Hindi collides with English and with other Hindi words once spelling is folded ("peeth" and "pit",
 "honth" and "hota", "saans" and "saas"), so a reading is kept narrow:
-- a term is read only inside one clause, and not where it is denied ("ulti nahi hui", "no fever": ``textnorm.denied``);
+- a term is read only inside one clause, and not where it is denied or no longer there ("ulti nahi hui", "no fever",
+  "dard nahi raha": ``textnorm.denied``);
 - a term whose words are all English (the lexicon's English phrasings use them: "loose motion") is left to the model;
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
   Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
 - a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside);
-- in Hindi context, words that join or grade (``JOINING``, ``GRADING``: "mein", "bhi", "karte waqt", "bahut", "tez")
+- in Hindi context, words that join or grade (``JOINING``, ``STRONG``, ``MILD``: "mein", "bhi", "karte waqt", "bahut", "tez")
   may stand between a term's words, and a joining word of the term may be missing or another: "chhati mein dard" is
   read in "chhaati me bahut tez dard", "peshab mein jalan" in "peshab karte waqt jalan"; a grade is never read past
   its opposite ("bahut tez bukhar" is not read in "bahut halka bukhar");
@@ -50,13 +51,11 @@ MAX_INSIDE = 4  # such words between two words of a term
 # words is a fragment of a phrasing, left to the model
 PLACES = frozenset("ek taraf chalne chalte jeebh".split())
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
-# a progressive ending and the auxiliary after it ("raha hai", "rahi thi", "rahe hain"): a patient writes it in any
-# person, gender and tense, so a variant is read without it (and so whatever follows its stem: "sar ghoom gaya" too).
-# A completive ("ho gaya") or a copula after an adjective ("sujan hai") written in a variant says what it means and
-# is read as written.
-PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())  # with "ho" before it
+# A variant (a failure that is the symptom, written with its negation: "pet saaf nahi ho raha hai") is read without its
+# progressive ending, the auxiliary after it and a light "ho" before it: a patient writes it in any person, gender and
+# tense ("pet saaf nahi ho rahi thi").
+PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())
 AUXILIARIES = frozenset(textnorm.word_key(w) for w in "hai hain hoon hu hun tha thi the".split())
-MIN_VARIANT_WORD = 6  # letters of a key a one-word variant needs ("sirdard", "kapkapi"): shorter ones collide
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
 _DOUBLED = re.compile(r"(.)\1+")
 
@@ -66,26 +65,26 @@ def _spelt(word: str) -> str:
 
 
 def stem(phrase: str) -> str:
-    """A Hinglish variant as the gloss reads it: without a trailing progressive ending ("sar ghoom raha hai" ->
-    "sar ghoom"; "pet mein marod ho rahi hai" -> "pet mein marod")."""
+    """A Hinglish variant as the gloss reads it: without a trailing progressive ending ("pet saaf nahi ho raha hai"
+    -> "pet saaf nahi"; "santulan nahi raha" -> "santulan nahi")."""
     words = (phrase or "").lower().split()
     if len(words) > 2 and textnorm.word_key(words[-1]) in AUXILIARIES and textnorm.word_key(words[-2]) in PROGRESSIVE:
         words = words[:-1]
     if len(words) > 1 and textnorm.word_key(words[-1]) in PROGRESSIVE:
         words = words[:-1]
-        if len(words) > 1 and words[-1] == "ho":  # "dard ho raha hai": the light verb goes with it
+        if len(words) > 1 and words[-1] == "ho":  # "nahi ho raha hai": the light verb goes with it
             words = words[:-1]
     return " ".join(words)
 
 
-def variant_problems(lex: dict, folder=None) -> list[str]:
-    """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings
-    that, as the gloss reads them (``stem``), hold two words or more (or one of ``MIN_VARIANT_WORD`` letters), one
-    at least naming something (not only Hindi grammar, joining or grading words); that read alone are glossed as
-    their symptom; and that are not written the same (as word keys) as another Hinglish phrasing or variant.
+def variant_problems(lex: dict) -> list[str]:
+    """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings,
+    each a failure written with its negation after a word that names something ("santulan nahi raha"), and not
+    written the same (as word keys) as another Hinglish phrasing or variant.
     Whether a variant is also read as another symptom is left to the lexicon's review."""
     problems, seen = [], {}
     grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
+    negation = {textnorm.word_key(n) for n in textnorm.NEGATED_AFTER}
     for token, e in lex.items():
         for p in e.get("hinglish") or []:
             seen.setdefault(tuple(textnorm.keys(p)), (token, p))
@@ -101,18 +100,14 @@ def variant_problems(lex: dict, folder=None) -> list[str]:
             key = tuple(k for k, _ in pairs)
             if not v.strip() or not knowledge.is_latin(v) or not key:
                 problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish variant {v!r}")
-            elif len(key) < 2 and len(key[0]) < MIN_VARIANT_WORD:
-                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as one short word")
-            elif all(w in grammar or k in grammar for k, w in pairs):
-                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} holds only grammar words")
+            elif not (negation & set(key[1:])) or all(w in grammar or k in grammar for k, w in pairs[:1]):
+                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is no failure written with its "
+                                "negation ('santulan nahi raha'): the gloss reads other Hinglish from `hinglish`")
             elif key in seen:
                 other, p = seen[key]
                 problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
             else:
                 seen[key] = (token, v)
-                if token not in [t for t, _ in glossed_symptoms(v, folder)]:
-                    problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is not read as {token} "
-                                    "(its words are all English, which the gloss leaves to the model)")
     return problems
 
 
@@ -188,7 +183,7 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
         others = {k for k in ks if token not in known.get(k, {token})}
         for i in range(len(ks)):
             end = _end(term, spelt, ks, words, i, hindi, others)
-            if end is not None and not textnorm.denied(ks, i, end):
+            if end is not None and not textnorm.denied(ks, i, end, lapsed=True):
                 first[token] = (i, english)
                 break
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]

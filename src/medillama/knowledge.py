@@ -73,7 +73,7 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
                             "needs a plain phrasing")
     from .gloss import variant_problems  # the gloss is the one reader of the variants
 
-    problems += variant_problems(lex, folder)
+    problems += variant_problems(lex)
     ctx = india(folder)
     sources = ctx.get("sources") or {}
     programmes = ctx.get("programmes") or {}

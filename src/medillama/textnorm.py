@@ -144,21 +144,27 @@ def keys(text: str, breaks: bool = False) -> list[str]:
 NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its clause: "no fever"
 # after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
-# "bukhar nahi hai", "ulti nahi hui", "dard nahi raha" (no longer), "ulti nahi ho rahi"; not "saans nahi aa rahi", nor
-# "dard nahi gaya" (has not gone). Where the failure is the symptom ("pet saaf nahi ho raha", "santulan nahi raha"),
-# the lexicon's phrasing holds the negation.
-NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "raha", "rahi", "rahe", BREAK}
-# may stand before it: "dard bhi nahi hai", "bilkul nahi", "dard ab nahi hai"
-NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi", "ab", "abhi"}
+NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
+NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
+# A symptom no longer there ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai"), read as denied by the gloss
+# only (``denied(..., lapsed=True)``): in the red flags "bol nahi rahe" (not speaking) and "saans nahi ho rahi" are the
+# sign itself, and where a failure is the symptom for the gloss ("pet saaf nahi ho raha") the lexicon's phrasing
+# holds the negation.
+LAPSED_ENDS = {"raha", "rahi", "rahe"}
+LAPSED_PARTICLES = {"ab", "abhi"}
 _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},  # keys: 'tha' is read as 'ta'
                   {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK}, {word_key(n) for n in NEGATION_PARTICLES})
+_LAPSED_KEYS = {word_key(n) for n in LAPSED_ENDS}, {word_key(n) for n in LAPSED_PARTICLES}
 
 
-def denied(ks: list[str], i: int, j: int) -> bool:
+def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
     """Whether the words ``ks[i:j]`` of a message's keys (``keys(..., breaks=True)``) are denied: a negation up to two
     words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain), or a Hindi "there
-    is no" after them, particles aside ("bukhar nahi hai", "ulti nahi ho rahi", "dard bilkul nahi hai")."""
+    is no" after them, particles aside ("bukhar nahi hai", "ulti nahi hui", "dard bilkul nahi hai"); with ``lapsed``,
+    also "no longer" ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai")."""
     before, after, ends, particles = _NEGATION_KEYS
+    if lapsed:
+        ends, particles = ends | _LAPSED_KEYS[0], particles | _LAPSED_KEYS[1]
     window = ks[max(0, i - 2):i]
     if BREAK in window:  # a denial stays in its clause
         window = window[len(window) - window[::-1].index(BREAK):]
@@ -168,5 +174,6 @@ def denied(ks: list[str], i: int, j: int) -> bool:
         j += 1
     if not (j < len(ks) and ks[j] in after):
         return False
-    j += 2 if j + 2 < len(ks) and ks[j + 1] == "ho" and ks[j + 2] in ends else 1  # "nahi ho rahi" as "nahi rahi"
-    return j == len(ks) or ks[j] in ends
+    if lapsed and j + 2 < len(ks) and ks[j + 1] == "ho" and ks[j + 2] in _LAPSED_KEYS[0]:
+        j += 1  # "nahi ho rahi" as "nahi rahi"
+    return j + 1 == len(ks) or ks[j + 1] in ends
