@@ -17,10 +17,10 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
   Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
 - a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside);
-- in Hindi context, words that join or grade (``JOINING``, ``STRONG``, ``MILD``: "mein", "bhi", "karte waqt", "bahut", "tez")
-  may stand between a term's words, and a joining word of the term may be missing or another: "chhati mein dard" is
-  read in "chhaati me bahut tez dard", "peshab mein jalan" in "peshab karte waqt jalan"; a grade is never read past
-  its opposite ("bahut tez bukhar" is not read in "bahut halka bukhar");
+- in Hindi context, words that join or grade (``JOINING``, ``STRONG``, ``MILD``: "mein", "bhi", "karte waqt",
+  "bahut", "tez") may stand between a term's words, and a joining word of the term may be missing or another:
+  "chhati mein dard" is read in "chhaati me bahut tez dard", "peshab mein jalan" in "peshab karte waqt jalan"; a
+  grade is never read past its opposite ("bahut tez bukhar" is not read in "bahut halka bukhar");
 - a keyword taken from a phrasing is read alone only when it holds a word other than place words (``PLACES``), Hindi
   grammar and joining words: "ek taraf" of "ek taraf kamzori" is not one-sided weakness in "sir ke ek taraf dard";
 - a word another symptom's terms use is read as the last word's inflection only with a Hindi ending after it
@@ -79,7 +79,7 @@ def stem(phrase: str) -> str:
 
 def variant_problems(lex: dict) -> list[str]:
     """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings,
-    each a failure written with its negation after a word that names something ("santulan nahi raha"), and not
+    each a failure written with its negation after a first word that is no grammar word ("santulan nahi raha"), and not
     written the same (as word keys) as another Hinglish phrasing or variant.
     Whether a variant is also read as another symptom is left to the lexicon's review."""
     problems, seen = [], {}
