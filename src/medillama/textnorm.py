@@ -174,6 +174,6 @@ def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
         j += 1
     if not (j < len(ks) and ks[j] in after):
         return False
-    if lapsed and j + 2 < len(ks) and ks[j + 1] == "ho" and ks[j + 2] in _LAPSED_KEYS[0]:
-        j += 1  # "nahi ho rahi" as "nahi rahi"
+    if lapsed and ks[j + 1:j + 2] == ["ho"] and ks[j + 2:j + 3] and ks[j + 2] in _LAPSED_KEYS[0]:
+        return True  # "nahi ho rahi", as "nahi rahi"
     return j + 1 == len(ks) or ks[j + 1] in ends
