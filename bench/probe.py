@@ -20,10 +20,11 @@ def main():
     from medillama.ask import training_config
     from medillama.baselines import TfidfLogReg
     from medillama.evaluation import probe_accuracy
+    from medillama.gloss import reading
 
     cfg, systems, tok, _, names = adapter_setup(a.profile, a.run, a.adapter)
     style = cfg["train"]["prompt_style"]
-    gloss = training_config(paths.resolve(a.adapter)).get("train", {}).get("hindi_gloss", False)  # as step 04 read
+    gloss = reading(training_config(paths.resolve(a.adapter)).get("train", {}))  # as step 04 read
     tuned, rows = probe_accuracy(systems.backend("finetuned", tok, "finetuned", 32), a.probe, names, style, tok,
                                  gloss=gloss)
     base, _ = probe_accuracy(systems.backend("base", tok, "base", 32), a.probe, names, style, tok, gloss=gloss)

@@ -2,10 +2,11 @@
 with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``)
 is judged on the models of a recipe already trained (docs/experiments.md, rows 42, 45).
 
-    python bench/reread.py [--profile cpu] [--run NAME] [--gloss | --no-gloss]
+    python bench/reread.py [--profile cpu] [--run NAME] [--gloss | --no-gloss] [--gloss-style brackets|sentence]
 
-Without the flag, the run's own setting. The same functions as step 04, in the precision step 04 chooses here, so
-with the run's setting it gives the numbers of the run's manifest.
+Without the flags, the run's own settings (``train.hindi_gloss``, ``train.gloss_style``). The same functions as
+step 04, in the precision step 04 chooses here, so with the run's settings it gives the numbers of the run's
+manifest.
 """
 import argparse
 
@@ -17,6 +18,7 @@ def main(argv=None):
     add_run_args(ap)
     ap.add_argument("--gloss", action=argparse.BooleanOptionalAction, default=None,
                     help="read with the Hindi gloss (default: the run's train.hindi_gloss)")
+    ap.add_argument("--gloss-style", default=None, help="how the gloss is written (gloss.STYLES; default: the run's)")
     a = parse_run_args(ap, argv)
 
     import json
@@ -26,6 +28,7 @@ def main(argv=None):
     from medillama.config import PROBES
     from medillama.evaluation import answer_content_scores, decision_scores, probe_accuracy
     from medillama.generate import HFBackend
+    from medillama.gloss import reading
     from medillama.models import load_finetuned
     from medillama.names import DiseaseNames
     from medillama.splits import stratified_sample
@@ -34,7 +37,11 @@ def main(argv=None):
     manifest = json.loads((step / "manifest.json").read_text())
     cfg = config.load_config(a.profile)
     tcfg, seed = {**cfg["train"], **manifest["params"]["train"]}, manifest["params"]["sft"]["seed"]
-    gloss = tcfg.get("hindi_gloss", False) if a.gloss is None else a.gloss
+    if a.gloss is not None:
+        tcfg["hindi_gloss"] = a.gloss
+    if a.gloss_style is not None:
+        tcfg["gloss_style"] = a.gloss_style
+    gloss = reading(tcfg)
     precision.use(precision.for_config(cfg))
     model, tok = load_finetuned(paths.finetuned_dir(a.run, tcfg["use_peft"]), cfg["models"]["base"], device="cpu")
     model = precision.for_inference(model)  # as step 04 reads, after training
@@ -54,7 +61,7 @@ def main(argv=None):
     s, rows = answer_content_scores(backend, sub, names, style, tok, ev["max_new_tokens"], ev["no_repeat_ngram_size"],
                                     gloss=gloss)
     out["validation_answers"] = {**s, "answers_with_unsupported_facts": int((rows["n_unsupported_facts"] > 0).sum())}
-    save(f"reread_{a.run}_{'gloss' if gloss else 'as_written'}", out)
+    save(f"reread_{a.run}_{'gloss' + ('' if gloss == 'brackets' else f'_{gloss}') if gloss else 'as_written'}", out)
 
 
 if __name__ == "__main__":

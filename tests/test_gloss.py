@@ -8,7 +8,7 @@ import yaml
 from medillama import ask, knowledge, paths
 from medillama.answer import build_prompt
 from medillama.generate import FakeBackend
-from medillama.gloss import glossed_symptoms, hindi_gloss
+from medillama.gloss import glossed_symptoms, hindi_gloss, reading
 from medillama.training_data import to_prompt_completion
 from test_train import tokenizer  # noqa: F401  (a fixture)
 
@@ -68,6 +68,31 @@ def test_build_prompt_glosses_only_when_asked():
     q = "ulti ho rahi hai"
     assert english("vomiting") not in build_prompt(q)
     assert build_prompt(q, gloss=True).count(f"({english('vomiting')})") == 1
+    assert build_prompt(q, gloss="brackets") == build_prompt(q, gloss=True)  # True: a run recorded before the styles
+    assert f"I have {english('vomiting')}. {q}" in build_prompt(q, gloss="sentence")
+
+
+def test_the_sentence_style_writes_the_same_gloss_first():
+    q = "mujhe 3 din se ulti ho rahi hai aur pet mein dard hai"
+    both = f"{english('vomiting')}, {english('stomach_pain')}"
+    assert hindi_gloss(q, style="sentence") == f"I have {both}. {q}"
+    assert hindi_gloss(q) == f"{q} ({both})"
+    plain = "I have had a fever for two days"  # nothing glossed: as written in either style
+    assert hindi_gloss(plain, style="sentence") == hindi_gloss(plain) == plain
+    with pytest.raises(ValueError, match="train.gloss_style: 'first'"):
+        hindi_gloss(q, style="first")
+
+
+@pytest.mark.parametrize("tcfg, read", [({"hindi_gloss": False, "gloss_style": "sentence"}, False),
+                                        ({"hindi_gloss": True}, "brackets"),  # recorded before gloss_style
+                                        ({"hindi_gloss": True, "gloss_style": "sentence"}, "sentence"), ({}, False)])
+def test_reading_follows_the_train_section(tcfg, read):
+    assert reading(tcfg) == read
+
+
+def test_an_unknown_gloss_style_is_refused_by_name():
+    with pytest.raises(ValueError, match="train.gloss_style: 'after'.*brackets, sentence"):
+        reading({"hindi_gloss": True, "gloss_style": "after"})
 
 
 def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
@@ -77,6 +102,8 @@ def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
     assert all(p == build_prompt(q) for p in plain["prompt"]) and len(plain) == 60  # the default: as written
     full = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=1.0)
     assert all(p == build_prompt(q, gloss=True) for p in full["prompt"])
+    first = to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=1.0, gloss_style="sentence")
+    assert all(p == build_prompt(q, gloss="sentence") for p in first["prompt"])  # in the style the model reads
     half = [to_prompt_completion(df, "alpaca", tokenizer, df, 1, df, gloss_share=0.5, seed=s)["prompt"] for s in (1, 1, 2)]
     glossed = [sum(english("vomiting") in p for p in h) for h in half]
     assert half[0] == half[1] and half[0] != half[2]  # seeded
@@ -87,10 +114,10 @@ def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
     assert kept["completion"] == plain["completion"] and kept["kind"] == plain["kind"]  # only prompts change
 
 
-@pytest.mark.parametrize("gloss", [True, False])
-def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss):
-    (tmp_path / "training_config.yaml").write_text(
-        yaml.safe_dump({"train": {"prompt_style": "alpaca", "hindi_gloss": gloss}}))
+@pytest.mark.parametrize("gloss, style", [(True, None), (False, None), (True, "sentence")])
+def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss, style):
+    train = {"prompt_style": "alpaca", "hindi_gloss": gloss, **({"gloss_style": style} if style else {})}
+    (tmp_path / "training_config.yaml").write_text(yaml.safe_dump({"train": train}))
     prompts = []
     diseases = pd.DataFrame({"key": ["malaria"], "display_name": ["Malaria"], "source_name": ["Malaria"],
                              "precautions": [["rest"]]})
@@ -98,7 +125,8 @@ def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss):
                       diseases=diseases)
     out = a.answer(["tez bukhar aur ulti ho rahi hai"])
     assert (english("vomiting") in prompts[0]) == gloss
-    assert out[0]["read_as"] == (hindi_gloss(out[0]["query"]) if gloss else out[0]["query"])  # shown in --json
+    read = hindi_gloss(out[0]["query"], style=style or "brackets") if gloss else out[0]["query"]
+    assert out[0]["read_as"] == read and read in prompts[0]  # shown in --json
 
 
 @pytest.mark.parametrize("message, token", [("chhaati mein bahut tez dard hai", "chest_pain"),

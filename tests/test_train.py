@@ -255,7 +255,7 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
-            "gloss_training_share": 0.0}
+            "gloss_training_share": 0.0, "gloss_style": "brackets"}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]

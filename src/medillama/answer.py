@@ -75,12 +75,13 @@ def precaution_items(text: str | None) -> list[str]:
     return [p.strip(" .").lower() for p in re.split(r";|\n|, (?=[a-z])", text or "") if p.strip(" .")]
 
 
-def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool = False) -> str:
+def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool | str = False) -> str:
     """The prompt a model sees for a patient query; training, evaluation and `ask` all use this one function.
-    ``gloss``: the symptoms the query states in Hindi words glossed in English after it (``gloss.hindi_gloss``;
-    ``train.hindi_gloss``: when the model reads a message; ``train.gloss_training_share``: in a share of training rows)."""
+    ``gloss``: the symptoms the query states in Hindi words glossed in English beside it (``gloss.hindi_gloss``), in
+    the style named (``gloss.reading``; True: brackets). ``train.hindi_gloss``: when the model reads a message;
+    ``train.gloss_training_share``: in a share of training rows."""
     if gloss:
-        query = hindi_gloss(query)
+        query = hindi_gloss(query, style="brackets" if gloss is True else gloss)
     if style == "alpaca":
         return ALPACA.format(input_text=query.strip())
     if style == "chat":

@@ -10,7 +10,7 @@ import yaml
 
 from . import config, io, paths
 from .answer import build_prompt
-from .gloss import hindi_gloss
+from .gloss import hindi_gloss, reading
 from .safety import EmptyQuery, apply, clean_query
 
 MAKE_ONE = "./run_all.sh --profile cpu   (step 04 writes outputs/<run>/04_finetune/adapter)"
@@ -98,7 +98,7 @@ class Assistant:
         diseases = disease_table(run, self.adapter) if diseases is None else diseases  # fail before loading a model
         cfg = training_config(self.adapter)
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
-        self.gloss = cfg.get("train", {}).get("hindi_gloss", False)  # as the run's evaluation read messages
+        self.gloss = reading(cfg.get("train", {}))  # as the run's evaluation read messages
         self.max_new_tokens = max_new_tokens
         self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
                                      if no_repeat_ngram_size is None else no_repeat_ngram_size)
@@ -115,7 +115,7 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        read = [hindi_gloss(q) if self.gloss else q for q in queries]  # what the model reads (shown in --json)
+        read = [hindi_gloss(q, style=self.gloss) if self.gloss else q for q in queries]  # what the model reads (shown in --json)
         prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)

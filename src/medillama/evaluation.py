@@ -63,7 +63,7 @@ class AdapterOff:
 
 def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: list[str], style: str,
                max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0,
-               gloss: bool = False) -> dict[str, list]:
+               gloss: bool | str = False) -> dict[str, list]:
     """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
     from .models import is_adapter
 
@@ -94,7 +94,7 @@ DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (
 
 
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
-                    max_new_tokens: int = 64, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
+                    max_new_tokens: int = 64, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
     under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
     compare recipes on; the test split is step 05's."""
@@ -119,7 +119,7 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
 
 
 def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: int = 24,
-                   diseases=None, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
+                   diseases=None, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): disease accuracy on a natural-language probe (a text,label CSV, as an external set)
     from the condition line alone. Step 04 scores ``train.probe_csv`` next to the validation split: the split's
     queries share the training queries' template, so only a probe in other words can show whether a recipe
@@ -301,6 +301,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
             "prompt_style": cfg["train"]["prompt_style"], "hindi_gloss": cfg["train"].get("hindi_gloss", False),
+            "gloss_style": cfg["train"].get("gloss_style", "brackets"),
             "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
@@ -308,7 +309,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
 
 
 def answer_content_scores(backend, df: pd.DataFrame, names, style: str, tokenizer, max_new_tokens: int,
-                          no_repeat_ngram_size: int = 0, gloss: bool = False) -> tuple[dict, pd.DataFrame]:
+                          no_repeat_ngram_size: int = 0, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of whole answers on rows of the validation split (columns input_text, disease,
     triage, output_text): the answer's own content as step 05 scores it on the test split -- precaution recall
     (all rows, and the rows whose condition is right), India notes present, five sections, ending with EOS,

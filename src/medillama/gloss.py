@@ -5,9 +5,10 @@ a patient writing Hinglish uses words it has hardly seen. What the lexicon knows
 phrasings, its variants (``hinglish_variants``: a failure that is the symptom, written with its negation, read here
 only, never in training rows: "santulan nahi raha", also in "santulan nahi rahi"), and its keywords found in its
 Hinglish phrasings but in none of its English ones -- is recognised however it is spelt (``textnorm.keys``, Devanagari
-romanised first) and glossed with the symptom's first English phrasing:
-"tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever, vomiting)". The message itself
-is kept as written.
+romanised first) and glossed with the symptom's first English phrasing, in brackets after the message or first, as an
+English sentence (``STYLES``): "tez bukhar aur ulti ho rahi hai" -> "tez bukhar aur ulti ho rahi hai (a high fever,
+vomiting)" or "I have a high fever, vomiting. tez bukhar aur ulti ho rahi hai". The message itself is kept as
+written.
 
 Latin-script Hindi collides with English and with other Hindi words once spelling is folded ("peeth" and "pit",
 "honth" and "hota", "saans" and "saas"), so a reading is kept narrow:
@@ -189,9 +190,31 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 
-def hindi_gloss(text: str, folder=None) -> str:
-    """The message with an English gloss of the symptoms it states in Hindi words, in brackets after it; a message
-    without any, as written."""
+# How the gloss is written beside the message (``train.gloss_style``): in brackets after it, or first, as the English
+# sentence the training queries open with (row 52)
+STYLES = ("brackets", "sentence")
+
+
+def hindi_gloss(text: str, folder=None, style: str = "brackets") -> str:
+    """The message with an English gloss of the symptoms it states in Hindi words; a message without any, as written.
+    ``style``: ``brackets`` after it ("tez bukhar aur ulti ho rahi hai (a high fever, vomiting)") or ``sentence``
+    first ("I have a high fever, vomiting. tez bukhar aur ulti ho rahi hai")."""
+    if style not in STYLES:
+        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
     found = glossed_symptoms(text, folder)
     text = (text or "").strip()
-    return f"{text} ({', '.join(dict.fromkeys(e for _, e in found))})" if found else text
+    if not found:
+        return text
+    english = ", ".join(dict.fromkeys(e for _, e in found))
+    return f"I have {english}. {text}" if style == "sentence" else f"{text} ({english})"
+
+
+def reading(tcfg: dict) -> str | bool:
+    """How a model trained with the ``train`` section ``tcfg`` reads a message: False (as written) or the gloss's
+    style; a run recorded before ``gloss_style`` existed read in brackets."""
+    if not tcfg.get("hindi_gloss", False):
+        return False
+    style = tcfg.get("gloss_style", "brackets")
+    if style not in STYLES:
+        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
+    return style
