@@ -1,5 +1,5 @@
-"""Training: tokens/s of the cpu profile's LoRA training step on the real model, and the share of this
-machine's fp32 matmul peak it reaches (the peak is measured in the same run with a large torch.matmul).
+"""Training: tokens/s of a profile's training step on the real model, and the share of this
+machine's matmul peak it reaches, fp32 and bf16 (each measured in the same run with a large torch.matmul).
 
     python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
                              [--compile none|layers|decoder] [--profile-steps N]
@@ -8,8 +8,9 @@ Both recipes train on the profile's rows (answers, decision rows and drill rows)
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
 
 This VM's matmul speed drifts by a third within minutes, so besides the peak before and after, the peak is
-sampled every ``--peak-every`` steps during training (that time is left out of the training time) and the share
-is also given against the median of those samples: the machine as fast as it was while training.
+sampled every ``--peak-every`` steps during training, in the precision the training's matmuls run in (bf16 under
+autocast; that time is left out of the training time), and the share is also given against the median of those
+samples (``share_of_peak_during``): the machine as fast as it was while training.
 
 ``--compile`` tries torch.compile on the training step (not in step 04): ``layers`` compiles each decoder layer in
 place (one graph reused by every layer: a short compile, state_dict unchanged), ``decoder`` the whole decoder's
@@ -81,6 +82,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
 
     cfg = config.load_config(profile, overrides)
     chosen = precision.use(precision.for_config(cfg))  # as step 04 does: bf16 autocast where this CPU has native bf16
+    in_use = "bfloat16" if chosen.bf16 else "float32"  # the peak that bounds this training: its matmuls' precision
     print(chosen.describe())
     model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu",
                                    attn_implementation=cfg["train"]["attn_implementation"])
@@ -105,7 +107,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                 prof.step()
             if peak_every and state.global_step % peak_every == 0:
                 t = time.perf_counter()
-                peaks.append(matmul_peak(repeats=5))
+                peaks.append(matmul_peak(repeats=5, dtype=in_use))
                 peak_seconds[0] += time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as d:
@@ -154,8 +156,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             "full_fine_tuning": full,
             "attention_share_of_flops": attention / flops,
             "achieved_gflops": flops / seconds / 1e9,
-            "peaks_during_gflops": [p / 1e9 for p in peaks],
-            "share_of_fp32_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
+            "peak_dtype_during": in_use, "peaks_during_gflops": [p / 1e9 for p in peaks],
+            "share_of_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
             "precision": chosen.as_dict(), "compile": compile_how, "step_seconds": step_seconds,
             "top_operators": top_operators(prof) if prof is not None else None,
             "settings": {"bf16": trainer.args.bf16, "batch": sft["per_device_train_batch_size"],
