@@ -1,6 +1,7 @@
 """The Hindi gloss's reading of every message a run's steps 04 and 05 read -- both probes, the validation and test
 splits, an external CSV -- as JSON, with no model: a change to the gloss is compared on two checkouts' files, and
-where no message reads differently no number of a run can move (docs/experiments.md, row 51).
+where no message reads differently no number of a run can move (docs/experiments.md, row 51). Written in brackets
+whatever the run's ``train.gloss_style``: the style changes how the same glossed symptoms are written, not which.
 
     python bench/gloss_readings.py [--profile cpu] [--run NAME] [--external CSV] [--against FILE]
 

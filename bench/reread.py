@@ -1,6 +1,6 @@
 """Re-read: step 04's scoring of a trained run (validation decision lines, both probes, the whole validation answers)
-with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``)
-is judged on the models of a recipe already trained (docs/experiments.md, rows 42, 45).
+with a reading setting changed and no new training -- how a change to what the model reads (``train.hindi_gloss``,
+``train.gloss_style``) is judged on the models of a recipe already trained (docs/experiments.md, rows 42, 45, 52).
 
     python bench/reread.py [--profile cpu] [--run NAME] [--gloss | --no-gloss] [--gloss-style brackets|sentence]
 
@@ -12,13 +12,15 @@ import argparse
 
 from common import add_run_args, parse_run_args, save, splits
 
+from medillama.config import CHOICES
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_args(ap)
     ap.add_argument("--gloss", action=argparse.BooleanOptionalAction, default=None,
                     help="read with the Hindi gloss (default: the run's train.hindi_gloss)")
-    ap.add_argument("--gloss-style", default=None, help="how the gloss is written (gloss.STYLES; default: the run's)")
+    ap.add_argument("--gloss-style", default=None, choices=CHOICES["train.gloss_style"], help="how the gloss is written (default: the run's)")
     a = parse_run_args(ap, argv)
 
     import json
@@ -28,7 +30,7 @@ def main(argv=None):
     from medillama.config import PROBES
     from medillama.evaluation import answer_content_scores, decision_scores, probe_accuracy
     from medillama.generate import HFBackend
-    from medillama.gloss import reading
+    from medillama.gloss import LEGACY_STYLE, reading
     from medillama.models import load_finetuned
     from medillama.names import DiseaseNames
     from medillama.splits import stratified_sample
@@ -36,7 +38,9 @@ def main(argv=None):
     step = paths.run_dir(a.run) / "04_finetune"
     manifest = json.loads((step / "manifest.json").read_text())
     cfg = config.load_config(a.profile)
-    tcfg, seed = {**cfg["train"], **manifest["params"]["train"]}, manifest["params"]["sft"]["seed"]
+    recorded = manifest["params"]["train"]
+    tcfg, seed = {**cfg["train"], **recorded}, manifest["params"]["sft"]["seed"]
+    tcfg["gloss_style"] = recorded.get("gloss_style", LEGACY_STYLE)  # not the profile's: the run's, or its legacy
     if a.gloss is not None:
         tcfg["hindi_gloss"] = a.gloss
     if a.gloss_style is not None:

@@ -39,6 +39,17 @@ def test_wrong_type_fails():
         config.load_config("cpu", {"samples_per_disease": True})
 
 
+def test_a_value_outside_its_choices_fails_when_the_config_loads():
+    with pytest.raises(config.ConfigError, match="overrides: Config key 'train.gloss_style' is one of brackets, sentence; "
+                                                 "got 'after'"):
+        config.load_config("cpu", {"gloss_style": "after"})
+    with pytest.raises(config.ConfigError, match="'train.drill_emergency_share' is one of train, drawn"):
+        config.load_config("smoke", {"train.drill_emergency_share": "all"})
+    for profile in config.PROFILES:  # every profile's own values are among the choices
+        cfg = config.load_config(profile)
+        assert all(cfg[k.split(".")[0]][k.split(".")[1]] in v for k, v in config.CHOICES.items())
+
+
 def test_unknown_profile_and_auto(monkeypatch):
     with pytest.raises(config.ConfigError, match="Unknown profile"):
         config.load_config("gpu")

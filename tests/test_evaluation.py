@@ -184,7 +184,11 @@ def test_metrics_record_keys_and_order():
                          "finetuned_lead", "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
     assert rec["unsupported_facts_found"] == []
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
-    assert rec["hindi_gloss"] is True  # how the models read the messages
+    assert rec["hindi_gloss"] is True and rec["gloss_style"] == "brackets"  # how the models read the messages (as
+    # recorded before gloss_style: brackets); read as written, no style
+    assert E.metrics_record(summary, {**cfg, "train": {"prompt_style": "alpaca", "hindi_gloss": False,
+                                                      "gloss_style": "sentence"}}, 3, "a", None, {"test": {}}, None,
+                            {})["gloss_style"] is None
     assert rec["finetuned_adapter"] == "outputs/x/04_finetune/adapter" and rec["finetuned"]["disease_accuracy"]["value"] == 0.9
 
 

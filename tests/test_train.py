@@ -272,6 +272,17 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
         assert (q["disease"] == "malaria").all()
 
 
+def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811
+    tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
+    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 1,
+            "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2, "gloss_training_share": 1.0}
+    splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
+    for style in ("sentence", "brackets"):
+        _, _, ds = training_data.training_rows(splits, {**tcfg, "gloss_style": style}, tokenizer, tmp_path, 0)
+        assert len(ds) == 8 and all(r["prompt"] == build_prompt(tr["input_text"][0], gloss=style) for r in ds)
+        assert all(("I have " in r["prompt"]) == (style == "sentence") for r in ds)
+
+
 def test_attention_implementation_reaches_the_model_and_keeps_the_loss(tokenizer, tmp_path):
     """``train.attn_implementation`` (eager on the cpu profile, for speed) changes the kernel, not the numbers."""
     from medillama.models import load_for_training

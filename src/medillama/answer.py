@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from . import DISCLAIMER
-from .gloss import hindi_gloss
+from .gloss import LEGACY_STYLE, hindi_gloss
 
 # The decision first: what it likely is and how urgently to see a doctor, then why, what to do, and local notes.
 SECTIONS = ("Likely condition", "See a doctor", "Why", "Precautions", "India notes")
@@ -81,7 +81,7 @@ def build_prompt(query: str, style: str = "alpaca", tokenizer=None, gloss: bool 
     the style named (``gloss.reading``; True: brackets). ``train.hindi_gloss``: when the model reads a message;
     ``train.gloss_training_share``: in a share of training rows."""
     if gloss:
-        query = hindi_gloss(query, style="brackets" if gloss is True else gloss)
+        query = hindi_gloss(query, style=LEGACY_STYLE if gloss is True else gloss)
     if style == "alpaca":
         return ALPACA.format(input_text=query.strip())
     if style == "chat":

@@ -18,6 +18,8 @@ PROFILES = ("cpu", "t4", "smoke")
 # the probes step 04 scores: the label its manifest records them under -> their `train` config key
 PROBES = {"probe": "probe_csv", "probe_hinglish": "probe_hinglish_csv"}
 ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
+# keys that take one of a few words: a value outside them fails when the config loads, not minutes into a step
+CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.drill_emergency_share": ("train", "drawn")}
 
 
 class ConfigError(ValueError):
@@ -70,6 +72,8 @@ def _coerce(key: str, value, default):
         value, ok = float(value), True
     if not ok:
         raise ConfigError(f"Config key {key!r} needs a {expected.__name__} (default {default!r}); got {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"Config key {key!r} is one of {', '.join(CHOICES[key])}; got {value!r}")
     return value
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from . import io, paths, progress
 from .answer import SECTIONS, build_prompt, parse_answer
 from .generate import CachedGenerator, HFBackend
+from .gloss import reading
 
 CONDITION_STOP = ["\n"]  # accuracy needs only the first line: "Likely condition: ..."
 
@@ -301,7 +302,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
     return {**summary, "n_test_rows": n_test_rows, "split": ecfg["split"], "profile": cfg["profile"],
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
             "prompt_style": cfg["train"]["prompt_style"], "hindi_gloss": cfg["train"].get("hindi_gloss", False),
-            "gloss_style": cfg["train"].get("gloss_style", "brackets"),
+            "gloss_style": reading(cfg["train"]) or None,
             "max_new_tokens": ecfg["max_new_tokens"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,

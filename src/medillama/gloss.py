@@ -1,4 +1,4 @@
-"""An English gloss of the symptoms a message states in Hindi words, added in brackets after the message.
+"""An English gloss of the symptoms a message states in Hindi words, written beside the message.
 
 A small model knows English symptom words from its pre-training and the few Hindi phrasings its training rows use;
 a patient writing Hinglish uses words it has hardly seen. What the lexicon knows in Hindi -- each symptom's Hinglish
@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import re
 
-from . import knowledge, textnorm
+from . import config, knowledge, textnorm
 
 # Hindi grammar words, as written (lower case, Devanagari romanised), that no English sentence uses: a message holding
 # one is written in Hindi. Compared as written, not by spelling key: keys fold 'been' into 'bhi' and 'she' into 'se'.
@@ -190,17 +190,24 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 
-# How the gloss is written beside the message (``train.gloss_style``): in brackets after it, or first, as the English
-# sentence the training queries open with (row 52)
-STYLES = ("brackets", "sentence")
+# How the gloss is written beside the message (``train.gloss_style``): in brackets after it, or first, in the English
+# frame the training queries use (row 52); a run recorded before the key read in brackets
+STYLES = config.CHOICES["train.gloss_style"]
+LEGACY_STYLE = "brackets"
 
 
-def hindi_gloss(text: str, folder=None, style: str = "brackets") -> str:
+def check_style(style: str) -> str:
+    """``style`` if it is one of ``STYLES``; else a ValueError naming the config key."""
+    if style not in STYLES:
+        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
+    return style
+
+
+def hindi_gloss(text: str, folder=None, style: str = LEGACY_STYLE) -> str:
     """The message with an English gloss of the symptoms it states in Hindi words; a message without any, as written.
     ``style``: ``brackets`` after it ("tez bukhar aur ulti ho rahi hai (a high fever, vomiting)") or ``sentence``
     first ("I have a high fever, vomiting. tez bukhar aur ulti ho rahi hai")."""
-    if style not in STYLES:
-        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
+    check_style(style)
     found = glossed_symptoms(text, folder)
     text = (text or "").strip()
     if not found:
@@ -212,9 +219,4 @@ def hindi_gloss(text: str, folder=None, style: str = "brackets") -> str:
 def reading(tcfg: dict) -> str | bool:
     """How a model trained with the ``train`` section ``tcfg`` reads a message: False (as written) or the gloss's
     style; a run recorded before ``gloss_style`` existed read in brackets."""
-    if not tcfg.get("hindi_gloss", False):
-        return False
-    style = tcfg.get("gloss_style", "brackets")
-    if style not in STYLES:
-        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
-    return style
+    return check_style(tcfg.get("gloss_style", LEGACY_STYLE)) if tcfg.get("hindi_gloss", False) else False

@@ -28,7 +28,8 @@ import pandas as pd
 from . import knowledge
 from .answer import build_prompt, format_decision
 from .balance import symptom_weights
-from .config import drills
+from .gloss import LEGACY_STYLE
+from .config import CHOICES, drills
 from .queries import persona_query
 
 DRILL_COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
@@ -66,7 +67,7 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
                          decision_copies: int = 0, drill_df: pd.DataFrame | None = None, gloss_share: float = 0.0,
-                         seed: int = 0, gloss_style: str = "brackets"):
+                         seed: int = 0, gloss_style: str = LEGACY_STYLE):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
@@ -199,7 +200,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     = each disease's drill rows are emergencies in the share its train rows are; ``drawn`` = as the draws fall."""
     if per_disease <= 0:
         return pd.DataFrame(columns=DRILL_COLUMNS)
-    if emergency_share not in ("train", "drawn"):
+    if emergency_share not in CHOICES["train.drill_emergency_share"]:
         raise ValueError(f"train.drill_emergency_share: '{emergency_share}' is not one of train, drawn")
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = symptom_weights(symptoms)
