@@ -20,7 +20,8 @@ def main(argv=None):
     add_run_args(ap)
     ap.add_argument("--gloss", action=argparse.BooleanOptionalAction, default=None,
                     help="read with the Hindi gloss (default: the run's train.hindi_gloss)")
-    ap.add_argument("--gloss-style", default=None, choices=CHOICES["train.gloss_style"], help="how the gloss is written (default: the run's)")
+    ap.add_argument("--gloss-style", default=None, choices=CHOICES["train.gloss_style"],
+                    help="how the gloss is written (default: the run's train.gloss_style)")
     a = parse_run_args(ap, argv)
 
     import json
@@ -65,7 +66,8 @@ def main(argv=None):
     s, rows = answer_content_scores(backend, sub, names, style, tok, ev["max_new_tokens"], ev["no_repeat_ngram_size"],
                                     gloss=gloss)
     out["validation_answers"] = {**s, "answers_with_unsupported_facts": int((rows["n_unsupported_facts"] > 0).sum())}
-    save(f"reread_{a.run}_{'gloss' + ('' if gloss == 'brackets' else f'_{gloss}') if gloss else 'as_written'}", out)
+    read = "as_written" if not gloss else "gloss" if gloss == LEGACY_STYLE else f"gloss_{gloss}"
+    save(f"reread_{a.run}_{read}", out)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ def test_wrong_type_fails():
 
 
 def test_a_value_outside_its_choices_fails_when_the_config_loads():
-    with pytest.raises(config.ConfigError, match="overrides: Config key 'train.gloss_style' is one of brackets, sentence; "
-                                                 "got 'after'"):
+    with pytest.raises(config.ConfigError,
+                       match="overrides: Config key 'train.gloss_style' is one of brackets, sentence; got 'after'"):
         config.load_config("cpu", {"gloss_style": "after"})
     with pytest.raises(config.ConfigError, match="'train.drill_emergency_share' is one of train, drawn"):
         config.load_config("smoke", {"train.drill_emergency_share": "all"})

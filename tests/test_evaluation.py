@@ -180,8 +180,8 @@ def test_metrics_record_keys_and_order():
     rec = E.metrics_record(summary, cfg, 3, "outputs/x/04_finetune/adapter", None, {"test": {}}, None,
                            {"base": {"rows": 3}})
     assert list(rec) == ["base", "finetuned", "n_test_rows", "split", "profile", "base_model", "finetuned_adapter",
-                         "prompt_style", "hindi_gloss", "gloss_style", "max_new_tokens", "bootstrap_samples", "external",
-                         "finetuned_lead", "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
+                         "prompt_style", "hindi_gloss", "gloss_style", "max_new_tokens", "bootstrap_samples",
+                         "external", "finetuned_lead", "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
     assert rec["unsupported_facts_found"] == []
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
     assert rec["hindi_gloss"] is True and rec["gloss_style"] == "brackets"  # how the models read the messages (as

@@ -115,7 +115,8 @@ class Assistant:
         self.names = DiseaseNames(diseases)
 
     def answer(self, queries: list[str]) -> list[dict]:
-        read = [hindi_gloss(q, style=self.gloss) if self.gloss else q for q in queries]  # what the model reads (shown in --json)
+        # what the model reads (shown in --json)
+        read = [hindi_gloss(q, style=self.gloss) if self.gloss else q for q in queries]
         prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                         no_repeat_ngram_size=self.no_repeat_ngram_size)

@@ -85,7 +85,8 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     if drill_df is not None:
         rows += [(q, decision_lines(a), "drill") for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rng = random.Random(f"{seed}:gloss")
-    rows = [{"prompt": build_prompt(q, style, tokenizer, gloss_style if rng.random() < gloss_share else False), "completion": c, "kind": k}
+    rows = [{"prompt": build_prompt(q, style, tokenizer, gloss_style if rng.random() < gloss_share else False),
+             "completion": c, "kind": k}
             for q, c, k in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
