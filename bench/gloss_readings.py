@@ -26,7 +26,7 @@ def main(argv=None):
     a = parse_run_args(ap, argv)
 
     import pandas as pd
-    from medillama import config, gloss, paths
+    from medillama import config, gloss, io, paths
     from medillama.config import PROBES
 
     cfg = config.load_config(a.profile)
@@ -56,8 +56,6 @@ def main(argv=None):
         out["read_differently"] = {k: [{"before": b, "now": r} for b, r in zip(other["readings"][k], readings[k])
                                        if b != r] for k in readings}
         out["read_differently_count"] = sum(len(v) for v in out["read_differently"].values())
-    from medillama import io
-
     path = io.write_json(OUT / f"gloss_readings_{a.run}_{commit}.json",
                          {"machine": machine(), **out, "readings": readings})
     print(json.dumps(out, indent=2, ensure_ascii=False))

@@ -19,6 +19,23 @@ def fixture_raw_dir(dest: Path) -> Path:
     for f in FIXTURE_RAW.glob("fixture-*.csv"):
         shutil.copyfile(f, dest / f.name.removeprefix("fixture-"))
     return dest
+
+
+def edited_lexicon(dest: Path, edit) -> Path:
+    """A copy of the knowledge folder in ``dest`` whose symptom lexicon ``edit(symptoms)`` changed in place (the
+    ``symptoms`` mapping, token -> entry); the folder, for the functions that take ``folder=``."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(paths.KNOWLEDGE, dest)
+    path = dest / "symptom_lexicon.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data["symptoms"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return dest
+
+
 # The real data, for the few tests that need all 41 diseases or the external set: CI lays shared/ beside the clone;
 # MEDILLAMA_SHARED points elsewhere (e.g. a clone in a temporary folder). Those tests are skipped, with the reason,
 # where it is absent.

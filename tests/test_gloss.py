@@ -1,6 +1,4 @@
-"""The Hindi gloss: the symptoms a message states in Hindi words, glossed in English after it; English unchanged."""
-import shutil
-
+"""The Hindi gloss: the symptoms a message states in Hindi words, glossed in English beside it; English unchanged."""
 import pandas as pd
 import pytest
 import yaml
@@ -10,6 +8,7 @@ from medillama.answer import build_prompt
 from medillama.generate import FakeBackend
 from medillama.gloss import glossed_symptoms, hindi_gloss, reading
 from medillama.training_data import to_prompt_completion
+from conftest import edited_lexicon
 from test_train import tokenizer  # noqa: F401  (a fixture)
 
 
@@ -178,12 +177,9 @@ def test_a_variant_is_read_without_its_progressive_ending_only():
                                             ("do mahine se mahwari nahi ho rahi", "abnormal_menstruation")])
 def test_a_failure_that_is_the_symptom_is_read_through_its_variant(message, token, tmp_path):
     assert token in [t for t, _ in glossed_symptoms(message)]
-    folder = tmp_path / "knowledge"  # without the variants, the same words read as a denial
-    shutil.copytree(paths.KNOWLEDGE, folder)
-    data = yaml.safe_load((folder / "symptom_lexicon.yaml").read_text())
-    for e in data["symptoms"].values():
-        e.pop("hinglish_variants", None)
-    (folder / "symptom_lexicon.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    # without the variants, the same words read as a denial
+    folder = edited_lexicon(tmp_path / "knowledge", lambda symptoms: [e.pop("hinglish_variants", None)
+                                                                       for e in symptoms.values()])
     assert token not in [t for t, _ in glossed_symptoms(message, folder)]
 
 

@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from medillama import knowledge, paths
+from conftest import edited_lexicon
 
 
 @pytest.fixture(scope="module")
@@ -136,34 +137,24 @@ def test_a_phrasing_that_states_a_red_flag_is_asked_only_for_a_red_flag_set():
 
 
 def test_validate_catches_a_red_flag_phrasing_that_is_no_phrasing(keys, tmp_path):
-    import yaml
+    def edit(symptoms):
+        symptoms["chest_pain"]["states_red_flag"] = ["an elephant on my chest"]
+        symptoms["headache"]["states_red_flag"] = list(symptoms["headache"]["en"])
 
-    folder = tmp_path / "knowledge"
-    shutil.copytree(paths.KNOWLEDGE, folder)
-    path = folder / "symptom_lexicon.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["symptoms"]["chest_pain"]["states_red_flag"] = ["an elephant on my chest"]
-    data["symptoms"]["headache"]["states_red_flag"] = list(data["symptoms"]["headache"]["en"])
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    problems = knowledge.validate(*keys, folder=folder)
+    problems = knowledge.validate(*keys, folder=edited_lexicon(tmp_path / "knowledge", edit))
     assert "symptom_lexicon: chest_pain: states_red_flag 'an elephant on my chest' is none of its phrasings" in problems
     assert any(p.startswith("symptom_lexicon: headache: every English phrasing states a red flag") for p in problems)
 
 
 def test_validate_catches_a_hinglish_variant_the_gloss_cannot_use(keys, tmp_path):
-    import yaml
-
-    folder = tmp_path / "knowledge"
-    shutil.copytree(paths.KNOWLEDGE, folder)
-    path = folder / "symptom_lexicon.yaml"
-    data = yaml.safe_load(path.read_text())
     own = "khaana hazam nahi hota"
-    assert own in data["symptoms"]["indigestion"]["hinglish"]
-    data["symptoms"]["indigestion"]["hinglish_variants"] = [own, "mujhe nahi ho raha", "ulti ho rahi hai",
-                                                            "उल्टी नहीं रही"]
-    data["symptoms"]["headache"]["hinglish_variants"] = "sir dard nahi ja raha"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    problems = knowledge.validate(*keys, folder=folder)
+
+    def edit(symptoms):
+        assert own in symptoms["indigestion"]["hinglish"]
+        symptoms["indigestion"]["hinglish_variants"] = [own, "mujhe nahi ho raha", "ulti ho rahi hai", "उल्टी नहीं रही"]
+        symptoms["headache"]["hinglish_variants"] = "sir dard nahi ja raha"
+
+    problems = knowledge.validate(*keys, folder=edited_lexicon(tmp_path / "knowledge", edit))
     assert f"symptom_lexicon: indigestion: Hinglish variant {own!r} reads as indigestion's {own!r}" in problems
     for v in ("mujhe nahi ho raha", "ulti ho rahi hai"):  # only a grammar word before the negation; no negation
         prefix = f"symptom_lexicon: indigestion: Hinglish variant {v!r} is no failure"
