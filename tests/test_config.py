@@ -50,6 +50,16 @@ def test_a_value_outside_its_choices_fails_when_the_config_loads():
         assert all(cfg[k.split(".")[0]][k.split(".")[1]] in v for k, v in config.CHOICES.items())
 
 
+@pytest.mark.parametrize("key, value", [("gloss_training_keep", 1.5), ("gloss_training_share", -0.1),
+                                        ("train.hinglish_share", 2)])
+def test_a_share_outside_zero_to_one_fails_when_the_config_loads(key, value):
+    with pytest.raises(config.ConfigError, match=r"is a share between 0 and 1; got"):
+        config.load_config("cpu", {key: value})
+    for profile in config.PROFILES:
+        cfg = config.load_config(profile)
+        assert all(0 <= cfg[k.split(".")[0]][k.split(".")[1]] <= 1 for k in config.SHARES)
+
+
 def test_unknown_profile_and_auto(monkeypatch):
     with pytest.raises(config.ConfigError, match="Unknown profile"):
         config.load_config("gpu")

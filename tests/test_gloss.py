@@ -113,6 +113,26 @@ def test_training_rows_are_glossed_only_in_their_share(tokenizer):  # noqa: F811
     assert kept["completion"] == plain["completion"] and kept["kind"] == plain["kind"]  # only prompts change
 
 
+def test_training_rows_glossed_in_part_write_a_seeded_share_of_their_symptoms(tokenizer):  # noqa: F811
+    q = "tez bukhar, ulti aur sir dard ho raha hai"
+    found = [e for _, e in glossed_symptoms(q)]
+    assert len(found) == 3
+    df = pd.DataFrame({"input_text": [q] * 40, "output_text": ["Likely condition: X"] * 40})
+
+    def prompts(keep, seed=1):
+        return list(to_prompt_completion(df, "alpaca", tokenizer, gloss_share=1.0, gloss_style="sentence",
+                                         gloss_keep=keep, seed=seed)["prompt"])
+
+    assert prompts(1.0) == [build_prompt(q, gloss="sentence")] * 40  # all, as the model reads
+    assert prompts(0.0) == [build_prompt(q)] * 40  # none kept: as written
+    half = prompts(0.5)
+    assert half == prompts(0.5) and half != prompts(0.5, seed=2)  # seeded
+    written = [[e for e in found if e in p] for p in half]
+    assert all(p == build_prompt(f"I have {', '.join(w)}. {q}" if w else q) for p, w in zip(half, written))
+    share = sum(map(len, written)) / (3 * len(half))
+    assert 0.3 <= share <= 0.7 and len({len(w) for w in written}) >= 3  # rows differ in how much is glossed
+
+
 @pytest.mark.parametrize("gloss, style", [(True, None), (False, None), (True, "sentence")])
 def test_ask_reads_as_the_run_was_evaluated(tmp_path, gloss, style):
     train = {"prompt_style": "alpaca", "hindi_gloss": gloss, **({"gloss_style": style} if style else {})}

@@ -255,7 +255,7 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
-            "gloss_training_share": 0.0, "gloss_style": "brackets"}
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets"}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
@@ -275,7 +275,8 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811
     tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 1,
-            "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2, "gloss_training_share": 1.0}
+            "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2, "gloss_training_share": 1.0,
+            "gloss_training_keep": 1.0}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     for style in ("sentence", "brackets"):
         _, _, ds = training_data.training_rows(splits, {**tcfg, "gloss_style": style}, tokenizer, tmp_path, 0)

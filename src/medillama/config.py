@@ -20,6 +20,8 @@ PROBES = {"probe": "probe_csv", "probe_hinglish": "probe_hinglish_csv"}
 ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 # keys that take one of a few words: a value outside them fails when the config loads, not minutes into a step
 CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.drill_emergency_share": ("train", "drawn")}
+# keys that are a share: a value outside [0, 1] fails when the config loads
+SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
 
 
 class ConfigError(ValueError):
@@ -74,6 +76,8 @@ def _coerce(key: str, value, default):
         raise ConfigError(f"Config key {key!r} needs a {expected.__name__} (default {default!r}); got {value!r}")
     if key in CHOICES and value not in CHOICES[key]:
         raise ConfigError(f"Config key {key!r} is one of {', '.join(CHOICES[key])}; got {value!r}")
+    if key in SHARES and not 0 <= value <= 1:
+        raise ConfigError(f"Config key {key!r} is a share between 0 and 1; got {value!r}")
     return value
 
 

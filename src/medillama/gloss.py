@@ -203,12 +203,15 @@ def check_style(style: str) -> str:
     return style
 
 
-def hindi_gloss(text: str, folder=None, style: str = LEGACY_STYLE) -> str:
+def hindi_gloss(text: str, folder=None, style: str = LEGACY_STYLE, keep=None) -> str:
     """The message with an English gloss of the symptoms it states in Hindi words; a message without any, as written.
     ``style``: ``brackets`` after it ("tez bukhar aur ulti ho rahi hai (a high fever, vomiting)") or ``sentence``
-    first ("I have a high fever, vomiting. tez bukhar aur ulti ho rahi hai")."""
+    first ("I have a high fever, vomiting. tez bukhar aur ulti ho rahi hai"). ``keep``: a draw called once per symptom
+    found, which writes it only where true (training rows glossed in part, ``train.gloss_training_keep``)."""
     check_style(style)
     found = glossed_symptoms(text, folder)
+    if keep is not None:
+        found = [f for f in found if keep()]
     text = (text or "").strip()
     if not found:
         return text

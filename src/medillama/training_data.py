@@ -28,7 +28,7 @@ import pandas as pd
 from . import knowledge
 from .answer import build_prompt, format_decision
 from .balance import symptom_weights
-from .gloss import LEGACY_STYLE
+from .gloss import LEGACY_STYLE, hindi_gloss
 from .config import CHOICES, drills
 from .queries import persona_query
 
@@ -67,14 +67,16 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
                          decision_copies: int = 0, drill_df: pd.DataFrame | None = None, gloss_share: float = 0.0,
-                         seed: int = 0, gloss_style: str = LEGACY_STYLE):
+                         seed: int = 0, gloss_style: str = LEGACY_STYLE, gloss_keep: float = 1.0):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
     tokens of a ~190-token answer; these short rows (~95 tokens) drill it at a third of the cost of a full row.
     ``kind='drill'``: one pass over ``drill_df`` (``drill_rows``), built like decision rows. ``gloss_share``: the
     seeded share of rows whose prompt carries the Hindi gloss as the model's reading does, in ``gloss_style``
-    (``train.gloss_training_share``; a row without Hindi symptom words reads the same either way)."""
+    (``train.gloss_training_share``; a row without Hindi symptom words reads the same either way); ``gloss_keep``: the
+    seeded share of such a row's Hindi-stated symptoms its gloss writes, each drawn alone
+    (``train.gloss_training_keep``; 1: all, as the model's reading writes them)."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
@@ -84,10 +86,17 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
                  ] * decision_copies
     if drill_df is not None:
         rows += [(q, decision_lines(a), "drill") for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
-    rng = random.Random(f"{seed}:gloss")
-    rows = [{"prompt": build_prompt(q, style, tokenizer, gloss_style if rng.random() < gloss_share else False),
-             "completion": c, "kind": k}
-            for q, c, k in rows]
+    rng, drawn = random.Random(f"{seed}:gloss"), random.Random(f"{seed}:gloss_keep")
+
+    def prompt(q: str) -> str:
+        if not rng.random() < gloss_share:
+            return build_prompt(q, style, tokenizer)
+        if gloss_keep >= 1:
+            return build_prompt(q, style, tokenizer, gloss_style)
+        return build_prompt(hindi_gloss(q, style=gloss_style, keep=lambda: drawn.random() < gloss_keep), style,
+                            tokenizer)
+
+    rows = [{"prompt": prompt(q), "completion": c, "kind": k} for q, c, k in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -118,7 +127,8 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     """(answer rows, drill rows, tokenized dataset): the rows step 04 trains on (``training_frames``)."""
     answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
     return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill,
-                                                tcfg["gloss_training_share"], seed, tcfg["gloss_style"])
+                                                tcfg["gloss_training_share"], seed, tcfg["gloss_style"],
+                                                tcfg["gloss_training_keep"])
 
 
 def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
