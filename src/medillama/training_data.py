@@ -89,12 +89,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     rng, drawn = random.Random(f"{seed}:gloss"), random.Random(f"{seed}:gloss_keep")
 
     def prompt(q: str) -> str:
-        if not rng.random() < gloss_share:
-            return build_prompt(q, style, tokenizer)
-        if gloss_keep >= 1:
-            return build_prompt(q, style, tokenizer, gloss_style)
-        return build_prompt(hindi_gloss(q, style=gloss_style, keep=lambda: drawn.random() < gloss_keep), style,
-                            tokenizer)
+        if rng.random() < gloss_share:  # the gloss as build_prompt writes it; in part, each symptom on a draw
+            q = hindi_gloss(q, style=gloss_style, keep=None if gloss_keep >= 1 else lambda: drawn.random() < gloss_keep)
+        return build_prompt(q, style, tokenizer)
 
     rows = [{"prompt": prompt(q), "completion": c, "kind": k} for q, c, k in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
@@ -212,7 +209,8 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     if per_disease <= 0:
         return pd.DataFrame(columns=DRILL_COLUMNS)
     if emergency_share not in CHOICES["train.drill_emergency_share"]:
-        raise ValueError(f"train.drill_emergency_share: '{emergency_share}' is not one of train, drawn")
+        raise ValueError(f"train.drill_emergency_share: '{emergency_share}' is not one of "
+                         f"{', '.join(CHOICES['train.drill_emergency_share'])}")
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = symptom_weights(symptoms)
     display = dict(zip(train["disease"], train["condition"]))
