@@ -110,9 +110,9 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 use_peft: bool = True):
+                 use_peft: bool = True, freeze_embeddings: bool = False):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
-    ``lora`` section unused). ``decision_weight`` > 1 weights the loss of the decision lines that much more
+    ``lora`` section unused), or every weight but the token embeddings and the LM head (``freeze_embeddings``). ``decision_weight`` > 1 weights the loss of the decision lines that much more
     in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
     comparable)."""
     from peft import LoraConfig
@@ -122,6 +122,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     import torch
 
     check_sft_fields(sft, lora)
+    if freeze_embeddings and not use_peft:
+        freeze_token_embeddings(model)
     cuda = torch.cuda.is_available()
     sft = {"dataloader_pin_memory": cuda, "use_cpu": not cuda, **sft}  # use_cpu: bf16 autocast on CPU
     sft["neftune_noise_alpha"] = sft.get("neftune_noise_alpha") or None  # 0 in the config: off (TrainingArguments: None)
@@ -138,6 +140,14 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
     trainer.add_callback(progress.training_callback(per_step, lambda: trainer.tokens_seen))
     return trainer
+
+
+def freeze_token_embeddings(model) -> None:
+    """The input embeddings and the LM head (one matrix where tied, as in SmolLM2 and Llama-3.2) keep their
+    pretrained values: no gradient and no optimizer state for them."""
+    for m in (model.get_input_embeddings(), model.get_output_embeddings()):
+        if m is not None:
+            m.weight.requires_grad_(False)
 
 
 def masking_report(trainer, n: int = 4) -> dict:
