@@ -117,7 +117,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"],
                                      use_peft=cfg["train"]["use_peft"],
-                                     freeze_embeddings=cfg["train"]["freeze_embeddings"])
+                                     freeze_embeddings=cfg["train"]["freeze_embeddings"],
+                                     embedding_lr_scale=cfg["train"]["embedding_lr_scale"])
         trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
 

@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import pytest
 import torch
+from transformers import TrainerCallback
 
 from medillama.answer import build_prompt, format_answer
 from medillama.models import resolve_model, set_pad_token
@@ -149,6 +150,30 @@ def test_frozen_embeddings_keep_their_values_while_every_other_weight_trains(tok
     assert all(torch.equal(after[k], before[k]) for k in frozen)
     moved = [k for k in before if k not in frozen and not torch.equal(after[k], before[k])]
     assert any("layers.0.self_attn.q_proj" in k for k in moved) and any("mlp" in k for k in moved)
+
+
+def test_embedding_lr_scale_gives_the_embedding_matrix_alone_its_multiple_through_the_schedule(tokenizer, tmp_path):
+    """train.embedding_lr_scale: the optimizer holds every trainable weight once, the token embeddings in a group
+    at 3x the learning rate of the rest, and the scheduler keeps that ratio as it decays."""
+    model = tiny_model(tokenizer)
+    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
+    trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=4, warmup_steps=0), LORA,
+                                 tmp_path / "out", fused_lm_head=False, use_peft=False, embedding_lr_scale=3.0)
+    emb = model.get_input_embeddings().weight
+    groups = trainer.optimizer.param_groups
+    held = [p for g in groups for p in g["params"]]
+    assert len(held) == len({id(p) for p in held}) == sum(1 for p in model.parameters() if p.requires_grad)
+    lr = {any(p is emb for p in g["params"]): g["lr"] for g in groups}
+    assert lr[True] == pytest.approx(3 * lr[False]) and lr[False] == pytest.approx(trainer.args.learning_rate)
+    seen = []
+
+    class Rates(TrainerCallback):
+        def on_step_end(self, args, state, control, optimizer=None, **kw):
+            seen.append({any(p is emb for p in g["params"]): g["lr"] for g in optimizer.param_groups})
+
+    trainer.add_callback(Rates())
+    trainer.train()
+    assert 0 < seen[1][False] < lr[False] and seen[1][True] == pytest.approx(3 * seen[1][False])  # mid-decay
 
 
 def test_lora_systems_switch_the_adapter_off_for_the_base(tokenizer, tmp_path):

@@ -110,9 +110,10 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 use_peft: bool = True, freeze_embeddings: bool = False):
+                 use_peft: bool = True, freeze_embeddings: bool = False, embedding_lr_scale: float = 1.0):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
-    ``lora`` section unused), or every weight but the token embeddings and the LM head (``freeze_embeddings``). ``decision_weight`` > 1 weights the loss of the decision lines that much more
+    ``lora`` section unused), or every weight but the token embeddings and the LM head (``freeze_embeddings``);
+    ``embedding_lr_scale`` multiplies the learning rate of the token embedding matrix alone. ``decision_weight`` > 1 weights the loss of the decision lines that much more
     in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
     comparable)."""
     from peft import LoraConfig
@@ -135,6 +136,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     cls = trainer_class(fused_lm_head, decision_weight)
     trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                   peft_config=LoraConfig(**lora) if use_peft else None, callbacks=callbacks)
+    if embedding_lr_scale != 1.0:
+        scale_embedding_lr(trainer, embedding_lr_scale)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
                 * args.gradient_accumulation_steps)
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
@@ -148,6 +151,22 @@ def freeze_token_embeddings(model) -> None:
     for m in (model.get_input_embeddings(), model.get_output_embeddings()):
         if m is not None:
             m.weight.requires_grad_(False)
+
+
+def scale_embedding_lr(trainer, scale: float) -> None:
+    """The trainer's optimizer, built now, with the token embedding matrix (tied to the LM head where the model ties
+    them) in a group of its own at ``scale`` times its group's learning rate; the scheduler, built later by
+    ``train()``, keeps the ratio. A frozen matrix (LoRA, ``freeze_embeddings``) is in no group: nothing changes."""
+    opt = trainer.create_optimizer()
+    emb = trainer.model.get_input_embeddings().weight
+    for group in list(opt.param_groups):
+        if any(p is emb for p in group["params"]):
+            group["params"] = [p for p in group["params"] if p is not emb]
+            if not group["params"]:
+                opt.param_groups.remove(group)
+            opt.add_param_group({**{k: v for k, v in group.items() if k != "params"}, "params": [emb],
+                                 "lr": group["lr"] * scale})
+            return
 
 
 def masking_report(trainer, n: int = 4) -> dict:
