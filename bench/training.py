@@ -117,7 +117,6 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"],
                                      use_peft=cfg["train"]["use_peft"],
-                                     freeze_embeddings=cfg["train"]["freeze_embeddings"],
                                      embedding_lr_scale=cfg["train"]["embedding_lr_scale"])
         trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
@@ -144,15 +143,13 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     # activation and weight gradients (6 per parameter). Full fine-tuning: 6N, every weight has its gradient. The
     # plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there. Attention scores and values: 4 d per query-key pair forward, x3 with
     # the backward; causal, padding not counted (what a model with this many tokens must do at least).
-    head_weight = model.get_output_embeddings().weight
-    head = head_weight.numel()
+    head = model.get_output_embeddings().weight.numel()
     head_tokens = tokens if type(trainer) is SFTTrainer else labelled
     c = model.config
     attention = 3 * 4 * c.num_hidden_layers * c.hidden_size * seen["pairs"] // 2
     per = 6 if full else 4
     adapter = 0 if full else trainable
-    head_per = per if head_weight.requires_grad else 4  # a frozen LM head (train.freeze_embeddings): no weight gradient
-    flops = per * (n_params - head) * tokens + head_per * head * head_tokens + 6 * adapter * tokens + attention
+    flops = per * (n_params - head) * tokens + per * head * head_tokens + 6 * adapter * tokens + attention
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
             "labelled_tokens": labelled, "drill_rows": len(drill), "seconds": seconds,
             "peak_sampling_seconds": peak_seconds[0], "train_tokens_per_s": tps,

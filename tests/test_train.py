@@ -134,24 +134,6 @@ def test_full_fine_tuning_trains_every_weight_and_step_05_loads_it_beside_the_ba
     assert not torch.allclose(want, before, atol=1e-3)  # every weight moved, not an adapter
 
 
-def test_frozen_embeddings_keep_their_values_while_every_other_weight_trains(tokenizer, tmp_path):
-    """train.freeze_embeddings: the token embeddings and the LM head (untied in the tiny model; one matrix in
-    SmolLM2) leave the optimizer; after training steps they hold their first values and the decoder's have moved."""
-    model = tiny_model(tokenizer)
-    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    ds = training_data.to_prompt_completion(rows(4), "alpaca", tokenizer)
-    trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=3), LORA, tmp_path / "out",
-                                 fused_lm_head=False, use_peft=False, freeze_embeddings=True)
-    frozen = {"model.embed_tokens.weight", "lm_head.weight"}
-    params = train.trainable_parameters(trainer.model)
-    assert params["trainable"] == params["total"] - sum(before[k].numel() for k in frozen)
-    trainer.train()
-    after = model.state_dict()
-    assert all(torch.equal(after[k], before[k]) for k in frozen)
-    moved = [k for k in before if k not in frozen and not torch.equal(after[k], before[k])]
-    assert any("layers.0.self_attn.q_proj" in k for k in moved) and any("mlp" in k for k in moved)
-
-
 def test_embedding_lr_scale_gives_the_embedding_matrix_alone_its_multiple_through_the_schedule(tokenizer, tmp_path):
     """train.embedding_lr_scale: the optimizer holds every trainable weight once, the token embeddings in a group
     at 3x the learning rate of the rest, and the scheduler keeps that ratio as it decays."""

@@ -110,12 +110,11 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 use_peft: bool = True, freeze_embeddings: bool = False, embedding_lr_scale: float = 1.0):
+                 use_peft: bool = True, embedding_lr_scale: float = 1.0):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
-    ``lora`` section unused), or every weight but the token embeddings and the LM head (``freeze_embeddings``);
-    ``embedding_lr_scale`` multiplies the learning rate of the token embedding matrix alone. ``decision_weight`` > 1 weights the loss of the decision lines that much more
-    in training, as a weighted mean over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay
-    comparable)."""
+    ``lora`` section unused), the token embedding matrix at ``embedding_lr_scale`` times the learning rate.
+    ``decision_weight`` > 1 weights the loss of the decision lines that much more in training, as a weighted mean
+    over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -123,8 +122,6 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     import torch
 
     check_sft_fields(sft, lora)
-    if freeze_embeddings and not use_peft:
-        freeze_token_embeddings(model)
     cuda = torch.cuda.is_available()
     sft = {"dataloader_pin_memory": cuda, "use_cpu": not cuda, **sft}  # use_cpu: bf16 autocast on CPU
     sft["neftune_noise_alpha"] = sft.get("neftune_noise_alpha") or None  # 0 in the config: off (TrainingArguments: None)
@@ -145,18 +142,10 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     return trainer
 
 
-def freeze_token_embeddings(model) -> None:
-    """The input embeddings and the LM head (one matrix where tied, as in SmolLM2 and Llama-3.2) keep their
-    pretrained values: no gradient and no optimizer state for them."""
-    for m in (model.get_input_embeddings(), model.get_output_embeddings()):
-        if m is not None:
-            m.weight.requires_grad_(False)
-
-
 def scale_embedding_lr(trainer, scale: float) -> None:
     """The trainer's optimizer, built now, with the token embedding matrix (tied to the LM head where the model ties
     them) in a group of its own at ``scale`` times its group's learning rate; the scheduler, built later by
-    ``train()``, keeps the ratio. A frozen matrix (LoRA, ``freeze_embeddings``) is in no group: nothing changes."""
+    ``train()``, keeps the ratio. A frozen matrix (LoRA) is in no group: nothing changes."""
     opt = trainer.create_optimizer()
     emb = trainer.model.get_input_embeddings().weight
     for group in list(opt.param_groups):
