@@ -167,3 +167,21 @@ def test_coughing_blood_raises_the_banner_in_any_words(text):
 def test_blood_that_is_measured_or_a_streak_is_no_coughing_blood_sign(text):
     assert "coughing_blood_in_a_query" not in redflags.signs_in_text(text)
     assert redflags.flags_in_text(text) == []
+
+
+@pytest.mark.parametrize("text, flag", [
+    # w10's two misses when it was first scored as a new writer (classifier 0.84 and 0.76, under the 0.85 a message
+    # of everyday words alone needs): self-harm said as "will kill himself" and a noose at the fan, in Devanagari
+    ("बेटे ने कमरा बंद कर लिया है और कह रहा है खुद को मार लेगा, पंखे से दुपट्टा बाँधा", "self_harm"),
+    ("bhai bol raha hai khud ko maar dalega", "self_harm"),
+    # an infant's dehydration told as a sunken soft spot and hardly waking, with watery stools
+    ("infant watery stools all day, soft spot on head sunken, hardly waking to feed", "child_danger_signs"),
+])
+def test_self_harm_and_infant_dehydration_in_everyday_words_raise_the_banner(text, flag):
+    assert flag in redflags.flags_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["naya pankha lagwaya hai, pankhe se dhool girti hai aur chheenk aati hai",
+                                  "watery eyes and sneezing every morning", "baby sleeps a lot after feeds, happy and active"])
+def test_a_fan_watery_eyes_or_a_sleepy_baby_alone_raise_no_banner(text):
+    assert redflags.flags_in_text(text) == []
