@@ -170,8 +170,8 @@ def test_blood_that_is_measured_or_a_streak_is_no_coughing_blood_sign(text):
 
 
 @pytest.mark.parametrize("text, flag", [
-    # w10's two misses when it was first scored as a new writer (classifier 0.84 and 0.76, under the 0.85 a message
-    # of everyday words alone needs): self-harm said as "will kill himself" and a noose at the fan, in Devanagari
+    # w10's two misses when it was first scored as a new writer (the classifier under the bar for a message of
+    # everyday words alone, no sign named): self-harm said as "will kill himself" and a noose at the fan, in Devanagari
     ("बेटे ने कमरा बंद कर लिया है और कह रहा है खुद को मार लेगा, पंखे से दुपट्टा बाँधा", "self_harm"),
     ("bhai bol raha hai khud ko maar dalega", "self_harm"),
     # an infant's dehydration told as a sunken soft spot and hardly waking, with watery stools
