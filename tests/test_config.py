@@ -60,6 +60,16 @@ def test_a_share_outside_zero_to_one_fails_when_the_config_loads(key, value):
         assert all(0 <= cfg[k.split(".")[0]][k.split(".")[1]] <= 1 for k in config.SHARES)
 
 
+@pytest.mark.parametrize("key, value", [("train.hinglish_weight", 0), ("train.decision_weight", -1.0),
+                                        ("embedding_lr_scale", 0.0)])
+def test_a_weight_of_zero_or_less_fails_when_the_config_loads(key, value):
+    with pytest.raises(config.ConfigError, match=r"is a multiple above 0 \(1 = off\); got"):
+        config.load_config("cpu", {key: value})
+    for profile in config.PROFILES:
+        cfg = config.load_config(profile)
+        assert all(cfg[k.split(".")[0]][k.split(".")[1]] > 0 for k in config.POSITIVE)
+
+
 def test_unknown_profile_and_auto(monkeypatch):
     with pytest.raises(config.ConfigError, match="Unknown profile"):
         config.load_config("gpu")

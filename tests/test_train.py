@@ -246,6 +246,39 @@ def test_plain_loss_matches_the_fused_head(tokenizer, tmp_path, weight):
         assert losses[False] != pytest.approx(losses[True], rel=1e-3)
 
 
+def test_hinglish_weight_counts_each_hindi_decision_row_that_often_in_the_training_sum(tokenizer, tmp_path):
+    """train.hinglish_weight: decision and drill rows whose query states a symptom in Hindi words carry the weight,
+    answers and English rows 1; the batch keeps it through TRL's column pruning and collator, and the training loss
+    is the sum of each row's token losses times its weight over the labelled tokens (the eval loss stays the mean)."""
+    hindi = rows(2).assign(input_text=["tez bukhar aur kapkapi ho rahi hai", "sar dard aur ulti ho rahi hai"])
+    dec = pd.concat([rows(2), hindi], ignore_index=True)
+    ds = training_data.to_prompt_completion(hindi, "alpaca", tokenizer, decision_df=dec, decision_copies=1,
+                                            hinglish_weight=3.0)
+    assert list(zip(ds["kind"], ds["loss_weight"])) == [("answer", 1.0)] * 2 + [("decision", 1.0)] * 2 + [
+        ("decision", 3.0)] * 2
+    assert "loss_weight" not in training_data.to_prompt_completion(hindi, "alpaca", tokenizer).column_names
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path, per_device_train_batch_size=6),
+                                 LORA, tmp_path / "out", fused_lm_head=True)
+    assert type(trainer).__name__ == "PlainLossSFTTrainer"  # the fused head has no per-row weights
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert sorted(batch["loss_weight"].tolist()) == [1.0] * 4 + [3.0] * 2
+    pick = [2, 3, 4, 5]
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in pick])
+    trainer.model.train()
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, dict(batch)).item()
+        logits = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        trainer.model.eval()
+        plain = trainer.compute_loss(trainer.model, dict(batch)).item()
+    labels = batch["labels"][:, 1:]
+    per_token = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels,
+                                                  ignore_index=-100, reduction="none")
+    w = torch.tensor([1.0, 1.0, 3.0, 3.0])[:, None]
+    assert loss == pytest.approx(((per_token * w).sum() / (labels != -100).sum()).item(), rel=1e-4)
+    assert plain == pytest.approx((per_token.sum() / (labels != -100).sum()).item(), rel=1e-4)
+    assert loss > plain * 1.2
+
+
 def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
     ck = tmp_path / "checkpoints"
     (ck / "checkpoint-20").mkdir(parents=True)
@@ -280,7 +313,7 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets"}
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
@@ -301,7 +334,7 @@ def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # n
     tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
     tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 1,
             "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2, "gloss_training_share": 1.0,
-            "gloss_training_keep": 1.0}
+            "gloss_training_keep": 1.0, "hinglish_weight": 1.0}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     for style in ("sentence", "brackets"):
         _, _, ds = training_data.training_rows(splits, {**tcfg, "gloss_style": style}, tokenizer, tmp_path, 0)

@@ -22,6 +22,8 @@ ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.drill_emergency_share": ("train", "drawn")}
 # keys that are a share: a value outside [0, 1] fails when the config loads
 SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
+# keys that are a loss weight or a learning-rate multiple: zero or less fails when the config loads
+POSITIVE = ("train.decision_weight", "train.hinglish_weight", "train.embedding_lr_scale")
 
 
 class ConfigError(ValueError):
@@ -78,6 +80,8 @@ def _coerce(key: str, value, default):
         raise ConfigError(f"Config key {key!r} is one of {', '.join(CHOICES[key])}; got {value!r}")
     if key in SHARES and not 0 <= value <= 1:
         raise ConfigError(f"Config key {key!r} is a share between 0 and 1; got {value!r}")
+    if key in POSITIVE and not value > 0:
+        raise ConfigError(f"Config key {key!r} is a multiple above 0 (1 = off); got {value!r}")
     return value
 
 

@@ -49,11 +49,25 @@ def decision_mask(labels, newline_ids):
     return labelled & (before < DECISION_LINES)
 
 
-def trainer_class(fused_lm_head: bool, decision_weight: float):
+class RowWeightCollator:
+    """TRL's collator for the rows, with each row's ``loss_weight`` (1 where a row has none) as a tensor beside."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, examples):
+        import torch
+
+        weights = torch.tensor([float(e.get("loss_weight", 1.0)) for e in examples])
+        batch = self.inner([{k: v for k, v in e.items() if k != "loss_weight"} for e in examples])
+        return {**batch, "loss_weight": weights}
+
+
+def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool = False):
     """TRL's SFTTrainer counting the tokens each step trains on, or a subclass of it with a plain cross-entropy
     loss on the labelled positions' logits (in training the prompt positions skip the LM head). The subclass is
-    used when the
-    decision lines are up-weighted (a few tokens among ~190 the loss averages over) or when the
+    used when the decision lines are up-weighted (a few tokens among ~190 the loss averages over), when rows carry
+    a ``loss_weight`` (``row_weights``: each row's tokens count that many times in the batch's sum), or when the
     fused LM head is switched off: its chunked log-probs are slower than plain cross-entropy on a CPU
     (bench/training.py measures both), while on a GPU they save the memory of the full logits."""
     from trl import SFTTrainer
@@ -67,16 +81,27 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
             self.tokens_seen += int(mask.sum()) if mask is not None else int(inputs["input_ids"].numel())
             return super().training_step(model, inputs, num_items_in_batch)
 
-    if fused_lm_head and decision_weight == 1.0:
+    if fused_lm_head and decision_weight == 1.0 and not row_weights:
         return CountingSFTTrainer
 
     class PlainLossSFTTrainer(CountingSFTTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if row_weights:
+                self.data_collator = RowWeightCollator(self.data_collator)
+
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if row_weights and "loss_weight" not in self._signature_columns:
+                self._signature_columns = [*self._signature_columns, "loss_weight"]
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             import torch
             import torch.nn.functional as F
 
             inputs = {**inputs, "use_cache": False}
             labels = inputs.pop("labels")
+            row_weight = inputs.pop("loss_weight", None)
             target = labels[:, 1:]
             keep = target != -100
             lm = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -94,13 +119,17 @@ def trainer_class(fused_lm_head: bool, decision_weight: float):
             labelled = keep.sum()
             n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else labelled,
                                 device=per_token.device).clamp(min=1)
-            if model.training and decision_weight != 1.0:
-                # A weighted mean, so a batch of short decision rows weighs no more than a batch of answers
-                # (a plain sum would give it decision_weight times the gradient and starve the answer body).
-                # Scaled by the micro-batch's share of labelled tokens when gradients accumulate.
-                first = decision_mask(target, newline_token_ids(self.processing_class))[keep]
-                w = 1.0 + (decision_weight - 1.0) * first
-                loss = (per_token * w).sum() / w.sum().clamp(min=1) * (labelled / n)
+            if model.training and (decision_weight != 1.0 or row_weight is not None):
+                # The decision lines' weight as a weighted mean, so a batch of short decision rows weighs no more
+                # than a batch of answers (a plain sum would give it decision_weight times the gradient and starve
+                # the answer body); scaled by the micro-batch's share of labelled tokens when gradients accumulate.
+                # A row's weight multiplies its tokens in the sum only: as if the row were in the batch that often.
+                w = torch.ones_like(per_token)
+                if decision_weight != 1.0:
+                    first = decision_mask(target, newline_token_ids(self.processing_class))[keep]
+                    w = 1.0 + (decision_weight - 1.0) * first
+                rows = row_weight.to(per_token.device)[:, None].expand_as(target)[keep] if row_weight is not None else 1.0
+                loss = (per_token * w * rows).sum() / w.sum().clamp(min=1) * (labelled / n)
             else:
                 loss = per_token.sum() / n
             return (loss, outputs) if return_outputs else loss
@@ -114,7 +143,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
     ``lora`` section unused), the token embedding matrix at ``embedding_lr_scale`` times the learning rate.
     ``decision_weight`` > 1 weights the loss of the decision lines that much more in training, as a weighted mean
-    over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable)."""
+    over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
+    column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -130,7 +160,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     args = SFTConfig(output_dir=str(out_dir), eos_token=tokenizer.eos_token, completion_only_loss=True,
                      report_to="none", disable_tqdm=True, **sft)
     callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience > 0 else []
-    cls = trainer_class(fused_lm_head, decision_weight)
+    cls = trainer_class(fused_lm_head, decision_weight, "loss_weight" in train_ds.column_names)
     trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                   peft_config=LoraConfig(**lora) if use_peft else None, callbacks=callbacks)
     if embedding_lr_scale != 1.0:

@@ -28,7 +28,7 @@ import pandas as pd
 from . import knowledge
 from .answer import build_prompt, format_decision
 from .balance import symptom_weights
-from .gloss import LEGACY_STYLE, hindi_gloss
+from .gloss import LEGACY_STYLE, glossed_symptoms, hindi_gloss
 from .config import CHOICES, drills
 from .queries import persona_query
 
@@ -67,7 +67,8 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
                          decision_copies: int = 0, drill_df: pd.DataFrame | None = None, gloss_share: float = 0.0,
-                         seed: int = 0, gloss_style: str = LEGACY_STYLE, gloss_keep: float = 1.0):
+                         seed: int = 0, gloss_style: str = LEGACY_STYLE, gloss_keep: float = 1.0,
+                         hinglish_weight: float = 1.0):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
@@ -76,7 +77,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     seeded share of rows whose prompt carries the Hindi gloss as the model's reading does, in ``gloss_style``
     (``train.gloss_training_share``; a row without Hindi symptom words reads the same either way); ``gloss_keep``: the
     seeded share of such a row's Hindi-stated symptoms its gloss writes, each drawn alone
-    (``train.gloss_training_keep``; 1: all, as the model's reading writes them)."""
+    (``train.gloss_training_keep``; 1: all, as the model's reading writes them). ``hinglish_weight`` != 1: a
+    ``loss_weight`` column, that weight on decision and drill rows whose query states a symptom in Hindi words (the
+    gloss's reading of it, before any gloss is written), 1 on every other row (``train.hinglish_weight``)."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
@@ -93,7 +96,12 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
             q = hindi_gloss(q, style=gloss_style, keep=None if gloss_keep >= 1 else lambda: drawn.random() < gloss_keep)
         return build_prompt(q, style, tokenizer)
 
-    rows = [{"prompt": prompt(q), "completion": c, "kind": k} for q, c, k in rows]
+    def weight(q: str, k: str) -> dict:
+        if hinglish_weight == 1.0:
+            return {}
+        return {"loss_weight": hinglish_weight if k != "answer" and glossed_symptoms(q) else 1.0}
+
+    rows = [{"prompt": prompt(q), "completion": c, "kind": k, **weight(q, k)} for q, c, k in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -125,7 +133,7 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
     return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill,
                                                 tcfg["gloss_training_share"], seed, tcfg["gloss_style"],
-                                                tcfg["gloss_training_keep"])
+                                                tcfg["gloss_training_keep"], tcfg["hinglish_weight"])
 
 
 def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
