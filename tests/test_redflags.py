@@ -185,3 +185,28 @@ def test_self_harm_and_infant_dehydration_in_everyday_words_raise_the_banner(tex
                                   "watery eyes and sneezing every morning", "baby sleeps a lot after feeds, happy and active"])
 def test_a_fan_watery_eyes_or_a_sleepy_baby_alone_raise_no_banner(text):
     assert redflags.flags_in_text(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    # w11's four misses when it was first scored as a new writer, all self-harm told as the warning signs are
+    # (nhs_suicidal_thoughts): no reason to live and tablets collected, a note left, being a burden and a railway track,
+    # going away forever with fresh cuts on the wrist (Devanagari)
+    "i dont want to live anymore, i have collected sleeping pills and i think tonight is the night",
+    "bhaiya ne chitthi likh ke rakhi hai ki meri wajah se pareshan mat hona, kamre ka darwaza andar se band hai",
+    "lagta hai main sab pe bojh hoon, kal railway track pe gaya tha, aaj phir jaane ka soch raha hoon",
+    "बेटी कह रही है कि वो सबको छोड़कर हमेशा के लिए चली जाएगी, उसकी कलाई पर कट के ताज़ा निशान हैं",
+])
+def test_self_harm_told_as_its_warning_signs_raises_the_banner(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+    assert "self_harm" in redflags.flags_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["I am dying of boredom at home, any tips for sleep",
+                                  "sar pe bojh sa lagta hai subah se, halka dard",
+                                  "bahut kaam ka bojh hai office mein, neend nahi aati",
+                                  "ghar railway track ke paas hai, dhool se khansi aati hai",
+                                  "doctor ko chitthi likhni hai kya leave ke liye",
+                                  "I collected my pills from the pharmacy today, sugar tablets",
+                                  "wrist pe cut lag gaya sabzi kaatte hue, khoon band ho gaya"])
+def test_a_burden_of_work_a_railway_line_or_collected_pills_alone_raise_no_banner(text):
+    assert redflags.flags_in_text(text) == []
