@@ -210,3 +210,15 @@ def test_self_harm_told_as_its_warning_signs_raises_the_banner(text):
                                   "wrist pe cut lag gaya sabzi kaatte hue, khoon band ho gaya"])
 def test_a_burden_of_work_a_railway_line_or_collected_pills_alone_raise_no_banner(text):
     assert redflags.flags_in_text(text) == []
+
+
+@pytest.mark.parametrize("text, flags", [
+    # asking whether to take a sleeping pill is no poisoning ("taken" and "take" share a key: a bare "taken" read
+    # every "take" as swallowed); having taken one is
+    ("can I take sleeping pills for jet lag", []),
+    ("should i take neend ki goliyan daily", []),
+    ("she had taken rat poison in the morning", ["poisoning_or_snakebite"]),
+    ("I have taken too many sleeping pills", ["poisoning_or_snakebite"]),
+])
+def test_sleeping_pills_asked_about_are_no_poisoning_taken_they_are(text, flags):
+    assert redflags.flags_in_text(text) == flags
