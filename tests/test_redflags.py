@@ -222,3 +222,28 @@ def test_a_burden_of_work_a_railway_line_or_collected_pills_alone_raise_no_banne
 ])
 def test_sleeping_pills_asked_about_are_no_poisoning_taken_they_are(text, flags):
     assert redflags.flags_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text", [
+    # self-harm told indirectly, as w12's messages showed it (its first read as a new writer: 25 of 45), in words of
+    # the warning signs (nhs_suicidal_thoughts): no one would miss me, a burden no longer, a jump wished at a drop, a
+    # dupatta tied to the fan, a last message, sitting on the parapet
+    "nobody will miss me anyway, i have decided",
+    "mere bina sab khush rahenge, kisi ko farak nahi padega",
+    "kabhi kabhi lagta hai nahar mein kud jaun, sab khatam",
+    "I wont be a burden to anyone after this week",
+    "दुपट्टा पंखे से बांध कर रखा है",
+    "maine aakhri message likh ke rakha hai",
+    "दीदी छत की मुंडेर पर बैठी है और रो रही है",
+])
+def test_self_harm_told_indirectly_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+    assert "self_harm" in redflags.flags_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["pool mein kood jaun kya fever mein?", "I will miss my flight if I go to the doctor",
+                                  "mujhe yaad nahi rehta dawai lena", "chhat pe khelte hue bachcha kood gaya, pair mein moch",
+                                  "who will miss me at office if I take leave lol"])
+def test_a_jump_into_a_pool_or_a_missed_flight_names_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
+    assert redflags.flags_in_text(text) == []
