@@ -247,3 +247,22 @@ def test_self_harm_told_indirectly_names_its_sign(text):
 def test_a_jump_into_a_pool_or_a_missed_flight_names_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
     assert redflags.flags_in_text(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    # two warning signs together (nhs_suicidal_thoughts): a burden or no way out, with a goodbye, things given away or a drop
+    "everyone would be happier, i am just a burden on them. thanks for everything doctor, bye",
+    "main hi sabki problem hoon, apni ghadi bhai ko de di, mere baad mummy ka khayal rakhna",
+    "lost everything in business, no way out, standing on the terrace now",
+])
+def test_despair_with_a_goodbye_or_a_drop_names_self_harm(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["kaam ka bojh bahut hai, bye bye weekend lol, back pain",
+                                  "bye doctor, will come by train tomorrow for checkup",
+                                  "I feel like a burden on my wife since my knee surgery, when can I walk",
+                                  "zindagi se tang aa gaya hoon is khansi se, koi dawai batao",
+                                  "mere baad mera beta bhi check karwa le kya, diabetes family mein hai"])
+def test_one_warning_sign_alone_or_a_goodbye_names_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
