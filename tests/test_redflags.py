@@ -266,3 +266,27 @@ def test_despair_with_a_goodbye_or_a_drop_names_self_harm(text):
                                   "mere baad mera beta bhi check karwa le kya, diabetes family mein hai"])
 def test_one_warning_sign_alone_or_a_goodbye_names_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    # self-harm told as w13's messages told it (first read 30 of 45): never waking, regret at waking, a last letter,
+    # not being around after a day, things given away, no one having to worry any more, a wish to be free of everyone
+    "sone ke baad kabhi na uthu, bas yahi chahta hoon",
+    "took pills last month and regret waking up, will do it properly next time",
+    "maine apni aakhri chitthi likh di hai",
+    "ravivar ke baad main nahi rahunga, bachon ka dhyan rakhna",
+    "by monday you wont have to worry about me",
+    "he is giving away his things to friends and said bye to everyone",
+    "बस अब मुझे सब से मुक्ति चाहिए",
+])
+def test_self_harm_told_as_a_decision_or_a_farewell_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["baby never wakes up at night for feeds, is it ok",
+                                  "watched a movie about suicide, felt sad, is that normal",
+                                  "dard se mukti kaise mile, back pain 2 saal se",
+                                  "my last letter from the insurance company said claim rejected",
+                                  "I have decided to start gym from monday"])
+def test_suicide_on_a_screen_relief_from_pain_or_a_decision_to_exercise_name_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
