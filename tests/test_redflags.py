@@ -290,3 +290,25 @@ def test_self_harm_told_as_a_decision_or_a_farewell_names_its_sign(text):
                                   "I have decided to start gym from monday"])
 def test_suicide_on_a_screen_relief_from_pain_or_a_decision_to_exercise_name_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    # w14's kinds of words (first read 39 of 45): a last word at the tracks or a platform's edge, poison got for
+    # tonight, affairs settled for after tonight, "by tomorrow I won't be here"
+    "sitting near the railway track, just wanted to tell someone",
+    "platform ke edge pe khada hu, sorry bolna tha bas",
+    "bought rat poison today, tonight after everyone sleeps",
+    "bima ke papers biwi ke naam kar diye, aaj raat ke baad unko paisa milega",
+    "बच्चों के नाम FD कर दी है, आज रात के बाद सब उनका",
+    "kal tak main rahungi hi nahi, bachon ka khayal rakhna",
+])
+def test_self_harm_told_as_a_place_a_time_or_affairs_settled_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["bought rat poison for the kitchen, is it safe near kids",
+                                  "platform pe chakkar aaya, agli train ka wait kar raha tha",
+                                  "खुद को नुकसान पहुँचाने जैसा कुछ नहीं सोचती, बस counsellor चाहिए",
+                                  "aaj raat ke baad fever check karu kya"])
+def test_poison_for_rats_a_faint_on_a_platform_or_harm_denied_name_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
