@@ -312,3 +312,26 @@ def test_self_harm_told_as_a_place_a_time_or_affairs_settled_names_its_sign(text
                                   "aaj raat ke baad fever check karu kya"])
 def test_poison_for_rats_a_faint_on_a_platform_or_harm_denied_name_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    # w15's kinds of words (first read 36 of 45): cuts getting deeper, one way out tonight, tablets saved to sleep
+    # forever, a search for how to die, sorry messages sent, no one needing me after a day
+    "cuts on my arm are getting deeper, i dont want to stop doing it",
+    "lost everything, only one way out. tonight",
+    "been saving my sleeping tablets, which is best to sleep forever",
+    "morphine ki goliyan alag jama karke rakh li hain",
+    "he searched how to die on my phone",
+    "sent sorry messages to everyone, sitting by the sea",
+    "परसों के बाद मेरी ज़रूरत किसी को नहीं रहेगी",
+])
+def test_self_harm_told_as_means_put_by_or_a_last_message_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["i tried to end my life in 2016, got treatment, now well and married",
+                                  "mere dost ne khudkushi kar li thi, main safe hu, bas dukh hai",
+                                  "itna kaam hai office mein, mar jaunga main aaj lol",
+                                  "saving money for my BP tablets every month"])
+def test_a_past_attempt_now_well_jest_or_saving_for_tablets_names_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
