@@ -335,3 +335,24 @@ def test_self_harm_told_as_means_put_by_or_a_last_message_names_its_sign(text):
                                   "saving money for my BP tablets every month"])
 def test_a_past_attempt_now_well_jest_or_saving_for_tablets_names_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    # w16's kinds of words (first read 38 of 45): a note and a last message, an old woman's wish to go to God with a
+    # knife under her pillow, many sleeping tablets wanted for tonight, going away forever, apologies sent
+    "ok last msg. wrote a note for my husband. just wanted someone to know",
+    "dadi kehti hain jaldi bhagwan ke paas jaana hai, aaj unke takiye ke neeche chaaku mila",
+    "नींद की गोली कहाँ मिलेगी? एक साथ बहुत सारी चाहिए, आज रात के लिए",
+    "अब मैं हमेशा के लिए चला जाऊँगा",
+    "सबको माफ़ी का मैसेज भेज दिया है",
+])
+def test_self_harm_told_as_a_note_apologies_or_tablets_for_tonight_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["neend ki goli aaj raat le sakti hu kya, neend nahi aati",
+                                  "bye doctor, last msg from my side, thanks",
+                                  "dadi roz bhagwan ki pooja karti hain, ghutne mein dard",
+                                  "wrote a note for the school about my sons fever"])
+def test_one_sleeping_tablet_tonight_a_goodbye_or_prayer_names_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
