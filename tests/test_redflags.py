@@ -361,3 +361,24 @@ def test_self_harm_told_as_a_note_apologies_or_tablets_for_tonight_names_its_sig
                                   "wrote a note for the school about my sons fever"])
 def test_one_sleeping_tablet_tonight_a_goodbye_or_prayer_names_no_self_harm(text):
     assert "self_harm" not in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["Mummy ne aaj chuhe maarne wali dawai kha li, humne ulti karwa di. Ab theek lag rahi hai",
+                                  "child swallowed a button battery, now fine and playing",
+                                  "bachche ne phenyl pi liya tha, ab theek hai"])
+def test_poison_swallowed_keeps_its_banner_though_the_person_now_seems_fine(text):
+    # 'now fine' cancels other signs; a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`
+    assert redflags.flags_in_text(text) == ["poisoning_or_snakebite"]
+
+
+def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
+    assert redflags.signs_in_text("had chest pain and sweating an hour ago") != []
+    assert redflags.signs_in_text("had chest pain and sweating an hour ago, now fine") == []
+
+
+@pytest.mark.parametrize("text", ["if he beats me again tonight I will finish myself",
+                                  "need paracetamol tonight, after that no more problems for anyone",
+                                  "this is my last message to anyone",
+                                  "saari bachi hui morphine ek saath le lunga is hafte"])
+def test_self_harm_in_w17s_kinds_of_words_names_its_sign(text):
+    assert "self_harm" in redflags.signs_in_text(text)

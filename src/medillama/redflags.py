@@ -330,9 +330,12 @@ def signs_in_text(text: str, folder=None) -> list[str]:
     """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general)."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
-    if "general_question" in found or "resolved" in found:  # "what are the signs of a stroke?", "now fine"
+    if "general_question" in found:  # "what are the signs of a stroke?"
         return []
-    return [fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)]
+    # "now fine" cancels a sign, but not of a red flag whose harm can come later (triage.yaml ``lasting``: poison)
+    lasting = {rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("lasting")}
+    return [fid for fid, patterns, _ in flags if ("resolved" not in found or fid in lasting)
+            and any(all(_slot_holds(s, found) for s in p) for p in patterns)]
 
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
