@@ -382,3 +382,19 @@ def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
                                   "saari bachi hui morphine ek saath le lunga is hafte"])
 def test_self_harm_in_w17s_kinds_of_words_names_its_sign(text):
     assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    # w18's two misses when first read as a new writer (Devanagari): a nephew with no urine for 8 hours among vomiting
+    # and loose motions; a child who drank floor cleaner and "seems fine" (a poison's harm can come later)
+    ("नमस्ते डॉक्टर साहब, भतीजे को दो दिन से उल्टी दस्त है, 8 घंटे से पेशाब नहीं किया, बस सोता रहता है।", "child_danger_signs"),
+    ("बच्चे ने फर्श साफ करने वाला लिक्विड पी लिया, थोड़ा सा, अभी ठीक लग रहा है, खेल रहा है।", "poisoning_or_snakebite"),
+])
+def test_a_nephew_without_urine_or_floor_cleaner_drunk_names_its_sign(text, flag):
+    assert flag in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text", ["bhanje ko halka zukaam hai, khel raha hai",
+                                  "farsh saaf karne wala liquid konsa accha hai, allergy hoti hai"])
+def test_a_nephew_with_a_cold_or_a_floor_cleaner_asked_about_raise_no_banner(text):
+    assert redflags.flags_in_text(text) == []
