@@ -50,24 +50,21 @@ def test_a_value_outside_its_choices_fails_when_the_config_loads():
         assert all(cfg[k.split(".")[0]][k.split(".")[1]] in v for k, v in config.CHOICES.items())
 
 
-@pytest.mark.parametrize("key, value", [("gloss_training_keep", 1.5), ("gloss_training_share", -0.1),
-                                        ("train.hinglish_share", 2)])
-def test_a_share_outside_zero_to_one_fails_when_the_config_loads(key, value):
-    with pytest.raises(config.ConfigError, match=r"is a share between 0 and 1; got"):
+BOUNDS = {"share": (config.SHARES, r"is a share between 0 and 1; got", lambda v: 0 <= v <= 1),
+          "multiple": (config.POSITIVE, r"is a multiple above 0 \(1 = off\); got", lambda v: v > 0)}
+
+
+@pytest.mark.parametrize("kind, key, value", [("share", "gloss_training_keep", 1.5), ("share", "gloss_training_share", -0.1),
+                                              ("share", "train.hinglish_share", 2), ("multiple", "train.hinglish_weight", 0),
+                                              ("multiple", "train.decision_weight", -1.0),
+                                              ("multiple", "embedding_lr_scale", 0.0)])
+def test_a_value_outside_its_range_fails_when_the_config_loads(kind, key, value):
+    keys, says, holds = BOUNDS[kind]
+    with pytest.raises(config.ConfigError, match=says):
         config.load_config("cpu", {key: value})
     for profile in config.PROFILES:
         cfg = config.load_config(profile)
-        assert all(0 <= cfg[k.split(".")[0]][k.split(".")[1]] <= 1 for k in config.SHARES)
-
-
-@pytest.mark.parametrize("key, value", [("train.hinglish_weight", 0), ("train.decision_weight", -1.0),
-                                        ("embedding_lr_scale", 0.0)])
-def test_a_weight_of_zero_or_less_fails_when_the_config_loads(key, value):
-    with pytest.raises(config.ConfigError, match=r"is a multiple above 0 \(1 = off\); got"):
-        config.load_config("cpu", {key: value})
-    for profile in config.PROFILES:
-        cfg = config.load_config(profile)
-        assert all(cfg[k.split(".")[0]][k.split(".")[1]] > 0 for k in config.POSITIVE)
+        assert all(holds(cfg[k.split(".")[0]][k.split(".")[1]]) for k in keys)
 
 
 def test_unknown_profile_and_auto(monkeypatch):

@@ -187,18 +187,101 @@ def test_a_fan_watery_eyes_or_a_sleepy_baby_alone_raise_no_banner(text):
     assert redflags.flags_in_text(text) == []
 
 
-@pytest.mark.parametrize("text", [
-    # w11's four misses when it was first scored as a new writer, all self-harm told as the warning signs are
-    # (nhs_suicidal_thoughts): no reason to live and tablets collected, a note left, being a burden and a railway track,
-    # going away forever with fresh cuts on the wrist (Devanagari)
+# Self-harm in new writers' words: each list is one writer's kinds of words, written as signs after the writer was
+# read once as a new writer (rows B11-B22 of docs/experiments.md), in words of the warning signs (nhs_suicidal_thoughts)
+SELF_HARM_TOLD = [
+    # w11's four misses: no reason to live with tablets collected, a note left, a burden and a railway track, going
+    # away forever with fresh cuts on the wrist
     "i dont want to live anymore, i have collected sleeping pills and i think tonight is the night",
     "bhaiya ne chitthi likh ke rakhi hai ki meri wajah se pareshan mat hona, kamre ka darwaza andar se band hai",
     "lagta hai main sab pe bojh hoon, kal railway track pe gaya tha, aaj phir jaane ka soch raha hoon",
     "बेटी कह रही है कि वो सबको छोड़कर हमेशा के लिए चली जाएगी, उसकी कलाई पर कट के ताज़ा निशान हैं",
-])
-def test_self_harm_told_as_its_warning_signs_raises_the_banner(text):
+    # w12: no one would miss me, a burden no longer, a jump wished at a drop, a dupatta tied to the fan, a last message,
+    # the parapet; two warning signs together (despair with a goodbye, things given away or a drop)
+    "nobody will miss me anyway, i have decided",
+    "mere bina sab khush rahenge, kisi ko farak nahi padega",
+    "kabhi kabhi lagta hai nahar mein kud jaun, sab khatam",
+    "I wont be a burden to anyone after this week",
+    "दुपट्टा पंखे से बांध कर रखा है",
+    "maine aakhri message likh ke rakha hai",
+    "दीदी छत की मुंडेर पर बैठी है और रो रही है",
+    "everyone would be happier, i am just a burden on them. thanks for everything doctor, bye",
+    "main hi sabki problem hoon, apni ghadi bhai ko de di, mere baad mummy ka khayal rakhna",
+    "lost everything in business, no way out, standing on the terrace now",
+    # w13: never waking, regret at waking, a last letter, not being around after a day, things given away, no one
+    # having to worry any more, a wish to be free of everyone
+    "sone ke baad kabhi na uthu, bas yahi chahta hoon",
+    "took pills last month and regret waking up, will do it properly next time",
+    "maine apni aakhri chitthi likh di hai",
+    "ravivar ke baad main nahi rahunga, bachon ka dhyan rakhna",
+    "by monday you wont have to worry about me",
+    "he is giving away his things to friends and said bye to everyone",
+    "बस अब मुझे सब से मुक्ति चाहिए",
+    # w14: a last word at the tracks or a platform's edge, poison got for tonight, affairs settled for after tonight
+    "sitting near the railway track, just wanted to tell someone",
+    "platform ke edge pe khada hu, sorry bolna tha bas",
+    "bought rat poison today, tonight after everyone sleeps",
+    "bima ke papers biwi ke naam kar diye, aaj raat ke baad unko paisa milega",
+    "बच्चों के नाम FD कर दी है, आज रात के बाद सब उनका",
+    "kal tak main rahungi hi nahi, bachon ka khayal rakhna",
+    # w15: cuts getting deeper, one way out tonight, tablets put by to sleep forever, a search for how to die, sorry
+    # messages sent, no one needing me after a day
+    "cuts on my arm are getting deeper, i dont want to stop doing it",
+    "lost everything, only one way out. tonight",
+    "been saving my sleeping tablets, which is best to sleep forever",
+    "morphine ki goliyan alag jama karke rakh li hain",
+    "he searched how to die on my phone",
+    "sent sorry messages to everyone, sitting by the sea",
+    "परसों के बाद मेरी ज़रूरत किसी को नहीं रहेगी",
+    # w16: a note and a last message, a wish to go to God with a knife at hand, many sleeping tablets for tonight,
+    # going away forever, apologies sent
+    "ok last msg. wrote a note for my husband. just wanted someone to know",
+    "dadi kehti hain jaldi bhagwan ke paas jaana hai, aaj unke takiye ke neeche chaaku mila",
+    "नींद की गोली कहाँ मिलेगी? एक साथ बहुत सारी चाहिए, आज रात के लिए",
+    "अब मैं हमेशा के लिए चला जाऊँगा",
+    "सबको माफ़ी का मैसेज भेज दिया है",
+    # w17
+    "if he beats me again tonight I will finish myself",
+    "need paracetamol tonight, after that no more problems for anyone",
+    "this is my last message to anyone",
+    "saari bachi hui morphine ek saath le lunga is hafte",
+]
+
+# The same words or themes with no one at risk: each alone, in jest, on a screen, of a past now well, denied
+NOT_SELF_HARM = [
+    "pool mein kood jaun kya fever mein?", "I will miss my flight if I go to the doctor",
+    "mujhe yaad nahi rehta dawai lena", "chhat pe khelte hue bachcha kood gaya, pair mein moch",
+    "who will miss me at office if I take leave lol",
+    "kaam ka bojh bahut hai, bye bye weekend lol, back pain", "bye doctor, will come by train tomorrow for checkup",
+    "I feel like a burden on my wife since my knee surgery, when can I walk",
+    "zindagi se tang aa gaya hoon is khansi se, koi dawai batao",
+    "mere baad mera beta bhi check karwa le kya, diabetes family mein hai",
+    "baby never wakes up at night for feeds, is it ok", "watched a movie about suicide, felt sad, is that normal",
+    "dard se mukti kaise mile, back pain 2 saal se", "my last letter from the insurance company said claim rejected",
+    "I have decided to start gym from monday",
+    "bought rat poison for the kitchen, is it safe near kids", "platform pe chakkar aaya, agli train ka wait kar raha tha",
+    "खुद को नुकसान पहुँचाने जैसा कुछ नहीं सोचती, बस counsellor चाहिए", "aaj raat ke baad fever check karu kya",
+    "i tried to end my life in 2016, got treatment, now well and married",
+    "mere dost ne khudkushi kar li thi, main safe hu, bas dukh hai", "itna kaam hai office mein, mar jaunga main aaj lol",
+    "saving money for my BP tablets every month",
+    "neend ki goli aaj raat le sakti hu kya, neend nahi aati", "bye doctor, last msg from my side, thanks",
+    "dadi roz bhagwan ki pooja karti hain, ghutne mein dard", "wrote a note for the school about my sons fever",
+    # the sign only: the classifier, refitted on the self-harm writers (tablets collected), scores this message at its
+    # 0.6 bar, a false alarm the sets measure, not a rule
+    "I collected my pills from the pharmacy today, sugar tablets",
+]
+
+
+@pytest.mark.parametrize("text", SELF_HARM_TOLD)
+def test_self_harm_in_new_writers_words_names_its_sign_and_raises_the_banner(text):
+    # a trusted flag: its sign is enough unless the classifier is sure the message is no emergency
     assert "self_harm" in redflags.signs_in_text(text)
     assert "self_harm" in redflags.flags_in_text(text)
+
+
+@pytest.mark.parametrize("text", NOT_SELF_HARM)
+def test_the_same_words_with_no_one_at_risk_name_no_self_harm(text):
+    assert "self_harm" not in redflags.signs_in_text(text)
 
 
 @pytest.mark.parametrize("text", ["I am dying of boredom at home, any tips for sleep",
@@ -206,15 +289,11 @@ def test_self_harm_told_as_its_warning_signs_raises_the_banner(text):
                                   "bahut kaam ka bojh hai office mein, neend nahi aati",
                                   "ghar railway track ke paas hai, dhool se khansi aati hai",
                                   "doctor ko chitthi likhni hai kya leave ke liye",
-                                  "wrist pe cut lag gaya sabzi kaatte hue, khoon band ho gaya"])
-def test_a_burden_of_work_a_railway_line_or_a_kitchen_cut_alone_raise_no_banner(text):
+                                  "wrist pe cut lag gaya sabzi kaatte hue, khoon band ho gaya",
+                                  "pool mein kood jaun kya fever mein?", "I will miss my flight if I go to the doctor",
+                                  "who will miss me at office if I take leave lol"])
+def test_a_burden_of_work_a_railway_line_a_pool_or_a_kitchen_cut_raise_no_banner(text):
     assert redflags.flags_in_text(text) == []
-
-
-def test_pills_collected_from_the_pharmacy_name_no_self_harm_sign():
-    # the sign only: the classifier, refitted on w12-w16's self-harm messages (tablets collected), scores this
-    # message at its 0.6 bar; a false alarm the sets measure, not a rule
-    assert redflags.signs_in_text("I collected my pills from the pharmacy today, sugar tablets") == []
 
 
 @pytest.mark.parametrize("text, flags", [
@@ -224,151 +303,16 @@ def test_pills_collected_from_the_pharmacy_name_no_self_harm_sign():
     ("should i take neend ki goliyan daily", []),
     ("she had taken rat poison in the morning", ["poisoning_or_snakebite"]),
     ("I have taken too many sleeping pills", ["poisoning_or_snakebite"]),
+    # 'now fine' cancels other signs, but a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`
+    ("Mummy ne aaj chuhe maarne wali dawai kha li, humne ulti karwa di. Ab theek lag rahi hai", ["poisoning_or_snakebite"]),
+    ("child swallowed a button battery, now fine and playing", ["poisoning_or_snakebite"]),
+    ("bachche ne phenyl pi liya tha, ab theek hai", ["poisoning_or_snakebite"]),
+    # w18's miss: floor cleaner said in Hindi, and "seems fine"
+    ("बच्चे ने फर्श साफ करने वाला लिक्विड पी लिया, थोड़ा सा, अभी ठीक लग रहा है, खेल रहा है।", ["poisoning_or_snakebite"]),
+    ("farsh saaf karne wala liquid konsa accha hai, allergy hoti hai", []),
 ])
-def test_sleeping_pills_asked_about_are_no_poisoning_taken_they_are(text, flags):
+def test_poison_taken_is_flagged_though_now_fine_and_asked_about_is_not(text, flags):
     assert redflags.flags_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text", [
-    # self-harm told indirectly, as w12's messages showed it (its first read as a new writer: 25 of 45), in words of
-    # the warning signs (nhs_suicidal_thoughts): no one would miss me, a burden no longer, a jump wished at a drop, a
-    # dupatta tied to the fan, a last message, sitting on the parapet
-    "nobody will miss me anyway, i have decided",
-    "mere bina sab khush rahenge, kisi ko farak nahi padega",
-    "kabhi kabhi lagta hai nahar mein kud jaun, sab khatam",
-    "I wont be a burden to anyone after this week",
-    "दुपट्टा पंखे से बांध कर रखा है",
-    "maine aakhri message likh ke rakha hai",
-    "दीदी छत की मुंडेर पर बैठी है और रो रही है",
-])
-def test_self_harm_told_indirectly_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-    assert "self_harm" in redflags.flags_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["pool mein kood jaun kya fever mein?", "I will miss my flight if I go to the doctor",
-                                  "mujhe yaad nahi rehta dawai lena", "chhat pe khelte hue bachcha kood gaya, pair mein moch",
-                                  "who will miss me at office if I take leave lol"])
-def test_a_jump_into_a_pool_or_a_missed_flight_names_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-    assert redflags.flags_in_text(text) == []
-
-
-@pytest.mark.parametrize("text", [
-    # two warning signs together (nhs_suicidal_thoughts): a burden or no way out, with a goodbye, things given away or a drop
-    "everyone would be happier, i am just a burden on them. thanks for everything doctor, bye",
-    "main hi sabki problem hoon, apni ghadi bhai ko de di, mere baad mummy ka khayal rakhna",
-    "lost everything in business, no way out, standing on the terrace now",
-])
-def test_despair_with_a_goodbye_or_a_drop_names_self_harm(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["kaam ka bojh bahut hai, bye bye weekend lol, back pain",
-                                  "bye doctor, will come by train tomorrow for checkup",
-                                  "I feel like a burden on my wife since my knee surgery, when can I walk",
-                                  "zindagi se tang aa gaya hoon is khansi se, koi dawai batao",
-                                  "mere baad mera beta bhi check karwa le kya, diabetes family mein hai"])
-def test_one_warning_sign_alone_or_a_goodbye_names_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", [
-    # self-harm told as w13's messages told it (first read 30 of 45): never waking, regret at waking, a last letter,
-    # not being around after a day, things given away, no one having to worry any more, a wish to be free of everyone
-    "sone ke baad kabhi na uthu, bas yahi chahta hoon",
-    "took pills last month and regret waking up, will do it properly next time",
-    "maine apni aakhri chitthi likh di hai",
-    "ravivar ke baad main nahi rahunga, bachon ka dhyan rakhna",
-    "by monday you wont have to worry about me",
-    "he is giving away his things to friends and said bye to everyone",
-    "बस अब मुझे सब से मुक्ति चाहिए",
-])
-def test_self_harm_told_as_a_decision_or_a_farewell_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["baby never wakes up at night for feeds, is it ok",
-                                  "watched a movie about suicide, felt sad, is that normal",
-                                  "dard se mukti kaise mile, back pain 2 saal se",
-                                  "my last letter from the insurance company said claim rejected",
-                                  "I have decided to start gym from monday"])
-def test_suicide_on_a_screen_relief_from_pain_or_a_decision_to_exercise_name_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", [
-    # w14's kinds of words (first read 39 of 45): a last word at the tracks or a platform's edge, poison got for
-    # tonight, affairs settled for after tonight, "by tomorrow I won't be here"
-    "sitting near the railway track, just wanted to tell someone",
-    "platform ke edge pe khada hu, sorry bolna tha bas",
-    "bought rat poison today, tonight after everyone sleeps",
-    "bima ke papers biwi ke naam kar diye, aaj raat ke baad unko paisa milega",
-    "बच्चों के नाम FD कर दी है, आज रात के बाद सब उनका",
-    "kal tak main rahungi hi nahi, bachon ka khayal rakhna",
-])
-def test_self_harm_told_as_a_place_a_time_or_affairs_settled_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["bought rat poison for the kitchen, is it safe near kids",
-                                  "platform pe chakkar aaya, agli train ka wait kar raha tha",
-                                  "खुद को नुकसान पहुँचाने जैसा कुछ नहीं सोचती, बस counsellor चाहिए",
-                                  "aaj raat ke baad fever check karu kya"])
-def test_poison_for_rats_a_faint_on_a_platform_or_harm_denied_name_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", [
-    # w15's kinds of words (first read 36 of 45): cuts getting deeper, one way out tonight, tablets saved to sleep
-    # forever, a search for how to die, sorry messages sent, no one needing me after a day
-    "cuts on my arm are getting deeper, i dont want to stop doing it",
-    "lost everything, only one way out. tonight",
-    "been saving my sleeping tablets, which is best to sleep forever",
-    "morphine ki goliyan alag jama karke rakh li hain",
-    "he searched how to die on my phone",
-    "sent sorry messages to everyone, sitting by the sea",
-    "परसों के बाद मेरी ज़रूरत किसी को नहीं रहेगी",
-])
-def test_self_harm_told_as_means_put_by_or_a_last_message_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["i tried to end my life in 2016, got treatment, now well and married",
-                                  "mere dost ne khudkushi kar li thi, main safe hu, bas dukh hai",
-                                  "itna kaam hai office mein, mar jaunga main aaj lol",
-                                  "saving money for my BP tablets every month"])
-def test_a_past_attempt_now_well_jest_or_saving_for_tablets_names_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", [
-    # w16's kinds of words (first read 38 of 45): a note and a last message, an old woman's wish to go to God with a
-    # knife under her pillow, many sleeping tablets wanted for tonight, going away forever, apologies sent
-    "ok last msg. wrote a note for my husband. just wanted someone to know",
-    "dadi kehti hain jaldi bhagwan ke paas jaana hai, aaj unke takiye ke neeche chaaku mila",
-    "नींद की गोली कहाँ मिलेगी? एक साथ बहुत सारी चाहिए, आज रात के लिए",
-    "अब मैं हमेशा के लिए चला जाऊँगा",
-    "सबको माफ़ी का मैसेज भेज दिया है",
-])
-def test_self_harm_told_as_a_note_apologies_or_tablets_for_tonight_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["neend ki goli aaj raat le sakti hu kya, neend nahi aati",
-                                  "bye doctor, last msg from my side, thanks",
-                                  "dadi roz bhagwan ki pooja karti hain, ghutne mein dard",
-                                  "wrote a note for the school about my sons fever"])
-def test_one_sleeping_tablet_tonight_a_goodbye_or_prayer_names_no_self_harm(text):
-    assert "self_harm" not in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["Mummy ne aaj chuhe maarne wali dawai kha li, humne ulti karwa di. Ab theek lag rahi hai",
-                                  "child swallowed a button battery, now fine and playing",
-                                  "bachche ne phenyl pi liya tha, ab theek hai"])
-def test_poison_swallowed_keeps_its_banner_though_the_person_now_seems_fine(text):
-    # 'now fine' cancels other signs; a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`
-    assert redflags.flags_in_text(text) == ["poisoning_or_snakebite"]
 
 
 def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
@@ -376,25 +320,10 @@ def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
     assert redflags.signs_in_text("had chest pain and sweating an hour ago, now fine") == []
 
 
-@pytest.mark.parametrize("text", ["if he beats me again tonight I will finish myself",
-                                  "need paracetamol tonight, after that no more problems for anyone",
-                                  "this is my last message to anyone",
-                                  "saari bachi hui morphine ek saath le lunga is hafte"])
-def test_self_harm_in_w17s_kinds_of_words_names_its_sign(text):
-    assert "self_harm" in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text, flag", [
-    # w18's two misses when first read as a new writer (Devanagari): a nephew with no urine for 8 hours among vomiting
-    # and loose motions; a child who drank floor cleaner and "seems fine" (a poison's harm can come later)
-    ("नमस्ते डॉक्टर साहब, भतीजे को दो दिन से उल्टी दस्त है, 8 घंटे से पेशाब नहीं किया, बस सोता रहता है।", "child_danger_signs"),
-    ("बच्चे ने फर्श साफ करने वाला लिक्विड पी लिया, थोड़ा सा, अभी ठीक लग रहा है, खेल रहा है।", "poisoning_or_snakebite"),
+@pytest.mark.parametrize("text, flags", [
+    # w18's other miss: a nephew (a niece, a grandchild) is the child of a child's danger signs
+    ("नमस्ते डॉक्टर साहब, भतीजे को दो दिन से उल्टी दस्त है, 8 घंटे से पेशाब नहीं किया, बस सोता रहता है।", ["child_danger_signs"]),
+    ("bhanje ko halka zukaam hai, khel raha hai", []),
 ])
-def test_a_nephew_without_urine_or_floor_cleaner_drunk_names_its_sign(text, flag):
-    assert flag in redflags.signs_in_text(text)
-
-
-@pytest.mark.parametrize("text", ["bhanje ko halka zukaam hai, khel raha hai",
-                                  "farsh saaf karne wala liquid konsa accha hai, allergy hoti hai"])
-def test_a_nephew_with_a_cold_or_a_floor_cleaner_asked_about_raise_no_banner(text):
-    assert redflags.flags_in_text(text) == []
+def test_a_nephew_without_urine_is_a_childs_danger_sign(text, flags):
+    assert redflags.signs_in_text(text) == flags
