@@ -240,11 +240,21 @@ SELF_HARM_TOLD = [
     "नींद की गोली कहाँ मिलेगी? एक साथ बहुत सारी चाहिए, आज रात के लिए",
     "अब मैं हमेशा के लिए चला जाऊँगा",
     "सबको माफ़ी का मैसेज भेज दिया है",
-    # w17
+    # w17: a last message, no more problems for anyone, finishing oneself, tablets all at once
     "if he beats me again tonight I will finish myself",
     "need paracetamol tonight, after that no more problems for anyone",
     "this is my last message to anyone",
     "saari bachi hui morphine ek saath le lunga is hafte",
+    # a review's crisis phrasings: jest, news or a denial elsewhere in the message do not cancel the sign
+    "sab mera mazaak udate hain, marna chahta hoon",
+    "everyone thinks my life is a joke, I want to die",
+    "papa ki death ki khabar mili, ab jeena nahi chahta",
+    "aisa kuch nahi bacha jiske liye jiyun, marna chahta hoon",
+    "main khush hoon dikhata hoon par andar se marna chahta hoon",
+    "sab khatam karna chahta hoon",
+    "I wish I could sleep and never wake up",
+    "I cant go on anymore",
+    "jeene ki koi wajah nahi dikhti",
 ]
 
 # The same words or themes with no one at risk: each alone, in jest, on a screen, of a past now well, denied
@@ -266,9 +276,16 @@ NOT_SELF_HARM = [
     "saving money for my BP tablets every month",
     "neend ki goli aaj raat le sakti hu kya, neend nahi aati", "bye doctor, last msg from my side, thanks",
     "dadi roz bhagwan ki pooja karti hain, ghutne mein dard", "wrote a note for the school about my sons fever",
-    # the sign only: the classifier, refitted on the self-harm writers (tablets collected), scores this message at its
-    # 0.6 bar, a false alarm the sets measure, not a rule
-    "I collected my pills from the pharmacy today, sugar tablets",
+    "I collected my pills from the pharmacy today, sugar tablets",  # no bare "collected" (the classifier may still)
+    # a review's everyday messages: a place, a time, a purchase or a cut each in another sense
+    "nothing left in my stomach but still vomiting, not feeling well",
+    "is this medicine a burden on the kidneys? taking it tonight",
+    "zindagi se tang aa gayi hoon is dard se, doctor ne dawai de di",
+    "bought mosquito repellent liquid, can I use it tonight", "baygon kharida, aaj raat spray karun?",
+    "neend ki goli aaj raat le lu? sab kehte hain aadat lag jaati hai", "I saved up money for my mothers tablets",
+    "BP ki goliyan bachchon se alag rakh di hain", "yeh tablet alag alag medical pe dhoondhi",
+    "I could sleep forever after this night shift", "glass broke, small cuts on my wrist",
+    "choodi toot gayi, kalai pe kat gaya", "bachcha dawai lena yaad nahi karega",
 ]
 
 
@@ -310,6 +327,10 @@ def test_a_burden_of_work_a_railway_line_a_pool_or_a_kitchen_cut_raise_no_banner
     # w18's miss: floor cleaner said in Hindi, and "seems fine"
     ("बच्चे ने फर्श साफ करने वाला लिक्विड पी लिया, थोड़ा सा, अभी ठीक लग रहा है, खेल रहा है।", ["poisoning_or_snakebite"]),
     ("farsh saaf karne wala liquid konsa accha hai, allergy hoti hai", []),
+    # one sleeping tablet is no poison; food poisoning and an old bite that are over stay over
+    ("neend ki goli leti hoon, chakkar aata hai", []),
+    ("food poisoning tha, ulti hui, ab theek hoon", []),
+    ("saanp ne kaata tha do saal pehle, ab theek hai", []),
 ])
 def test_poison_taken_is_flagged_though_now_fine_and_asked_about_is_not(text, flags):
     assert redflags.flags_in_text(text) == flags
@@ -324,6 +345,8 @@ def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
     # w18's other miss: a nephew (a niece, a grandchild) is the child of a child's danger signs
     ("नमस्ते डॉक्टर साहब, भतीजे को दो दिन से उल्टी दस्त है, 8 घंटे से पेशाब नहीं किया, बस सोता रहता है।", ["child_danger_signs"]),
     ("bhanje ko halka zukaam hai, khel raha hai", []),
+    # 'baje' (o'clock) is no nephew, however 'bhanje' is keyed
+    ("raat 2 baje se ulti dast ho rahe hain, peshab nahi aaya, bas sota rehta hai", []),
 ])
 def test_a_nephew_without_urine_is_a_childs_danger_sign(text, flags):
     assert redflags.signs_in_text(text) == flags

@@ -39,6 +39,20 @@ def _fuzzy_limit(key: str) -> int:
     return 0 if len(key) < 6 else 1 if len(key) < 10 else 2
 
 
+def _pattern(text: str) -> tuple:
+    """A sign pattern as (absent?, alternatives of groups that must be near) per slot."""
+    return tuple((slot.startswith("!"), tuple(tuple(alt.split("~")) for alt in slot.lstrip("!").split("|")))
+                 for slot in str(text).split())
+
+
+@functools.lru_cache(maxsize=None)
+def _lasting(folder) -> dict[str, list[tuple]]:
+    """Per red flag, its ``lasting`` patterns (triage.yaml): signs that hold though the message says the person now
+    seems fine."""
+    return {rf["id"]: [_pattern(p) for p in rf.get("lasting") or []]
+            for rf in knowledge.triage_rules(folder).get("red_flags") or []}
+
+
 @functools.lru_cache(maxsize=None)
 def _compiled(folder):
     """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
@@ -57,8 +71,7 @@ def _compiled(folder):
     negation_keys = {textnorm.word_key(n) for n in NEGATIONS | NEGATED_AFTER}
     flags = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
-        patterns = [tuple((slot.startswith("!"), tuple(tuple(alt.split("~")) for alt in slot.lstrip("!").split("|")))
-                          for slot in str(p).split()) for p in rf.get("signs") or []]
+        patterns = [_pattern(p) for p in rf.get("signs") or []]
         unless = frozenset(g for p in patterns for absent, alts in p if absent for alt in alts for g in alt)
         flags.append((rf["id"], patterns, unless))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
@@ -327,15 +340,16 @@ def writer_out_scores(path=None) -> dict:
 
 
 def signs_in_text(text: str, folder=None) -> list[str]:
-    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general)."""
+    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general). A
+    message that says the person is now fine ("ab theek", group ``resolved``) states only the ``lasting`` signs: a
+    swallowed poison's harm can come hours later."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
     if "general_question" in found:  # "what are the signs of a stroke?"
         return []
-    # "now fine" cancels a sign, but not of a red flag whose harm can come later (triage.yaml ``lasting``: poison)
-    lasting = {rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("lasting")}
-    return [fid for fid, patterns, _ in flags if ("resolved" not in found or fid in lasting)
-            and any(all(_slot_holds(s, found) for s in p) for p in patterns)]
+    if "resolved" in found:
+        flags = [(fid, _lasting(folder)[fid], u) for fid, _, u in flags]
+    return [fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)]
 
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
