@@ -7,7 +7,8 @@ Three readers, one decision (``flags_in_text``, ``decide``):
 - the **signs** of each red flag (``signs_in_text``): patterns over the word groups of red_flag_words.yaml. A
   pattern is space-separated slots that must all hold; a slot is a group, ``a|b`` (either), ``a~b`` (both within
   ``NEAR`` words, either order: "seene mein bahut tez dard" is chest~pain) or ``!a`` (absent: "had a stroke last
-  year" is history). Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
+  year" is history; ``!a~b``: not near each other, "mar jaunga lol" is joking~self_harm). A message that says the
+  person is now fine states only a flag's ``lasting`` patterns (a swallowed poison). Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
   group holds is matched to the nearest group word one edit away (two for long words) with the same first letter
   ("breatheing", "sweting"). A group word after a negation ("no fever") or before a Hindi "there is no" ("bukhar
   nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi");
@@ -46,17 +47,9 @@ def _pattern(text: str) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def _lasting(folder) -> dict[str, list[tuple]]:
-    """Per red flag, its ``lasting`` patterns (triage.yaml): signs that hold though the message says the person now
-    seems fine."""
-    return {rf["id"]: [_pattern(p) for p in rf.get("lasting") or []]
-            for rf in knowledge.triage_rules(folder).get("red_flags") or []}
-
-
-@functools.lru_cache(maxsize=None)
 def _compiled(folder):
     """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
-    patterns, groups a pattern asks to be absent)], the negation words' keys)."""
+    patterns, groups a pattern asks to be absent, ``lasting`` patterns)], the negation words' keys)."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -73,7 +66,7 @@ def _compiled(folder):
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         patterns = [_pattern(p) for p in rf.get("signs") or []]
         unless = frozenset(g for p in patterns for absent, alts in p if absent for alt in alts for g in alt)
-        flags.append((rf["id"], patterns, unless))
+        flags.append((rf["id"], patterns, unless, [_pattern(p) for p in rf.get("lasting") or []]))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
 
 
@@ -347,9 +340,9 @@ def signs_in_text(text: str, folder=None) -> list[str]:
     found = groups_in(text, folder)
     if "general_question" in found:  # "what are the signs of a stroke?"
         return []
-    if "resolved" in found:
-        flags = [(fid, _lasting(folder)[fid], u) for fid, _, u in flags]
-    return [fid for fid, patterns, _ in flags if any(all(_slot_holds(s, found) for s in p) for p in patterns)]
+    now_fine = "resolved" in found
+    return [fid for fid, patterns, _, lasting in flags
+            if any(all(_slot_holds(s, found) for s in p) for p in (lasting if now_fine else patterns))]
 
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
@@ -362,7 +355,7 @@ def dataset_flags_in_text(text: str, folder=None) -> list[str]:
         return []
     roman = textnorm.romanise(text)
     mentioned = knowledge.symptoms_in_text(roman, folder) - _denied_symptoms(roman, folder)
-    unless = {fid: u for fid, _, u in flags}
+    unless = {fid: u for fid, _, u, _ in flags}
     hits = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
