@@ -350,3 +350,25 @@ def test_now_fine_still_cancels_a_sign_of_a_flag_that_is_not_lasting():
 ])
 def test_a_nephew_without_urine_is_a_childs_danger_sign(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text", ["i want to die", "mujhe marna hai", "mujhe mar jaana hai", "मुझे मर जाना है",
+                                  "ab jeene ka mann nahi karta", "main khudkushi kar lunga", "I want to die. What should I do?",
+                                  "मैं आत्महत्या करना चाहता हूँ", "mujhe marna hai, kya karna chahiye",
+                                  "2 saal se jeene ka mann nahi karta", "feeling suicidal tonight"])
+def test_a_wish_to_die_said_outright_raises_the_banner_whatever_the_classifier_reads(text, monkeypatch):
+    # a short message gives the classifier too few words: triage.yaml's `stated` sign decides alone
+    monkeypatch.setattr(redflags, "emergency_probability", lambda t, path=None: 0.0)
+    assert redflags.signs_in_text(text, stated=True) == ["self_harm"]
+    assert redflags.flags_in_text(text) == ["self_harm"]
+
+
+@pytest.mark.parametrize("text", ["I don't want to die from dengue, what precautions should I take?",
+                                  "mujhe marna nahi hai, bas dard kam karne ki dawa batao",
+                                  "I want to die laughing lol this meme",
+                                  "movie mein hero kehta hai mujhe marna hai, bahut sad tha",
+                                  "main jeena nahi chahta tha 2 saal pehle, therapy ke baad ab theek hoon",
+                                  "garmi se mar jaana hai aaj to", "i'm dying to see that movie",
+                                  "what are the signs that someone wants to die? helpline number?"])
+def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright(text):
+    assert redflags.signs_in_text(text, stated=True) == []

@@ -8,7 +8,9 @@ Three readers, one decision (``flags_in_text``, ``decide``):
   pattern is space-separated slots that must all hold; a slot is a group, ``a|b`` (either), ``a~b`` (both within
   ``NEAR`` words, either order: "seene mein bahut tez dard" is chest~pain) or ``!a`` (absent: "had a stroke last
   year" is history; ``!a~b``: not near each other, "mar jaunga lol" is joking~self_harm). A message that says the
-  person is now fine states only a flag's ``lasting`` patterns (a swallowed poison). Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
+  person is now fine states only a flag's ``lasting`` patterns (a swallowed poison). A flag's ``stated`` patterns
+  are signs said outright ("mujhe marna hai"): they raise the banner whatever the classifier reads, where a short
+  message gives it too few words to read. Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
   group holds is matched to the nearest group word one edit away (two for long words) with the same first letter
   ("breatheing", "sweting"). A group word after a negation ("no fever") or before a Hindi "there is no" ("bukhar
   nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi");
@@ -49,7 +51,8 @@ def _pattern(text: str) -> tuple:
 @functools.lru_cache(maxsize=None)
 def _compiled(folder):
     """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
-    patterns, groups a pattern asks to be absent, ``lasting`` patterns)], the negation words' keys)."""
+    patterns, groups a pattern asks to be absent, ``lasting`` patterns, ``stated`` patterns)], the negation words'
+    keys). A ``stated`` pattern is one of the flag's patterns too."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -64,9 +67,10 @@ def _compiled(folder):
     negation_keys = {textnorm.word_key(n) for n in NEGATIONS | NEGATED_AFTER}
     flags = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
-        patterns = [_pattern(p) for p in rf.get("signs") or []]
+        stated = [_pattern(p) for p in rf.get("stated") or []]
+        patterns = [_pattern(p) for p in rf.get("signs") or []] + stated
         unless = frozenset(g for p in patterns for absent, alts in p if absent for alt in alts for g in alt)
-        flags.append((rf["id"], patterns, unless, [_pattern(p) for p in rf.get("lasting") or []]))
+        flags.append((rf["id"], patterns, unless, [_pattern(p) for p in rf.get("lasting") or []], stated))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
 
 
@@ -299,7 +303,9 @@ def decide(text: str, probability: float, folder=None) -> list[str]:
     bar = THRESHOLD if named or set(groups_in(text, folder)) - everyday else CLEAR_THRESHOLD
     if probability < bar and not (named and probability >= SIGN_THRESHOLD) \
             and not (set(named) & trusted and probability >= TRUSTED_THRESHOLD):
-        return by_symptoms
+        named = signs_in_text(text, folder, stated=True)  # said outright: whatever the classifier reads
+        if not named:
+            return by_symptoms
     ids = set(named + by_symptoms) or {CLASSIFIER_FLAG}
     return [rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf["id"] in ids]
 
@@ -332,17 +338,20 @@ def writer_out_scores(path=None) -> dict:
     return out
 
 
-def signs_in_text(text: str, folder=None) -> list[str]:
-    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general). A
-    message that says the person is now fine ("ab theek", group ``resolved``) states only the ``lasting`` signs: a
-    swallowed poison's harm can come hours later."""
+def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
+    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general), or,
+    with ``stated``, only those whose ``stated`` signs it says outright. A message that says the person is now fine
+    ("ab theek", group ``resolved``) states only the ``lasting`` signs: a swallowed poison's harm can come hours
+    later."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
     if "general_question" in found:  # "what are the signs of a stroke?"
         return []
     now_fine = "resolved" in found
-    return [fid for fid, patterns, _, lasting in flags
-            if any(all(_slot_holds(s, found) for s in p) for p in (lasting if now_fine else patterns))]
+    if stated and now_fine:
+        return []
+    return [fid for fid, patterns, _, lasting, outright in flags
+            if any(all(_slot_holds(s, found) for s in p) for p in (outright if stated else lasting if now_fine else patterns))]
 
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
@@ -355,7 +364,7 @@ def dataset_flags_in_text(text: str, folder=None) -> list[str]:
         return []
     roman = textnorm.romanise(text)
     mentioned = knowledge.symptoms_in_text(roman, folder) - _denied_symptoms(roman, folder)
-    unless = {fid: u for fid, _, u, _ in flags}
+    unless = {fid: u for fid, _, u, _, _ in flags}
     hits = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
