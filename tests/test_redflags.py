@@ -372,3 +372,22 @@ def test_a_wish_to_die_said_outright_raises_the_banner_whatever_the_classifier_r
                                   "what are the signs that someone wants to die? helpline number?"])
 def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright(text):
     assert redflags.signs_in_text(text, stated=True) == []
+
+
+@pytest.mark.parametrize("text, flags", [
+    # w19 and w20's misses (dev rows): the wish in the other word order, a lake tonight after letters written, a whole
+    # strip taken together "so I won't wake up", an asthma attack the reliever does not ease (nhs_asthma_attack)
+    ("bas ab marna hai mujhe", ["self_harm"]),
+    ("she deserves a better mother. I've written letters for my husband. Tonight I'll go to the lake", ["self_harm"]),
+    ("2 patte alprazolam ke hai, sab ek saath le lu toh subah nahi uthungi na?", ["self_harm"]),
+    ("दमा का दौरा है पंप से भी आराम नहीं", ["severe_breathing_difficulty"]),
+    # one sleeping pill's worry, an inhaler that often does not help, a lake for a picnic, a rope for a swing, and
+    # 'setting' (a slip away from 'seizing') name none
+    ("neend ki goli lene se subah nahi uthungi kya? bahut neend aati hai", []),
+    ("asthma hai, inhaler se aaram nahi milta kabhi kabhi, doctor badlu?", []),
+    ("lake pe picnic jaana hai tonight, mosquito repellent konsa", []),
+    ("bachon ke liye jhula banane ko rassi li hai, kaunsi gaanth lagau", []),
+    ("which ac setting is best for a baby with a cold", []),
+])
+def test_signs_from_the_short_and_self_harm_writers(text, flags):
+    assert redflags.signs_in_text(text) == flags
