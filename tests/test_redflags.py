@@ -391,3 +391,20 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
 ])
 def test_signs_from_the_short_and_self_harm_writers(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flags", [
+    # w21 and w22's misses (dev rows): things given away with a goodbye, a last message and a terrace when no one is
+    # there, 30-40 paracetamol taken 'just asking', speech gone strange in Devanagari, a child 'ab theek se' not waking
+    ("Gave my bike keys to my roommate and told him to keep it. Thanks for listening. Bye.", ["self_harm"]),
+    ("papa ko last msg likh ke rakha hai. kal subah 5 baje chhat pe jaunga, tab koi nahi hota", ["self_harm"]),
+    ("bas puchna tha, 30-40 paracetamol kha le to kitni der lagti hai. maine kha li hai abhi", ["poisoning_or_snakebite"]),
+    ("अभी खाना खाते हुए उनकी आवाज़ एकदम लड़खड़ाने लगी, शब्द उल्टे-सीधे निकल रहे", ["slurred_speech", "sudden_confusion"]),
+    ("3 saal ka ab theek se jaag hi nahi raha, aankhe andar dhasi hui, haath thande", ["child_danger_signs"]),
+    # 'ab theek se' (properly) is no 'now fine' either way; a rope for the washing or the cow is no means
+    ("bukhar ab theek se utar gaya, khana kha raha hai", []),
+    ("Bought new nylon rope for drying clothes on terrace, nicked my finger, tetanus shot?", []),
+    ("गाय बाँधने के लिए नई रस्सी ली, हाथ कट गया, टिटनेस का इंजेक्शन लगवाऊँ?", []),
+])
+def test_signs_from_the_buried_and_indirect_writers(text, flags):
+    assert redflags.signs_in_text(text) == flags

@@ -105,7 +105,11 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
-    return dict(found)
+    # words that read otherwise inside a longer phrase ("ab theek se jaag nahi raha": not 'now fine' but 'properly')
+    other = found.pop("read_otherwise", [])
+    found = {g: kept for g, spans in found.items()
+             if (kept := [(i, j) for i, j in spans if not any(a <= i and j <= b for a, b in other)])}
+    return found
 
 
 def _near(a: list, b: list) -> bool:
