@@ -408,3 +408,20 @@ def test_signs_from_the_short_and_self_harm_writers(text, flags):
 ])
 def test_signs_from_the_buried_and_indirect_writers(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flags", [
+    # w23's misses (dev rows): things given away 'because it will all be over soon', a pet left for good with thanks
+    # for trying, a burden on a son with papers put in his name and a last day, sleep forever said in Devanagari
+    ("Gave my laptop password to my roommate, my guitar goes to my cousin. It will all be over soon.", ["self_harm"]),
+    ("Left my dog with my neighbour for good. Just wanted to say thanks to this app for trying.", ["self_harm"]),
+    ("I'm only a burden on my son now. Said goodbye to my sister. Today is my last day.", ["self_harm"]),
+    ("बार-बार लगता है इंजेक्शन लेकर हमेशा के लिए सो जाऊं", ["self_harm"]),
+    # a last day at the office, a dog left for a holiday, a rope for the buffaloes, a film's scene name none
+    ("today is my last day at office, farewell party, ate too much, acidity", []),
+    ("left my dog with my neighbour while on holiday, he has a tick, what to do", []),
+    ("Need a strong rope for tying the water tank lid and the buffaloes", []),
+    ("the scene where the son attempts suicide made me cry, such an important film", []),
+])
+def test_signs_from_the_third_self_harm_writer(text, flags):
+    assert redflags.signs_in_text(text) == flags
