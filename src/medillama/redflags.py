@@ -10,7 +10,8 @@ Three readers, one decision (``flags_in_text``, ``decide``):
   year" is history; ``!a~b``: not near each other, "mar jaunga lol" is joking~self_harm). A message that says the
   person is now fine states only a flag's ``lasting`` patterns (a swallowed poison). A flag's ``stated`` patterns
   are signs said outright ("mujhe marna hai"): they raise the banner whatever the classifier reads, where a short
-  message gives it too few words to read. Words are compared by ``textnorm.word_key`` after Devanagari is transliterated; a word no
+  message gives it too few words to read. Words are compared by ``textnorm.word_key`` after Devanagari is
+  transliterated; a word no
   group holds is matched to the nearest group word one edit away (two for long words) with the same first letter
   ("breatheing", "sweting"). A group word after a negation ("no fever") or before a Hindi "there is no" ("bukhar
   nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi");
@@ -52,7 +53,7 @@ def _pattern(text: str) -> tuple:
 def _compiled(folder):
     """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
     patterns, groups a pattern asks to be absent, ``lasting`` patterns, ``stated`` patterns)], the negation words'
-    keys). A ``stated`` pattern is one of the flag's patterns too."""
+    keys). A ``stated`` pattern is one of the flag's patterns too; the groups to be absent are the ``signs``' only."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -67,10 +68,10 @@ def _compiled(folder):
     negation_keys = {textnorm.word_key(n) for n in NEGATIONS | NEGATED_AFTER}
     flags = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
+        signs = [_pattern(p) for p in rf.get("signs") or []]
         stated = [_pattern(p) for p in rf.get("stated") or []]
-        patterns = [_pattern(p) for p in rf.get("signs") or []] + stated
-        unless = frozenset(g for p in patterns for absent, alts in p if absent for alt in alts for g in alt)
-        flags.append((rf["id"], patterns, unless, [_pattern(p) for p in rf.get("lasting") or []], stated))
+        unless = frozenset(g for p in signs for absent, alts in p if absent for alt in alts for g in alt)
+        flags.append((rf["id"], signs + stated, unless, [_pattern(p) for p in rf.get("lasting") or []], stated))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
 
 
@@ -105,11 +106,7 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
-    # words that read otherwise inside a longer phrase ("ab theek se jaag nahi raha": not 'now fine' but 'properly')
-    other = found.pop("read_otherwise", [])
-    found = {g: kept for g, spans in found.items()
-             if (kept := [(i, j) for i, j in spans if not any(a <= i and j <= b for a, b in other)])}
-    return found
+    return dict(found)
 
 
 def _near(a: list, b: list) -> bool:
@@ -294,7 +291,8 @@ def flags_in_text(text: str, folder=None) -> list[str]:
     ``CLEAR_THRESHOLD`` for a message of everyday complaints only ("a rash on my arm and chest"). Measured leaving
     one writer's messages out, the classifier carries over to a new writer's words far better than the signs,
     which flag too much and too little there. The signs name what was seen; when none does, the flag is
-    ``CLASSIFIER_FLAG``. The dataset's own phrasings of a red flag are flagged whatever the classifier says."""
+    ``CLASSIFIER_FLAG``. The dataset's own phrasings of a red flag, and a flag's ``stated`` signs (said outright),
+    are flagged whatever the classifier says."""
     return decide(text, emergency_probability(text), folder)
 
 
@@ -305,11 +303,13 @@ def decide(text: str, probability: float, folder=None) -> list[str]:
     trusted = {rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf.get("trusted")}
     everyday = set(knowledge.load("red_flag_words.yaml", folder).get("everyday_groups") or [])
     bar = THRESHOLD if named or set(groups_in(text, folder)) - everyday else CLEAR_THRESHOLD
-    if probability < bar and not (named and probability >= SIGN_THRESHOLD) \
-            and not (set(named) & trusted and probability >= TRUSTED_THRESHOLD):
-        named = signs_in_text(text, folder, stated=True)  # said outright: whatever the classifier reads
-        if not named:
+    heard = probability >= bar or (named and probability >= SIGN_THRESHOLD) \
+        or (set(named) & trusted and probability >= TRUSTED_THRESHOLD)
+    if not heard:
+        outright = signs_in_text(text, folder, stated=True)  # said outright: whatever the classifier reads
+        if not outright:
             return by_symptoms
+        named = outright
     ids = set(named + by_symptoms) or {CLASSIFIER_FLAG}
     return [rf["id"] for rf in knowledge.triage_rules(folder).get("red_flags") or [] if rf["id"] in ids]
 
@@ -317,8 +317,8 @@ def decide(text: str, probability: float, folder=None) -> list[str]:
 def writer_out_scores(path=None) -> dict:
     """How the banner carries over to a writer it has not read: for each writer of the dev rows, the classifier is
     fitted on the other writers' rows and the banner decided on this writer's, as on a new set of messages.
-    {writer: {"recall", "false_alarms", "emergency_rows", "other_rows"}}, a rate None where the writer wrote no such row:
-    how the thresholds were chosen."""
+    {writer: {"recall", "false_alarms", "emergency_rows", "other_rows"}}, a rate None where the writer wrote no such
+    row: how the thresholds were chosen."""
     import tempfile
 
     import pandas as pd
@@ -345,8 +345,8 @@ def writer_out_scores(path=None) -> dict:
 def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
     """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general), or,
     with ``stated``, only those whose ``stated`` signs it says outright. A message that says the person is now fine
-    ("ab theek", group ``resolved``) states only the ``lasting`` signs: a swallowed poison's harm can come hours
-    later."""
+    ("ab theek", group ``resolved``) states only the ``lasting`` signs (a swallowed poison's harm can come hours
+    later), and nothing outright."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
     if "general_question" in found:  # "what are the signs of a stroke?"
@@ -354,8 +354,17 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
     now_fine = "resolved" in found
     if stated and now_fine:
         return []
-    return [fid for fid, patterns, _, lasting, outright in flags
-            if any(all(_slot_holds(s, found) for s in p) for p in (outright if stated else lasting if now_fine else patterns))]
+    out = []
+    for fid, patterns, _, lasting, outright in flags:
+        if stated:
+            said = outright
+        elif now_fine:
+            said = lasting
+        else:
+            said = patterns
+        if any(all(_slot_holds(s, found) for s in p) for p in said):
+            out.append(fid)
+    return out
 
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
