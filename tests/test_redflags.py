@@ -388,12 +388,6 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("lake pe picnic jaana hai tonight, mosquito repellent konsa", []),
     ("bachon ke liye jhula banane ko rassi li hai, kaunsi gaanth lagau", []),
     ("which ac setting is best for a baby with a cold", []),
-])
-def test_signs_from_the_short_and_self_harm_writers(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # w21 and w22's misses (dev rows): things given away with a goodbye, a last message and a terrace when no one is
     # there, 30-40 paracetamol taken 'just asking', speech gone strange in Devanagari
     ("Gave my bike keys to my roommate and told him to keep it. Thanks for listening. Bye.", ["self_harm"]),
@@ -403,12 +397,6 @@ def test_signs_from_the_short_and_self_harm_writers(text, flags):
     # a rope for the washing or the cow is no means
     ("Bought new nylon rope for drying clothes on terrace, nicked my finger, tetanus shot?", []),
     ("गाय बाँधने के लिए नई रस्सी ली, हाथ कट गया, टिटनेस का इंजेक्शन लगवाऊँ?", []),
-])
-def test_signs_from_the_buried_and_indirect_writers(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # w23's misses (dev rows): things given away 'because it will all be over soon', a pet left for good with thanks
     # for trying, a burden on a son with papers put in his name and a last day, sleep forever said in Devanagari
     ("Gave my laptop password to my roommate, my guitar goes to my cousin. It will all be over soon.", ["self_harm"]),
@@ -421,7 +409,7 @@ def test_signs_from_the_buried_and_indirect_writers(text, flags):
     ("Need a strong rope for tying the water tank lid and the buffaloes", []),
     ("a film where the son attempts suicide, it made me cry", []),
 ])
-def test_signs_from_the_third_self_harm_writer(text, flags):
+def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
 
 
