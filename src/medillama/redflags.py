@@ -11,10 +11,10 @@ Three readers, one decision (``flags_in_text``, ``decide``):
   person is now fine states only a flag's ``lasting`` patterns (a swallowed poison). A flag's ``stated`` patterns
   are signs said outright ("mujhe marna hai"): they raise the banner whatever the classifier reads, where a short
   message gives it too few words to read. Words are compared by ``textnorm.word_key`` after Devanagari is
-  transliterated; a word no
-  group holds is matched to the nearest group word one edit away (two for long words) with the same first letter
-  ("breatheing", "sweting"). A group word after a negation ("no fever") or before a Hindi "there is no" ("bukhar
-  nahi hai") does not count, unless the group word itself holds it ("not responding", "hosh nahi");
+  transliterated; a word no group holds is matched to the nearest group word one edit away (two for long words)
+  with the same first letter ("breatheing", "sweting"). A group word after a negation ("no fever") or before a
+  Hindi "there is no" ("bukhar nahi hai") does not count, unless the group word itself holds it ("not responding",
+  "hosh nahi");
 - the **dataset's own phrasings** (``dataset_flags_in_text``): a message that states a red flag's dataset symptoms
   as the lexicon phrases them, so a query written like the dataset's gets the banner its case's triage asks for.
 """
