@@ -408,6 +408,13 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("left my dog with my neighbour while on holiday, he has a tick, what to do", []),
     ("Need a strong rope for tying the water tank lid and the buffaloes", []),
     ("a film where the son attempts suicide, it made me cry", []),
+    # w25's misses (dev rows): ending one's life thought of, burning oneself now, a friend's last message in Devanagari;
+    # a burning sensation and a burn from the tawa name none
+    ("Doctor I am seriously thinking of ending my life", ["self_harm"]),
+    ("burning my arm with a lighter right now, its the only thing that helps", ["self_harm"]),
+    ("दोस्त का मैसेज आया 'ये मेरा आखिरी मैसेज है, मेरे लिए रोना मत' और अब उसका phone बंद है", ["self_harm"]),
+    ("burning sensation in my arm since morning, what to apply", []),
+    ("I burnt my hand on the tawa, applied ice", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
