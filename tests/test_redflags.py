@@ -452,3 +452,18 @@ def test_everyday_words_the_new_signs_must_not_read_as_a_red_flag(text, flag):
 ])
 def test_a_crisis_near_everyday_words_and_plain_wishes_name_self_harm(text):
     assert "self_harm" in redflags.signs_in_text(text)
+
+
+@pytest.mark.parametrize("text, flags", [
+    # "theek se" is "properly": not waking or speaking properly now is no recovery ("ab theek" read it as one)
+    ("बच्चा सुबह से सुस्त है, अब ठीक से जाग नहीं रहा", ["unconsciousness", "child_danger_signs"]),
+    ("papa ab thik se bol nahi pa rahe, zubaan ladkhada rahi", ["slurred_speech"]),
+])
+def test_properly_is_not_now_fine(text, flags):
+    assert "resolved" not in redflags.groups_in(text)
+    assert redflags.signs_in_text(text) == flags
+
+
+def test_now_fine_still_reads_as_a_recovery():
+    assert "resolved" in redflags.groups_in("beta ab theek hai, khel raha hai")
+    assert "resolved" in redflags.groups_in("अब ठीक है, ठीक से खा रहा है")

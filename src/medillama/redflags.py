@@ -106,6 +106,11 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
+    hidden = found.pop("manner", [])  # "theek se" (properly): its words stand for no other group ("ab theek")
+    for group, spans in list(found.items()):
+        found[group] = [(s, e) for s, e in spans if not any(s < he and hs < e for hs, he in hidden)]
+        if not found[group]:
+            del found[group]
     return dict(found)
 
 
