@@ -117,7 +117,8 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      cfg["lora"], d, fused_lm_head=cfg["train"]["fused_lm_head"],
                                      decision_weight=cfg["train"]["decision_weight"],
                                      use_peft=cfg["train"]["use_peft"],
-                                     embedding_lr_scale=cfg["train"]["embedding_lr_scale"])
+                                     embedding_lr_scale=cfg["train"]["embedding_lr_scale"],
+                                     curriculum=cfg["train"]["curriculum"])
         trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
 

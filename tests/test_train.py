@@ -279,6 +279,30 @@ def test_hinglish_weight_counts_each_hindi_decision_row_that_often_in_the_traini
     assert loss > plain * 1.2
 
 
+@pytest.mark.parametrize("strategy", ["random", "group_by_length"])
+def test_answers_first_trains_every_whole_answer_before_the_decision_rows(tokenizer, tmp_path, strategy):
+    """train.curriculum: answers_first keeps the trainer's own draw (seeded; grouped by length or not) within each
+    part and takes the whole answers ahead; none leaves the draw as it is, answers and decision rows mixed."""
+    _, ds = masked_rows(tokenizer)  # 8 answers, 8 decision rows, 1 drill row
+    answers = {i for i, k in enumerate(ds["kind"]) if k == "answer"}
+
+    def order(curriculum):
+        trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None,
+                                     sft(tmp_path, train_sampling_strategy=strategy), LORA, tmp_path / "out",
+                                     curriculum=curriculum)
+        torch.manual_seed(1)
+        return list(trainer._get_train_sampler())
+
+    plain, phased = order("none"), order("answers_first")
+    assert sorted(plain) == sorted(phased) == list(range(len(ds)))
+    assert set(plain[:8]) != answers  # the draw mixes the kinds
+    assert set(phased[:8]) == answers
+    assert phased == [i for i in plain if i in answers] + [i for i in plain if i not in answers]
+    with pytest.raises(ValueError, match="train.curriculum: 'decisions_first'"):
+        train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out",
+                           curriculum="decisions_first")
+
+
 def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
     ck = tmp_path / "checkpoints"
     (ck / "checkpoint-20").mkdir(parents=True)

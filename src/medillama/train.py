@@ -63,6 +63,23 @@ class RowWeightCollator:
         return {**batch, "loss_weight": weights}
 
 
+class AnswersFirstSampler:
+    """The trainer's own sampler (grouped by length, seeded), with the rows of ``first`` (indices) taken ahead of
+    the others, each part in the order the inner sampler drew it: a curriculum, whole answers first, then the decision
+    and drill rows (``train.curriculum: answers_first``)."""
+
+    def __init__(self, inner, first):
+        self.inner, self.first = inner, frozenset(first)
+
+    def __iter__(self):
+        order = list(self.inner)
+        yield from (i for i in order if i in self.first)
+        yield from (i for i in order if i not in self.first)
+
+    def __len__(self):
+        return len(self.inner)
+
+
 def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool = False):
     """TRL's SFTTrainer counting the tokens each step trains on, or a subclass of it with a plain cross-entropy
     loss on the labelled positions' logits (in training the prompt positions skip the LM head). The subclass is
@@ -75,6 +92,11 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     class CountingSFTTrainer(SFTTrainer):
         """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA."""
         tokens_seen = 0
+        first_rows = None  # indices trained before the rest (AnswersFirstSampler); None: the sampler's order
+
+        def _get_train_sampler(self, train_dataset=None):
+            inner = super()._get_train_sampler(train_dataset)
+            return AnswersFirstSampler(inner, self.first_rows) if self.first_rows and inner is not None else inner
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             mask = inputs.get("attention_mask")
@@ -139,12 +161,14 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
 
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 use_peft: bool = True, embedding_lr_scale: float = 1.0):
+                 use_peft: bool = True, embedding_lr_scale: float = 1.0, curriculum: str = "none"):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
     ``lora`` section unused), the token embedding matrix at ``embedding_lr_scale`` times the learning rate.
     ``decision_weight`` > 1 weights the loss of the decision lines that much more in training, as a weighted mean
     over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
-    column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training."""
+    column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training.
+    ``curriculum``: ``none`` (rows in the sampler's order) or ``answers_first`` (every whole answer before the
+    decision and drill rows, by the ``kind`` column)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -163,6 +187,10 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     cls = trainer_class(fused_lm_head, decision_weight, "loss_weight" in train_ds.column_names)
     trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                   peft_config=LoraConfig(**lora) if use_peft else None, callbacks=callbacks)
+    if curriculum == "answers_first":
+        trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k == "answer")
+    elif curriculum != "none":
+        raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
     if embedding_lr_scale != 1.0:
         scale_embedding_lr(trainer, embedding_lr_scale)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
