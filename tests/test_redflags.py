@@ -415,6 +415,17 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("दोस्त का मैसेज आया 'ये मेरा आखिरी मैसेज है, मेरे लिए रोना मत' और अब उसका phone बंद है", ["self_harm"]),
     ("burning sensation in my arm since morning, what to apply", []),
     ("I burnt my hand on the tawa, applied ice", []),
+    # w26's false alarms (dev rows): an overdose years ago, now well; a sack lifted and chest pain on pressing and
+    # turning (Devanagari); black stool after iron tablets begun (Devanagari); and what still names its flag: pills
+    # swallowed today after a past attempt, black vomit, chest tightness with sweating after a cylinder was lifted
+    ("my brother took an overdose 5 years back, now doing well on medicine. is it safe to reduce the dose?", []),
+    ("mere dost ne kuch saal pehle neend ki goliyan kha li thi, ab wo thik hai. support kaise karu?", []),
+    ("पति ने कल भारी बोरी उठाई थी, आज सीने की दाईं तरफ दर्द है, दबाने और करवट लेने पर बढ़ता है। पसीना नहीं", []),
+    ("मम्मी ने कल आयरन की गोली शुरू की, आज मल काला आया। उल्टी नहीं", []),
+    ("5 saal pehle bhi kiya tha, aaj phir usne bahut saari goliyan kha li", ["poisoning_or_snakebite"]),
+    ("black vomit twice since morning", ["vomiting_blood_or_black_stools"]),
+    ("uncle lifted a heavy gas cylinder and now has chest tightness and sweating",
+     ["chest_pain_with_sweating_or_breathlessness"]),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags

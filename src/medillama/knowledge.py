@@ -116,8 +116,9 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
         used = {g for p in rf.get("signs") or [] for slot in str(p).split()
                 for alt in slot.lstrip("!").split("|") for g in alt.split("~")}
         problems += [f"triage: red flag {rf.get('id')}: sign uses unknown word group {g}" for g in sorted(used - set(groups))]
-    problems += [f"red_flag_words: everyday group {g} is not a group" for g in
-                 load("red_flag_words.yaml", folder).get("everyday_groups") or [] if g not in groups]
+    for key in ("everyday_groups", "hiding_groups"):
+        problems += [f"red_flag_words: {key}: {g} is not a group" for g in
+                     load("red_flag_words.yaml", folder).get(key) or [] if g not in groups]
     for g, words in groups.items():
         problems += [f"red_flag_words: {g}: unbalanced braces in {w!r}" for w in words or []
                      if any(c in e for e in expand(str(w)) for c in "{}")]

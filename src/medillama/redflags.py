@@ -106,12 +106,19 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
-    hidden = found.pop("manner", [])  # "theek se" (properly): its words stand for no other group ("ab theek")
+    hiding = _hiding_groups(folder)  # "theek se" (properly): its words stand for no other group ("ab theek")
+    hidden = [span for g in hiding for span in found.get(g, ())]
     for group, spans in list(found.items()):
-        found[group] = [(s, e) for s, e in spans if not any(s < he and hs < e for hs, he in hidden)]
-        if not found[group]:
-            del found[group]
+        if group not in hiding:
+            found[group] = [(s, e) for s, e in spans if not any(s < he and hs < e for hs, he in hidden)]
+            if not found[group]:
+                del found[group]
     return dict(found)
+
+
+@functools.lru_cache(maxsize=None)
+def _hiding_groups(folder) -> frozenset:
+    return frozenset(knowledge.load("red_flag_words.yaml", folder).get("hiding_groups") or [])
 
 
 def _near(a: list, b: list) -> bool:
