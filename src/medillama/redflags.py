@@ -94,7 +94,8 @@ def _canonical(key: str, folder) -> str:
 
 
 def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
-    """Word groups found in a message, each with the (start, end) word spans where it occurs."""
+    """Word groups found in a message, each with the (start, end) word spans where it occurs; words inside a phrase
+    of a ``hiding_groups`` group stand for no other group ("theek se", properly, is no "ab theek", now fine)."""
     index, _, _, negations = _compiled(folder)
     ks = [_canonical(k, folder) for k in textnorm.keys(text, breaks=True)]
     found = defaultdict(list)
@@ -106,7 +107,7 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
-    hiding = _hiding_groups(folder)  # "theek se" (properly): its words stand for no other group ("ab theek")
+    hiding = _hiding_groups(folder)
     hidden = [span for g in hiding for span in found.get(g, ())]
     for group, spans in list(found.items()):
         if group not in hiding:
