@@ -426,6 +426,14 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("black vomit twice since morning", ["vomiting_blood_or_black_stools"]),
     ("uncle lifted a heavy gas cylinder and now has chest tightness and sweating",
      ["chest_pain_with_sweating_or_breathlessness"]),
+    # w28's false alarms (dev rows): blood denied before 'only phlegm', confused by a portal, a syllabus or a career;
+    # disoriented after an exam, and blood coughed 'bas' (that is all) keep their flags
+    ("kal se gala kharab, khaans khaans ke haal bura, khoon nhi bas balgam", []),
+    ("so confused by this new office portal, dont even recognise my own timesheet", []),
+    ("इतना confuse हूँ इस नए syllabus से, कुछ पहचान में नहीं आ रहा", []),
+    ("bhai itna confused hu career ko leke", []),
+    ("papa exam dene gaye the, wahan se aake bahut confused hain, kisi ko pehchan nahi rahe", ["sudden_confusion"]),
+    ("khansi mein khoon aa raha hai bas", ["coughing_blood_in_a_query"]),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags

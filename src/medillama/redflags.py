@@ -52,8 +52,8 @@ def _pattern(text: str) -> tuple:
 @functools.lru_cache(maxsize=None)
 def _compiled(folder):
     """Built once per knowledge folder: (first key -> [(group, keys)], group words by first letter, [(flag id,
-    patterns, groups a pattern asks to be absent, ``lasting`` patterns, ``stated`` patterns)], the negation words'
-    keys). A ``stated`` pattern is one of the flag's patterns too; the groups to be absent are the ``signs``' only."""
+    patterns, the slots a pattern asks to be absent, ``lasting`` patterns, ``stated`` patterns)], the negation words'
+    keys). A ``stated`` pattern is one of the flag's patterns too; the slots to be absent are the ``signs``' only."""
     groups = knowledge.red_flag_words(folder)
     index = defaultdict(list)
     for group, words in groups.items():
@@ -70,7 +70,7 @@ def _compiled(folder):
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         signs = [_pattern(p) for p in rf.get("signs") or []]
         stated = [_pattern(p) for p in rf.get("stated") or []]
-        unless = frozenset(g for p in signs for absent, alts in p if absent for alt in alts for g in alt)
+        unless = tuple({alts for p in signs for absent, alts in p if absent})
         flags.append((rf["id"], signs + stated, unless, [_pattern(p) for p in rf.get("lasting") or []], stated))
     return dict(index), {c: tuple(v) for c, v in vocab.items()}, flags, frozenset(negation_keys)
 
@@ -382,19 +382,19 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
 
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
     """Ids of the red flags whose dataset symptoms a message states in the lexicon's phrasings, unless it denies
-    them ("no chest pain"), speaks of the past ("had a stroke in 2019") or holds a group a sign of the flag
-    excludes ("black stool since the iron tablets")."""
+    them ("no chest pain"), speaks of the past ("had a stroke in 2019") or holds what a sign of the flag excludes
+    ("black stool since the iron tablets", a group or two near each other)."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
     if "history" in found:
         return []
     roman = textnorm.romanise(text)
     mentioned = knowledge.symptoms_in_text(roman, folder) - _denied_symptoms(roman, folder)
-    unless = {fid: u for fid, _, u, _, _ in flags}
+    unless = {fid: u for fid, _, u, _, _ in flags}  # the signs' absent slots: "!iron", "!puzzle~confused"
     hits = []
     for rf in knowledge.triage_rules(folder).get("red_flags") or []:
         all_of, any_of = set(rf.get("all_of") or []), set(rf.get("any_of") or [])
         if (all_of or any_of) and all_of <= mentioned and (not any_of or any_of & mentioned) \
-                and not unless.get(rf["id"], frozenset()) & set(found):
+                and not any(_any_alt(alts, found) for alts in unless.get(rf["id"], ())):
             hits.append(rf["id"])
     return hits

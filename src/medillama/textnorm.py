@@ -144,7 +144,9 @@ def keys(text: str, breaks: bool = False) -> list[str]:
 NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its clause: "no fever"
 # after a word, a Hindi "there is no ...": "bukhar nahi hai", "sujan nahi," (not "saans nahi aa rahi")
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
-NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", BREAK}
+# what may follow a Hindi "there is no": a verb's end, the clause's end, or "only"/"but" ("khoon nahi bas balgam": no
+# blood, only phlegm)
+NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "bas", "sirf", "lekin", "but", BREAK}
 NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
 # A symptom no longer there ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai"), read as denied by the gloss
 # only (``denied(..., lapsed=True)``): in the red flags "bol nahi rahe" (not speaking) and "saans nahi ho rahi" are the
