@@ -119,3 +119,20 @@ def test_a_model_trained_with_eager_attention_decodes_with_sdpa(tokenizer, step_
     assert model.config._attn_implementation == "sdpa"
     after = [o.text for o in HFBackend(model, tokenizer, batch_size=2, chat=False).generate(prompts, max_new_tokens=4)]
     assert after == before  # the same greedy answers, from the other kernel
+
+
+def test_the_probe_keeps_each_dtypes_best_sample_taken_in_turn(monkeypatch):
+    """A burst of another process's work during one sample (here bf16's second) does not decide the comparison."""
+    import torch
+
+    samples = iter([200.0, 800.0, 210.0, 50.0, 190.0, 790.0])
+    calls = []
+
+    def fake(dtype, seconds):
+        calls.append(dtype)
+        return next(samples)
+
+    monkeypatch.setattr(precision, "matmul_gflops", fake)
+    rates = precision.probe.__wrapped__(rounds=3, seconds=0.01)
+    assert rates == {"fp32_gflops": 210.0, "bf16_gflops": 800.0}
+    assert calls == [torch.float32, torch.bfloat16] * 3
