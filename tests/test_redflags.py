@@ -434,6 +434,13 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("bhai itna confused hu career ko leke", []),
     ("papa exam dene gaye the, wahan se aake bahut confused hain, kisi ko pehchan nahi rahe", ["sudden_confusion"]),
     ("khansi mein khoon aa raha hai bas", ["coughing_blood_in_a_query"]),
+    # w27's miss and false alarms (dev rows): how high a fall is sure to kill, asked beside despair; a suicide in a
+    # novel or a book; and how high a building is, asked for sore knees, names none
+    ("kitne floor se girne pe pakka mar jate hai? 5th floor kaafi hai kya? dhanda doob gaya sab, ab kuch nahi bacha",
+     ["self_harm"]),
+    ("I am reading a novel for book club where the main character attempts suicide. how to discuss it?", []),
+    ("एक किताब पढ़ रही हूँ जिसमें नायिका आत्महत्या कर लेती है", []),
+    ("kitne floor ki building hai, lift kharab hai, ghutno mein dard", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
