@@ -493,3 +493,26 @@ def test_properly_is_not_now_fine(text, flags):
 def test_now_fine_still_reads_as_a_recovery():
     assert "resolved" in redflags.groups_in("beta ab theek hai, khel raha hai")
     assert "resolved" in redflags.groups_in("अब ठीक है, ठीक से खा रहा है")
+
+
+@pytest.mark.parametrize("text, flag", [
+    # a review of the hiding groups and the new exclusions: each hides or excludes only what it names
+    ("Feels like a heavy load on my chest, sweating a lot", "chest_pain_with_sweating_or_breathlessness"),
+    ("seene pe jaise koi bhaari cheez rakhi ho, pasina aa raha hai", "chest_pain_with_sweating_or_breathlessness"),
+    ("was doing chest press when sudden crushing pain and cold sweat started",
+     "chest_pain_with_sweating_or_breathlessness"),
+    ("asthma hai, inhaler liya par theek se aaram nahi mil raha", "severe_breathing_difficulty"),
+    ("beta ne 2 mahine pehle laayi chuhe maar dawa kha li", "poisoning_or_snakebite"),
+    ("my 2 year old swallowed iron tablets we bought last year", "poisoning_or_snakebite"),
+    ("Pichhle saal bhi, aaj phir zeher pi liya", "poisoning_or_snakebite"),
+    ("dadi ko lekar hospital jaayein? achanak bahut confused ho gayi hain", "sudden_confusion"),
+    ("On day 3 of her antibiotic course, grandma is suddenly confused", "sudden_confusion"),
+])
+def test_hiding_and_exclusions_keep_the_emergencies_they_do_not_name(text, flag):
+    assert flag in redflags.signs_in_text(text)
+
+
+def test_hiding_leaves_other_groups_their_words():
+    assert redflags.signs_in_text("I'm going to kill myself at the gym tonight", stated=True) == []
+    assert "black" not in redflags.groups_in("kid vomiting after eating dark chocolate")
+    assert "black" in redflags.groups_in("kid vomiting dark brown stuff")

@@ -281,26 +281,35 @@ def test_hinglish_weight_counts_each_hindi_decision_row_that_often_in_the_traini
 
 @pytest.mark.parametrize("strategy", ["random", "group_by_length"])
 def test_answers_first_trains_every_whole_answer_before_the_decision_rows(tokenizer, tmp_path, strategy):
-    """train.curriculum: answers_first keeps the trainer's own draw (seeded; grouped by length or not) within each
-    part and takes the whole answers ahead; none leaves the draw as it is, answers and decision rows mixed."""
+    """train.curriculum: answers_first: the batches training draws hold every whole answer (labels ending in EOS)
+    before any decision or drill row, in a seeded order (the same on a second trainer, as a resumed run needs);
+    none mixes the kinds. Other batch strategies are refused."""
     _, ds = masked_rows(tokenizer)  # 8 answers, 8 decision rows, 1 drill row
-    answers = {i for i, k in enumerate(ds["kind"]) if k == "answer"}
 
-    def order(curriculum):
+    def batches(curriculum, seed=0, global_seed=1234):
         trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None,
-                                     sft(tmp_path, train_sampling_strategy=strategy), LORA, tmp_path / "out",
-                                     curriculum=curriculum)
-        torch.manual_seed(1)
-        return list(trainer._get_train_sampler())
+                                     sft(tmp_path, train_sampling_strategy=strategy, seed=seed, data_seed=seed),
+                                     LORA, tmp_path / "out", curriculum=curriculum)
+        torch.manual_seed(global_seed)  # the global generator must not decide the curriculum's order
+        out = list(trainer.get_train_dataloader())
+        torch.manual_seed(4321)
+        return [(b["labels"] == tokenizer.eos_token_id).any(dim=1).tolist() for b in out], \
+            [b["input_ids"].tolist() for b in out]
 
-    plain, phased = order("none"), order("answers_first")
-    assert sorted(plain) == sorted(phased) == list(range(len(ds)))
-    assert set(plain[:8]) != answers  # the draw mixes the kinds
-    assert set(phased[:8]) == answers
-    assert phased == [i for i in plain if i in answers] + [i for i in plain if i not in answers]
+    kinds, order = batches("answers_first")
+    flat = [k for b in kinds for k in b]
+    assert flat == [True] * 8 + [False] * 9
+    assert batches("answers_first", global_seed=99)[1] == order  # seeded by data_seed: the same draw again
+    assert batches("answers_first", seed=1)[1] != order
+    mixed = [k for b in batches("none")[0] for k in b]
+    assert sorted(mixed) == sorted(flat) and mixed != flat
     with pytest.raises(ValueError, match="train.curriculum: 'decisions_first'"):
         train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out",
                            curriculum="decisions_first")
+    with pytest.raises(ValueError, match="orders rows, not batches"):
+        train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None,
+                           sft(tmp_path, train_sampling_strategy="batch_rebalance"), LORA, tmp_path / "out",
+                           curriculum="answers_first")
 
 
 def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):

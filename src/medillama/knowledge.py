@@ -113,12 +113,15 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
             problems.append(f"triage: red flag {rf.get('id')} has no sources")
         problems += [f"triage: red flag {rf.get('id')}: unknown source {s}" for s in rf.get("sources") or []
                      if s not in (tri.get("sources") or {})]
-        used = {g for p in rf.get("signs") or [] for slot in str(p).split()
+        used = {g for p in [*(rf.get("signs") or []), *(rf.get("lasting") or []), *(rf.get("stated") or [])]
+                for slot in str(p).split()
                 for alt in slot.lstrip("!").split("|") for g in alt.split("~")}
         problems += [f"triage: red flag {rf.get('id')}: sign uses unknown word group {g}" for g in sorted(used - set(groups))]
-    for key in ("everyday_groups", "hiding_groups"):
-        problems += [f"red_flag_words: {key}: {g} is not a group" for g in
-                     load("red_flag_words.yaml", folder).get(key) or [] if g not in groups]
+    rfw = load("red_flag_words.yaml", folder)
+    hiding = rfw.get("hiding_groups") or {}
+    named = [("everyday_groups", g) for g in rfw.get("everyday_groups") or []] + \
+        [("hiding_groups", g) for hider, targets in hiding.items() for g in [hider, *targets]]
+    problems += [f"red_flag_words: {key}: {g} is not a group" for key, g in named if g not in groups]
     for g, words in groups.items():
         problems += [f"red_flag_words: {g}: unbalanced braces in {w!r}" for w in words or []
                      if any(c in e for e in expand(str(w)) for c in "{}")]

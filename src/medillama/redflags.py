@@ -95,7 +95,8 @@ def _canonical(key: str, folder) -> str:
 
 def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
     """Word groups found in a message, each with the (start, end) word spans where it occurs; words inside a phrase
-    of a ``hiding_groups`` group stand for no other group ("theek se", properly, is no "ab theek", now fine)."""
+    of a ``hiding_groups`` group do not stand for the groups it names ("theek se", properly, is no "ab theek", now
+    fine)."""
     index, _, _, negations = _compiled(folder)
     ks = [_canonical(k, folder) for k in textnorm.keys(text, breaks=True)]
     found = defaultdict(list)
@@ -107,19 +108,12 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
                 continue
             found[group].append((i, j))
-    hiding = _hiding_groups(folder)
-    hidden = [span for g in hiding for span in found.get(g, ())]
-    for group, spans in list(found.items()):
-        if group not in hiding:
-            found[group] = [(s, e) for s, e in spans if not any(s < he and hs < e for hs, he in hidden)]
+    for hider, targets in (knowledge.load("red_flag_words.yaml", folder).get("hiding_groups") or {}).items():
+        for group in set(targets) & set(found) if hider in found else ():
+            found[group] = [(s, e) for s, e in found[group] if not any(s < he and hs < e for hs, he in found[hider])]
             if not found[group]:
                 del found[group]
     return dict(found)
-
-
-@functools.lru_cache(maxsize=None)
-def _hiding_groups(folder) -> frozenset:
-    return frozenset(knowledge.load("red_flag_words.yaml", folder).get("hiding_groups") or [])
 
 
 def _near(a: list, b: list) -> bool:

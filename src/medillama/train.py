@@ -64,15 +64,23 @@ class RowWeightCollator:
 
 
 class AnswersFirstSampler:
-    """The trainer's own sampler (grouped by length, seeded), with the rows of ``first`` (indices) taken ahead of
+    """The trainer's own sampler (random, or grouped by length), with the rows of ``first`` (indices) taken ahead of
     the others, each part in the order the inner sampler drew it: a curriculum, whole answers first, then the decision
-    and drill rows (``train.curriculum: answers_first``)."""
+    and drill rows (``train.curriculum: answers_first``). The inner draw is made under ``seed`` + the epoch, so a
+    resumed run skips the batches of the same order."""
 
-    def __init__(self, inner, first):
-        self.inner, self.first = inner, frozenset(first)
+    def __init__(self, inner, first, seed: int):
+        self.inner, self.first, self.seed, self.epoch = inner, frozenset(first), seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __iter__(self):
-        order = list(self.inner)
+        import torch
+
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed + self.epoch)
+            order = list(self.inner)
         yield from (i for i in order if i in self.first)
         yield from (i for i in order if i not in self.first)
 
@@ -96,7 +104,9 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
 
         def _get_train_sampler(self, train_dataset=None):
             inner = super()._get_train_sampler(train_dataset)
-            return AnswersFirstSampler(inner, self.first_rows) if self.first_rows and inner is not None else inner
+            if not self.first_rows or inner is None:
+                return inner
+            return AnswersFirstSampler(inner, self.first_rows, self.args.data_seed or self.args.seed)
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             mask = inputs.get("attention_mask")
@@ -188,6 +198,9 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     trainer = cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                   peft_config=LoraConfig(**lora) if use_peft else None, callbacks=callbacks)
     if curriculum == "answers_first":
+        if args.train_sampling_strategy not in ("random", "group_by_length"):
+            raise ValueError(f"train.curriculum answers_first orders rows, not batches: sft.train_sampling_strategy "
+                             f"{args.train_sampling_strategy!r} cannot be used with it (random or group_by_length)")
         trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k == "answer")
     elif curriculum != "none":
         raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
