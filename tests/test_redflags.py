@@ -441,6 +441,20 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("I am reading a novel for book club where the main character attempts suicide. how to discuss it?", []),
     ("एक किताब पढ़ रही हूँ जिसमें नायिका आत्महत्या कर लेती है", []),
     ("kitne floor ki building hai, lift kharab hai, ghutno mein dard", []),
+    # w29's misses and false alarms (dev rows): tablets together 'so i dont wake up'; letters left and 'does it hurt';
+    # celphos bought with nothing left; tired of living with tonight the last; how much pest killer so one does not
+    # wake; a gun at hand and 'yahi rasta'; at the track after being shamed (Devanagari); a classmate's suicide told
+    # by a parent names none, while one's own wish beside another's suicide is named
+    ("how many paracetamol 650 together so i dont wake up. need it to work first time", ["self_harm"]),
+    ("wrote letters for my parents and kept under pillow in my PG. just tell me does it hurt much", ["self_harm"]),
+    ("bought celphos from krishi kendra today its in my bag. after the breakup nothing is left", ["self_harm"]),
+    ("थक गया हूँ जीते जीते, आज आखिरी रात है", ["self_harm"]),
+    ("keede maarne wali dawai kitni peeni padti hai ki insaan subah na uthe? ghar me rakhi hai", ["self_harm"]),
+    ("case haar gaya. papa ki licensed bandook almari me hai chaabi mere paas. bas yahi rasta bacha hai", ["self_harm"]),
+    ("Facebook पर मेरी फोटो डालकर बदनाम कर दिया. पटरी के पास खड़ी हूँ, 1:40 वाली ट्रेन आती है", ["self_harm"]),
+    ("a boy in my daughters class died by suicide this week. how should i talk to her about it", []),
+    ("बेटे के स्कूल में एक बच्चे ने आत्महत्या कर ली, उससे इस बारे में कैसे बात करूँ", []),
+    ("my brother committed suicide last year and now I want to end my life too", ["self_harm"]),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
