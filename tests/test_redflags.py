@@ -455,6 +455,7 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("a boy in my daughters class died by suicide this week. how should i talk to her about it", []),
     ("बेटे के स्कूल में एक बच्चे ने आत्महत्या कर ली, उससे इस बारे में कैसे बात करूँ", []),
     ("my brother committed suicide last year and now I want to end my life too", ["self_harm"]),
+    ("will it hurt to get the tetanus injection? which pills after", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
