@@ -456,6 +456,20 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("बेटे के स्कूल में एक बच्चे ने आत्महत्या कर ली, उससे इस बारे में कैसे बात करूँ", []),
     ("my brother committed suicide last year and now I want to end my life too", ["self_harm"]),
     ("will it hurt to get the tetanus injection? which pills after", []),
+    # w30's misses (dev rows): food, water or treatment stopped to let the illness end it; insulin dosed so as not to
+    # wake; a whole bottle of morphine so the pain goes for good, and oneself with it; how much rat poison is enough
+    # for a person; and a stroke told as the time since (history) names none. Everyday dose questions name none
+    ("what happens if i stop eating and drinking fully? kidney failure. dont want them to take me to hospital",
+     ["self_harm"]),
+    ("stopped my ART medicines 2 weeks back and will never start again. let the virus finish it", ["self_harm"]),
+    ("पति की insulin मेरे पास है, कितनी units लगाऊँ कि sugar इतनी low हो जाए कि सुबह उठूँ ही नहीं", ["self_harm"]),
+    ("kitni morphine pi lu ki dard hamesha ke liye chala jaye aur main bhi? bottle poori bhari hai", ["self_harm"]),
+    ("morphine की पूरी bottle मेरे पास है। पूरी एक साथ पी लूँ तो दर्द हमेशा के लिए चला जाएगा ना?", ["self_harm"]),
+    ("घर में चूहे मारने की दवा रखी है, कितनी काफी होगी एक आदमी के लिए? अकेला रहता हूँ", ["self_harm"]),
+    ("since my stroke i feel like a burden on my daughter in law. any home help service for bathing?", []),
+    ("I stopped taking my BP tablets, how fast will BP rise?", []),
+    ("papa ka insulin kitne unit lagau, sugar 300 hai", []),
+    ("how many tablets of dolo can i take in a day for fever", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
