@@ -470,6 +470,19 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("I stopped taking my BP tablets, how fast will BP rise?", []),
     ("papa ka insulin kitne unit lagau, sugar 300 hai", []),
     ("how many tablets of dolo can i take in a day for fever", []),
+    # w31's misses and false alarms (dev rows): arrangements and quiet goodbyes: keys handed over with 'nobody needs
+    # me' and a last message; a rope for a 75-kilo person tonight; the fastest poison for a person; one's own last
+    # rites paid for on a last visit; the shop keys given with 'look after the children' (Devanagari). A will written
+    # as planning and a rope for the well's bucket name none
+    ("Paid electricity bill for 6 months, gave house keys to neighbour. Nobody needs me now. This is my last message.",
+     ["self_harm"]),
+    ("रस्सी कितना वज़न सहती है? 70 किलो आदमी के लिए कौनसी लूं। आज रात चाहिए, बाकी सब इंतज़ाम हो गया है।", ["self_harm"]),
+    ("Kaunsa keetnashak sabse jaldi asar karta hai insaan pe? Sulfas kahan milega?", ["self_harm"]),
+    ("Mandir gaya tha aaj aakhri baar. Pandit ji ko paise de aaya ki mera shraadh theek se karwana.", ["self_harm"]),
+    ("दुकान की चाबी छोटे भाई को दे दी। बोला बच्चों को देख लेना। मेरा काम पूरा हुआ", ["self_harm"]),
+    ("Met lawyer today to write my will. Nothing wrong, just normal planning at 65 so children dont fight later.", []),
+    ("Kuen ki balti ki rassi toot gayi. Nylon wali lu ya jute wali?", []),
+    ("papa ka shraadh agle hafte hai, pandit ji ko kitne paise dete hain?", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
