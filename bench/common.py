@@ -7,7 +7,7 @@ import platform
 import time
 from pathlib import Path
 
-from medillama import io, paths
+from medillama import allocator, io, paths
 
 OUT = paths.OUTPUTS / "bench"
 
@@ -17,7 +17,8 @@ def machine() -> dict:
 
     return {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "processor": platform.processor() or platform.machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "processor": platform.processor() or platform.machine(), "allocator": allocator.settings(),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def add_run_args(ap, profile: str = "cpu") -> None:

@@ -72,4 +72,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from medillama import allocator
+
+    allocator.reexec()  # as `python -m medillama` runs: torch's big tensors reused from the heap
     main()

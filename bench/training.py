@@ -16,7 +16,7 @@ samples (``share_of_peak_during``): the machine as fast as it was while training
 place (one graph reused by every layer: a short compile, state_dict unchanged), ``decoder`` the whole decoder's
 forward (one long compile). The first steps then include the compile time: ``step_seconds`` lists every step.
 
-``--profile-steps N`` runs torch.profiler over N steps after three (two skipped, one warm-up) and lists the
+``--profile-steps N`` runs torch.profiler over the N steps after the first three and lists the
 operators by their share of the profiled CPU time (``top_operators``): where a step's time goes. The profiled
 steps run slower, so read the shares, not that run's tokens/s.
 """
@@ -93,18 +93,20 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     # counted per batch: group_by_length's first batches are its longest rows
     seen = {"tokens": 0, "labelled": 0, "pairs": 0}
     peaks, peak_seconds, step_seconds = [], [0.0], []
-    prof = (torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
-                                   schedule=torch.profiler.schedule(wait=2, warmup=1, active=profile_steps))
-            if profile_steps else None)
+    # started and stopped by the callback around steps 4..3+N (a profiler schedule stepped from a Trainer callback
+    # recorded no operator inside the steps with torch 2.13)
+    prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if profile_steps else None
 
     class PeakSampler(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
+            if prof is not None and state.global_step == 3:
+                prof.start()
             self.started = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kw):
             step_seconds.append(round(time.perf_counter() - self.started, 2))
-            if prof is not None:
-                prof.step()
+            if prof is not None and state.global_step == 3 + profile_steps:
+                prof.stop()
             if peak_every and state.global_step % peak_every == 0:
                 t = time.perf_counter()
                 peaks.append(matmul_peak(repeats=5, dtype=in_use))
@@ -130,11 +132,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             return compute_loss(model, inputs, *args, **kwargs)
 
         trainer.compute_loss = counting
-        if prof is not None:
-            prof.start()
         res = trainer.train()
-        if prof is not None:
-            prof.stop()
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     full = not cfg["train"]["use_peft"]  # every weight trained: weight gradients too, no adapter
     tokens, labelled = seen["tokens"], seen["labelled"]
@@ -206,4 +204,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from medillama import allocator
+
+    allocator.reexec()  # as `python -m medillama` runs: torch's big tensors reused from the heap
     main()

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import medillama
-from medillama import paths
+from medillama import allocator, paths
 from test_runlock import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,8 @@ def test_smoke_chain_interrupted_resumed_outputs_and_skip(smoke_run, root, tmp_p
         assert (run / step / "config.yaml").exists()
         if step >= "03":  # the steps with model forwards record their precision and its reason
             assert m["precision"]["autocast"] in ("bf16", "fp32") and m["precision"]["reason"]
+        if allocator.applies():  # each kernel started with the heap settings (allocator.py)
+            assert m["allocator"] == {k: os.environ.get(k, v) for k, v in allocator.SETTINGS.items()}, m["allocator"]
         for t in m["timings"].values():  # an estimate made before the long work, beside the actual time
             assert t["estimate_s"] >= 0 and t["actual_s"] > 0
     m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())

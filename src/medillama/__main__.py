@@ -32,4 +32,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    from .allocator import reexec
+
+    reexec()  # torch's big tensors reused from the heap: in this process and every kernel it starts
     sys.exit(main())

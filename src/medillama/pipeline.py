@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import config as config_mod
-from . import io, paths, precision, progress
+from . import allocator, io, paths, precision, progress
 
 PACKAGE = "medillama"
 SOURCE = importlib.machinery.SOURCE_SUFFIXES[0]
@@ -316,6 +316,7 @@ class Step:
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - self._t0, 2),
             "precision": self.precision.as_dict() if self.precision else None,
+            "allocator": allocator.settings(),  # what this kernel started with (allocator.py)
             "timings": progress.timings(),  # estimates made before the long work, beside the actual times
             # ru_maxrss is KiB on Linux; each notebook runs in a fresh kernel, so this is the step's peak.
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

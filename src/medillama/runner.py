@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import config as config_mod
-from . import interrupt, paths, progress, runlock
+from . import allocator, interrupt, paths, progress, runlock
 from .pipeline import STEPS, is_current, manifest_path
 
 KERNEL = "medillama"
@@ -164,6 +164,7 @@ def main(argv=None) -> int:
 def _run_steps(args, cfg, profile, run, steps, overrides, summary) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars belong in a terminal, not in rendered notebooks
     os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")  # tqdm.auto, imported by datasets
+    allocator.for_children()  # the kernels' big tensors reused from the heap (allocator.py)
     kernel = kernel_name()
     print(f"run {run!r} (profile {profile}); steps: {', '.join(steps)}; outputs in {paths.run_dir(run)}")
     checked = False  # the preflight runs once, before the first model step that is not current

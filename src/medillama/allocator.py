@@ -1,0 +1,49 @@
+"""The C allocator's settings for torch on a Linux CPU: big tensors reuse heap memory instead of fresh pages.
+
+glibc serves an allocation above its mmap threshold (at most 32 MiB) with fresh pages from the kernel and returns
+them on free. A training step allocates and frees tensors of that size every time (the logits over the 49k
+vocabulary, the embedding's gradient), so each step pays the kernel to fault in and zero them again: on the cpu
+profile this was a third of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off and the heap
+never trimmed, freed memory is reused as it is.
+
+glibc reads these settings when a process starts, so they are set for child processes (the runner's kernels) or by
+starting the process again (``reexec``). A value already in the environment is kept. ``MEDILLAMA_MALLOC=default``
+keeps glibc's own behaviour (setting either value by hand is not the same: it also turns off glibc's adaptive
+threshold, the slowest of the three).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 << 30)}
+OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
+
+
+def applies() -> bool:
+    """Whether to set them: glibc on Linux (musl, macOS and Windows ignore them), and not opted out."""
+    return (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+            and os.environ.get(OPT_OUT, "") != "default")
+
+
+def settings() -> dict:
+    """The settings the current process was started with (None where unset), for a manifest."""
+    return {k: os.environ.get(k) for k in SETTINGS}
+
+
+def for_children() -> dict:
+    """Put the settings in this process's environment, so the processes it starts run with them; returns those set."""
+    if not applies():
+        return {}
+    added = {k: v for k, v in SETTINGS.items() if k not in os.environ}
+    os.environ.update(added)
+    return added
+
+
+def reexec() -> None:
+    """Start this Python program again with the settings, unless it already runs with them (or they do not apply)."""
+    if for_children():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
