@@ -3,8 +3,9 @@
 glibc serves an allocation above its mmap threshold (at most 32 MiB) with fresh pages from the kernel and returns
 them on free. A training step allocates and frees tensors of that size every time (the logits over the 49k
 vocabulary, the embedding's gradient), so each step pays the kernel to fault in and zero them again: on the cpu
-profile this was a third of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off and the heap
-never trimmed, freed memory is reused as it is.
+profile this was a sixth of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off, freed memory
+is reused as it is; the heap gives memory back only past 1 GiB free at its top (never trimmed, a step's peak memory
+grew by a quarter, at no further speed).
 
 glibc reads these settings when a process starts, so they are set for child processes (the runner's kernels) or by
 starting the process again (``reexec``). A value already in the environment is kept. ``MEDILLAMA_MALLOC=default``
@@ -17,7 +18,7 @@ import os
 import platform
 import sys
 
-SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 << 30)}
+SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 

@@ -516,8 +516,9 @@ GEN_STEP_OVERHEAD_S = 0.025
 DECISION_TOKENS = 24  # new tokens of step 04's condition and urgency lines per validation or probe row
 CPU_TRAIN_TFLOPS = 0.135  # an assumed CPU training throughput, TFLOP/s, when the matmul rate is not measured
 CPU_TRAIN_SHARE = 0.6     # training FLOP/s / fp32 matmul peak, fp32 training on a CPU (bench/training.py)
-CPU_TRAIN_SHARE_BF16 = 0.35  # training FLOP/s / bf16 matmul peak under bf16 autocast (bench/training.py's peak_share):
-                             # small matmuls reach less of a wide bf16 unit's peak than of fp32's
+CPU_TRAIN_SHARE_BF16 = 0.45  # training FLOP/s / bf16 matmul peak under bf16 autocast (bench/training.py's
+                             # share_of_peak_during, with allocator.py's heap settings: 0.50 on the cpu profile's rows);
+                             # a little under it, as the VM's day moves it, so the estimate errs long
 CPU_GEN_TOKENS_S = 120    # an assumed batched generation rate of the 135M model on a CPU, tokens/s (bench/generation.py)
 # tokens of a training row (SmolLM2 tokenizer, measured on the cpu run's rows; Llama 3's is within a few percent):
 # a full answer row (prompt + five sections + EOS), a decision/drill row (prompt + two lines)
