@@ -27,11 +27,15 @@ def test_for_children_sets_what_is_missing_and_keeps_what_a_user_set(monkeypatch
     assert allocator.for_children() == {} and "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
-def test_opting_out_keeps_glibc_defaults(monkeypatch):
+def test_opting_out_or_a_small_machine_keeps_glibc_defaults(monkeypatch):
     monkeypatch.setenv(allocator.OPT_OUT, "default")
     assert not allocator.applies()
     monkeypatch.setenv(allocator.OPT_OUT, "")
-    assert allocator.applies() == (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    monkeypatch.setattr(allocator, "ram_gib", lambda: allocator.MIN_RAM_GIB)
+    assert allocator.applies() == glibc
+    monkeypatch.setattr(allocator, "ram_gib", lambda: 16.0)  # a laptop: the peak memory the settings add matters more
+    assert not allocator.applies()
 
 
 def test_reexec_restarts_the_program_once_with_the_settings_in_the_same_process_id():

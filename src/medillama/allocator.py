@@ -4,8 +4,9 @@ glibc serves an allocation above its mmap threshold (at most 32 MiB) with fresh 
 them on free. A training step allocates and frees tensors of that size every time (the logits over the 49k
 vocabulary, the embedding's gradient), so each step pays the kernel to fault in and zero them again: on the cpu
 profile this was a sixth of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off, freed memory
-is reused as it is; the heap gives memory back only past 1 GiB free at its top (never trimmed, a step's peak memory
-grew by a quarter, at no further speed).
+is reused as it is; the heap gives memory back only past 1 GiB free at its top (never trimmed, it grew further, at
+no further speed). Reuse fragments the heap, so a run's peak memory grows by about a quarter: the settings apply only
+where the machine has MIN_RAM_GIB of RAM.
 
 glibc reads these settings when a process starts, so they are set for child processes (the runner's kernels) or by
 starting the process again (``reexec``). A value already in the environment is kept. ``MEDILLAMA_MALLOC=default``
@@ -22,10 +23,20 @@ SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 
+# The heap reused costs memory: a whole cpu run's step 04 peaked at 17.4 GB with the settings, 14.0 without; below
+# this much RAM the settings are left off, so that a run that fits without them still fits.
+MIN_RAM_GIB = 20
+
+
+def ram_gib() -> float:
+    """This machine's physical memory, GiB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def applies() -> bool:
-    """Whether to set them: glibc on Linux (musl, macOS and Windows ignore them), and not opted out."""
+    """Whether to set them: glibc on Linux (musl, macOS and Windows ignore them), enough RAM, and not opted out."""
     return (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-            and os.environ.get(OPT_OUT, "") != "default")
+            and os.environ.get(OPT_OUT, "") != "default" and ram_gib() >= MIN_RAM_GIB)
 
 
 def settings() -> dict:
