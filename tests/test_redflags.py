@@ -483,6 +483,30 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("Met lawyer today to write my will. Nothing wrong, just normal planning at 65 so children dont fight later.", []),
     ("Kuen ki balti ki rassi toot gayi. Nylon wali lu ya jute wali?", []),
     ("papa ka shraadh agle hafte hai, pandit ji ko kitne paise dete hain?", []),
+    # w33's misses and false alarms (dev rows): new mothers, elderly parents, abusive homes, rejected young people:
+    # how quick a fall from the balcony would be; savings and bangles given away, 'won't be a problem much longer';
+    # tablets collected; how many feet for an instant death; pills to stay asleep; a pesticide that works fast when
+    # drunk; the wrist's vein asked after a breakup. A mother-in-law (saas, spelt as breath) taunting, a TV serial's
+    # and the news's suicide name none
+    ("i keep standing at the balcony of our 9th floor flat at night just thinking how quick it would be. baby is 2 months",
+     ["self_harm"]),
+    ("I have transferred my FD to my grandson's name and given my wife's bangles to my daughter. I won't be a problem "
+     "to them much longer", ["self_harm"]),
+    ("what is the maximum quantity of alprazolam 0.5 a 70 kg old man can take at once? i have collected around 40 "
+     "tablets over the months", ["self_harm"]),
+    ("saas kehti hai tu mar kyu nhi jaati. kitne feet upar se girne pe turant maut ho jati hai?", ["self_harm"]),
+    ("बुढ़ापे में दवाइयों का इतना खर्च बच्चों पर डाल रहा हूँ। नींद की कितनी गोलियाँ एक साथ लेने से आदमी सोया ही रह जाता है?",
+     ["self_harm"]),
+    ("कौन सा कीटनाशक पीने से जल्दी असर होता है? घर में रोज़ की मार से थक गई हूँ।", ["self_harm"]),
+    ("ब्रेकअप के बाद सब खत्म लगता है। अपना लैपटॉप और किताबें छोटे भाई को दे दीं। कलाई की नस ठीक से कहाँ होती है?", ["self_harm"]),
+    ("saas bahut taane maarti hai, mann karta hai bhaag jau yaha se haha. work from home jobs batao", []),
+    ("सास बहुत रोक-टोक करती है और मन उदास रहता है। घरेलू हिंसा कानून के तहत शिकायत कैसे दर्ज करें?", []),
+    ("Watched a serial yesterday where the bahu commits suicide because of her saas, it was so upsetting", []),
+    ("kal news me padha ek ladki ne dahej ke liye pareshan hokar suicide kr liya, bahut bura laga", []),
+    ("kalai ki nas theek se kahan hoti hai, blood test ke liye?", []),
+    # breath still read beside a mother-in-law, and as 'saas' alone
+    ("meri saas ko saans lene me bahut dikkat ho rahi hai", ["severe_breathing_difficulty"]),
+    ("saas phool rahi hai bahut", ["severe_breathing_difficulty"]),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
