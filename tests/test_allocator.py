@@ -18,7 +18,7 @@ def test_for_children_sets_what_is_missing_and_keeps_what_a_user_set(monkeypatch
     monkeypatch.setattr(allocator, "applies", lambda: True)
     for k in allocator.SETTINGS:
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")  # the user's opt-out
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")  # a value the user set
     assert allocator.for_children() == {"MALLOC_TRIM_THRESHOLD_": allocator.SETTINGS["MALLOC_TRIM_THRESHOLD_"]}
     assert os.environ["MALLOC_MMAP_MAX_"] == "65536"
     assert allocator.for_children() == {}  # nothing left to set: a second call (or a re-executed process) is a no-op

@@ -5,6 +5,10 @@ import sys
 
 
 def main(argv=None) -> int:
+    if argv is None:  # a command line (`python -m medillama`, the `medillama` script), not a call from Python
+        from .allocator import reexec
+
+        reexec()  # torch's big tensors reused from the heap: in this process and every kernel it starts
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: medillama run [options] | medillama ask \"symptoms\" [options] | medillama report --run NAME "
@@ -32,7 +36,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from .allocator import reexec
-
-    reexec()  # torch's big tensors reused from the heap: in this process and every kernel it starts
     sys.exit(main())
