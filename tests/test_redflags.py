@@ -507,6 +507,23 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     # breath still read beside a mother-in-law, and as 'saas' alone
     ("meri saas ko saans lene me bahut dikkat ho rahi hai", ["severe_breathing_difficulty"]),
     ("saas phool rahi hai bahut", ["severe_breathing_difficulty"]),
+    # after w34 (dev rows of earlier writers, read leaving each writer out): a chest that presses while eating, a
+    # newborn's bulging soft spot, a child hard to wake, toilet cleaner drunk, suicide as Devanagari spells it,
+    # tablets as 'tabs', hives or a falling blood pressure after a painkiller or an injection (nhs_anaphylaxis)
+    ("55 साल, बीपी के मरीज, खाना खाते खाते छाती दबने लगी, उल्टी हुई, चक्कर, पसीना", ["chest_pain_with_sweating_or_breathlessness"]),
+    ("नवजात का तालू फूला फूला है, बहुत चिड़चिड़ा, बुखार 101", ["child_danger_signs"]),
+    ("बच्चे को चावल के पानी जैसे दस्त, हाथ पैर ठंडे, जगाने पर मुश्किल से उठता", ["child_danger_signs"]),
+    ("बेटा टॉयलेट क्लीनर पी गया, गला जल रहा", ["poisoning_or_snakebite"]),
+    ("सुसाइड करने का मन है, अभी छत पर हूं", ["self_harm"]),
+    ("daughter swallowed 20 tabs after exam result", ["poisoning_or_snakebite"]),
+    ("rash all over and breathless after new painkiller, bp falling", ["possible_anaphylaxis"]),
+    ("इंजेक्शन लगने के बाद पूरे शरीर पर पित्ती, चक्कर, बीपी गिर रहा", ["possible_anaphylaxis"]),
+    # a known epilepsy on its medicine, a fit that stopped: history, as 'dawai chal rahi' was
+    ("भाई को मिर्गी है दवा चल रही, आज एक मिनट का दौरा पड़ा, अपने आप रुक गया, अब बात कर रहा है", []),
+    ("after taking painkiller got mild rash on hands, no breathing problem, feeling ok", []),
+    ("bcg teeka laga tha baby ko, wahan sujan aur daana hai", []),
+    ("bp low ho gaya 90/60 chakkar aa rahe", []),
+    ("toilet cleaner se haath jal gaya, laal ho gaya", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags

@@ -32,8 +32,8 @@ from .textnorm import NEGATED_AFTER, NEGATION_ENDS, NEGATIONS, denied
 CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
 # The classifier's P(emergency) from which the banner is raised: on its own (THRESHOLD), when a sign names a red
 # flag (SIGN_THRESHOLD), when a sign names a ``trusted`` red flag, one rarely said of anything else (one-sided
-# weakness, unconsciousness, a fit, a child's danger signs, poisoning, self-harm), and for a message of everyday
-# words only (CLEAR_THRESHOLD; red_flag_words.yaml: everyday_groups). Chosen on the dev rows, each writer's
+# weakness, unconsciousness, a fit, a child's danger signs, poisoning, self-harm, a severe allergic reaction), and
+# for a message of everyday words only (CLEAR_THRESHOLD; red_flag_words.yaml: everyday_groups). Chosen on the dev rows, each writer's
 # messages scored by a classifier fitted on the other writers' (``writer_out_scores``).
 THRESHOLD, SIGN_THRESHOLD, TRUSTED_THRESHOLD, CLEAR_THRESHOLD = 0.6, 0.3, 0.05, 0.85
 NEAR = 5  # words between two groups of an ``a~b`` slot, at most
