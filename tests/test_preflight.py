@@ -192,6 +192,8 @@ def test_time_estimate_from_counts():
     assert s04["tokens"] == round(rows_tokens)
     longer = preflight.time_estimate(config.load_config("t4", {"num_train_epochs": "6"}), CPU_ONLY)
     assert longer["steps"]["04_finetune"]["tokens"] == round(2 * rows_tokens)
+    twice = config.load_config("t4", {"answer_copies": "2"})
+    assert preflight.row_counts(twice)["answers"] == 2 * n["answers"]
     slower = preflight.time_estimate(cfg, Env(torch="2", torch_cuda="12", gpu=Gpu("NVIDIA A100", 40, (8, 0))))
     assert slower["steps"]["04_finetune"]["seconds"] < s04["seconds"]
     no_llm = preflight.time_estimate(config.load_config("t4", {"llm_tasks": "[]"}), CPU_ONLY)

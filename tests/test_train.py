@@ -343,7 +343,7 @@ def test_trained_tokens_count_only_the_steps_this_run_trained(tmp_path):
 def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
     tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
-    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0,
+    tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
             "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0}
@@ -363,10 +363,32 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
         assert (q["disease"] == "malaria").all()
 
 
+def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokenizer, tmp_path):
+    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
+                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
+    tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
+            "decision_copies": 2, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0}
+    splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
+    answers, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
+    whole = [r for r in ds if r["kind"] == "answer"]
+    assert len(answers) == len(whole) == 2 * len(tr)
+    assert all(q in r["prompt"] for q, r in zip(tr["input_text"], whole[:4]))  # the first pass: the dataset's queries
+    assert not any(q in r["prompt"] for q in tr["input_text"] for r in whole[4:])
+    assert all(r["completion"] == a["completion"] for r, a in zip(whole[4:], whole[:4]))  # the same answers
+    decided = {r["prompt"] for r in ds if r["kind"] == "decision"}
+    assert not decided & {r["prompt"] for r in whole[4:]}  # asked in shapes of their own, not the decision pass's
+    q = training_data.training_queries(splits, tcfg, tmp_path, 0)
+    assert len(q) == len(ds) and all(t in r["prompt"] for t, r in zip(q["input_text"], ds))
+    one, _, _ = training_data.training_rows(splits, {**tcfg, "answer_copies": 1}, tokenizer, tmp_path, 0)
+    assert len(one) == len(tr)
+
+
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811
     tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
-    tcfg = {"rows_per_disease": 0, "drill_rows_per_disease": 0, "drill_min_symptoms": 2, "decision_copies": 1,
-            "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2, "gloss_training_share": 1.0,
+    tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
+            "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2,
+            "gloss_training_share": 1.0,
             "gloss_training_keep": 1.0, "hinglish_weight": 1.0}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     for style in ("sentence", "brackets"):

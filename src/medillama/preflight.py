@@ -541,6 +541,7 @@ def row_counts(cfg: dict) -> dict:
     train_rows = round(rows * ratios[0])
     tcfg = cfg["train"]
     answers = min(train_rows, tcfg["rows_per_disease"] * diseases) if tcfg["rows_per_disease"] else train_rows
+    answers *= tcfg["answer_copies"]
     return {"diseases": diseases, "base": base, "rows": rows, "train": train_rows,
             "validation": round(rows * ratios[1]), "test": round(rows * ratios[2]), "answers": answers,
             "decision": tcfg["decision_copies"] * train_rows,

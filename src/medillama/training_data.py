@@ -3,7 +3,8 @@
 Three kinds of rows, each a prompt (the patient query in the chosen prompt style) and a completion:
 
 - **answer**: a train row's full five-section answer + EOS (``select_rows`` picks how many per disease), so the
-  model learns the format and to stop;
+  model learns the format and to stop; with ``answer_copies`` above 1, the passes after the first ask each query
+  anew (``reworded``, in shapes of their own), so the body is also written after queries in other words;
 - **decision**: ``decision_copies`` passes over the train split with only the first DECISION_LINES lines of the
   answer (the condition and how urgently to see a doctor) and no EOS, so the model does not learn to stop there.
   With ``varied_queries`` the passes after the first ask each query anew (``reworded``) from the row's symptoms;
@@ -112,6 +113,9 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
     the run's folder with the source cases and symptom weights (drill rows only)."""
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
+    if tcfg["answer_copies"] > 1:  # the first pass keeps the dataset's queries, the others ask anew
+        answers = pd.concat([answers] + [reworded(answers, knowledge.lexicon(), seed, f"answer{c}", tcfg["hinglish_share"])
+                                         for c in range(1, tcfg["answer_copies"])])
     drill = pd.DataFrame(columns=DRILL_COLUMNS)  # off: the source files are not read (nor step 04's inputs)
     varied = tcfg["varied_queries"]
     if drills(tcfg):
@@ -197,9 +201,10 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
     return out
 
 
-def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy: int, hinglish_share: float = 0.2) -> pd.DataFrame:
+def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy, hinglish_share: float = 0.2) -> pd.DataFrame:
     """``train`` with every query asked anew (``queries.persona_query``, varied) from the row's own symptoms; the
-    answers stay. Decision copies after the first: each pass over the split then says the same sets in other shapes."""
+    answers stay. Decision copies after the first: each pass over the split then says the same sets in other shapes;
+    ``copy`` names the pass (whole-answer passes are named apart from decision passes, so each asks its own way)."""
     out = train.copy()
     out["input_text"] = [persona_query(list(s), lexicon, f"{seed}:{rid}:copy{copy}", varied=True,
                                          hinglish_share=hinglish_share)
