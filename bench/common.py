@@ -46,6 +46,41 @@ def parse_run_args(ap, argv=None):
     return a
 
 
+def finetuned_reader(profile: str, run: str, gloss: bool | None = None, gloss_style: str | None = None):
+    """A run's fine-tuned model read as step 04 reads it after training, as a namespace: ``cfg``, ``tcfg`` (the train
+    section as the run recorded it), ``gloss`` (the reading, ``gloss.reading``), ``backend``, ``tok``, ``names``
+    (DiseaseNames), ``manifest`` (step 04's), ``seed`` and ``decoding`` (whole answers' max_new_tokens and
+    no_repeat_ngram_size, as the run set them). ``gloss`` and ``gloss_style``: the reading changed (default: the
+    run's; a run recorded before ``gloss_style`` read in brackets)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from medillama import config, precision
+    from medillama.generate import HFBackend
+    from medillama.gloss import LEGACY_STYLE, reading
+    from medillama.models import load_finetuned
+    from medillama.names import DiseaseNames
+
+    manifest = json.loads((paths.run_dir(run) / "04_finetune" / "manifest.json").read_text())
+    cfg = config.load_config(profile)
+    recorded = manifest["params"]["train"]
+    tcfg = {**cfg["train"], **recorded, "gloss_style": recorded.get("gloss_style", LEGACY_STYLE)}
+    if gloss is not None:
+        tcfg["hindi_gloss"] = gloss
+    if gloss_style is not None:
+        tcfg["gloss_style"] = gloss_style
+    precision.use(precision.for_config(cfg))
+    model, tok = load_finetuned(paths.finetuned_dir(run, tcfg["use_peft"]), cfg["models"]["base"], device="cpu")
+    model = precision.for_inference(model)  # as step 04 reads, after training
+    names = DiseaseNames(pd.read_parquet(paths.interim_dir(run) / "diseases.parquet"))
+    decoding = {k: manifest["params"].get(f"evaluate.{k}", cfg["evaluate"][k])
+                for k in ("max_new_tokens", "no_repeat_ngram_size")}
+    return SimpleNamespace(cfg=cfg, tcfg=tcfg, gloss=reading(tcfg), backend=HFBackend(model, tok, batch_size=32, chat=False),
+                           tok=tok, names=names, manifest=manifest, seed=manifest["params"]["sft"]["seed"],
+                           decoding=decoding)
+
+
 def queries(run: str, n: int) -> list[str]:
     """Patient queries from a run's dataset (any split: speed does not depend on labels)."""
     path = paths.processed_dir(run) / "dataset.jsonl"

@@ -10,7 +10,7 @@ manifest.
 """
 import argparse
 
-from common import add_run_args, parse_run_args, save, splits
+from common import add_run_args, finetuned_reader, parse_run_args, save, splits
 
 from medillama.config import CHOICES
 
@@ -24,34 +24,13 @@ def main(argv=None):
                     help="how the gloss is written (default: the run's train.gloss_style)")
     a = parse_run_args(ap, argv)
 
-    import json
-
-    import pandas as pd
-    from medillama import config, paths, precision
     from medillama.config import PROBES
     from medillama.evaluation import answer_content_scores, decision_scores, probe_accuracy
-    from medillama.generate import HFBackend
-    from medillama.gloss import LEGACY_STYLE, reading
-    from medillama.models import load_finetuned
-    from medillama.names import DiseaseNames
+    from medillama.gloss import LEGACY_STYLE
     from medillama.splits import stratified_sample
 
-    step = paths.run_dir(a.run) / "04_finetune"
-    manifest = json.loads((step / "manifest.json").read_text())
-    cfg = config.load_config(a.profile)
-    recorded = manifest["params"]["train"]
-    tcfg, seed = {**cfg["train"], **recorded}, manifest["params"]["sft"]["seed"]
-    tcfg["gloss_style"] = recorded.get("gloss_style", LEGACY_STYLE)  # not the profile's: the run's, or its legacy
-    if a.gloss is not None:
-        tcfg["hindi_gloss"] = a.gloss
-    if a.gloss_style is not None:
-        tcfg["gloss_style"] = a.gloss_style
-    gloss = reading(tcfg)
-    precision.use(precision.for_config(cfg))
-    model, tok = load_finetuned(paths.finetuned_dir(a.run, tcfg["use_peft"]), cfg["models"]["base"], device="cpu")
-    model = precision.for_inference(model)  # as step 04 reads, after training
-    backend = HFBackend(model, tok, batch_size=32, chat=False)
-    names = DiseaseNames(pd.read_parquet(paths.interim_dir(a.run) / "diseases.parquet"))
+    r = finetuned_reader(a.profile, a.run, a.gloss, a.gloss_style)
+    tcfg, gloss, backend, tok, names, seed = r.tcfg, r.gloss, r.backend, r.tok, r.names, r.seed
     sp = splits(a.run)
     val, style = sp["validation"], tcfg["prompt_style"]
 
@@ -62,9 +41,7 @@ def main(argv=None):
             out[label] = probe_accuracy(backend, tcfg[key], names, style, tok, diseases=set(sp["train"]["disease"]),
                                         gloss=gloss)[0]
     sub = stratified_sample(val, "disease", tcfg["validation_answer_rows"], seed)
-    ev = {k: manifest["params"].get(f"evaluate.{k}", cfg["evaluate"][k]) for k in ("max_new_tokens", "no_repeat_ngram_size")}
-    s, rows = answer_content_scores(backend, sub, names, style, tok, ev["max_new_tokens"], ev["no_repeat_ngram_size"],
-                                    gloss=gloss)
+    s, rows = answer_content_scores(backend, sub, names, style, tok, **r.decoding, gloss=gloss)
     out["validation_answers"] = {**s, "answers_with_unsupported_facts": int((rows["n_unsupported_facts"] > 0).sum())}
     read = "as_written" if not gloss else "gloss" if gloss == LEGACY_STYLE else f"gloss_{gloss}"
     save(f"reread_{a.run}_{read}", out)

@@ -226,3 +226,31 @@ def test_answer_content_scores_whole_answers_as_step_05_does(test_rows):
     assert summary["format_compliance"] == pytest.approx(2 / 3)
     assert summary["unsupported_facts"] == pytest.approx(1 / 3)  # the made-up number under a Malaria answer
     assert rows.loc[1, "n_unsupported_facts"] >= 1 and rows.loc[0, "n_unsupported_facts"] == 0
+
+
+def test_probe_answers_are_scored_against_the_condition_they_name(tmp_path):
+    """A natural message has no reference answer: each body is read against the condition the answer names. Dengue's
+    own precautions and India notes after a malaria message are right for what it names (the condition is wrong);
+    malaria's name over dengue's precautions and another condition's helpline are counted."""
+    from medillama import knowledge
+    from medillama.generate import FakeBackend
+
+    probe = tmp_path / "probe.csv"
+    pd.DataFrame({"text": ["thand lag ke bukhar aata hai", "haddi tod dard aur bukhar", "naak beh rahi"],
+                  "label": ["Malaria", "Dengue", "Common Cold"]}).to_csv(probe, index=False)
+    names = Names()
+    names.precautions = {**names.precautions, "dengue": ["drink fluids", "use a mosquito net"]}
+    own = format_answer("Dengue", "Fever.", ["drink fluids", "use a mosquito net"], "See a doctor within 24 hours.",
+                        knowledge.india_notes("dengue"))
+    drifted = format_answer("Malaria", "Fever.", ["drink fluids"], "See a doctor within 24 hours.",
+                            knowledge.india_notes("malaria") + " Call 1800-111-555.")
+    replies = {"thand lag": own, "haddi tod": drifted, "naak beh": "no idea"}
+    backend = FakeBackend(lambda p: next(a for q, a in replies.items() if q in p))
+    s, rows = E.probe_answer_scores(backend, probe, names, "alpaca", None, 400)
+    assert s["rows"] == 3 and s["condition_accuracy"] == 0 and s["names_a_condition"] == pytest.approx(2 / 3)
+    assert rows["named"].tolist()[:2] == ["dengue", "malaria"] and rows.loc[0, "precaution_recall"] == 1.0
+    assert rows.loc[1, "precaution_recall"] == 0.0 and s["precaution_recall_named"] == 0.5
+    assert rows["india_notes"].tolist()[:2] == [True, True] and s["india_notes_named"] == 1.0
+    assert s["answers_with_unsupported_facts"] == 1 and rows.loc[0, "unsupported_facts"] == []
+    assert {"kind": "helpline", "fact": "1800-111-555", "answers": 1} in s["unsupported_facts"]
+    assert s["format_compliance"] == pytest.approx(2 / 3) and s["ends_properly"] == 1.0

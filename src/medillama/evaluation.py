@@ -138,6 +138,34 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
     return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
 
 
+def probe_answer_scores(backend, path, names, style: str, tokenizer, max_new_tokens: int,
+                        no_repeat_ngram_size: int = 0, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
+    """(summary, per-row frame): whole answers to a probe's natural messages, each body scored against the condition
+    the answer names, not the label (``metrics.score_named``): the test split's answers follow template-worded
+    queries, these show whether the precautions and India notes stay the sourced ones for the condition named after
+    the words people use. ``unsupported_facts`` in the summary: each fact with the answers that state it."""
+    from collections import Counter
+
+    from . import metrics as M
+
+    df, _, _ = load_external(path, names)
+    prompts = [build_prompt(q, style, tokenizer, gloss) for q in df["text"]]
+    with progress.phase("whole answers (probe)", len(prompts)):
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size)
+    rows = pd.DataFrame([M.score_named(r.text, r.finish_reason, names) for r in results])
+    rows = rows.assign(message=df["text"], disease=df["disease"], text=[r.text for r in results])
+    named = rows[rows["named"].notna()]
+    facts = Counter(f for fs in rows["unsupported_facts"] for f in dict.fromkeys(fs))
+    summary = {"rows": len(rows), "condition_accuracy": float((rows["named"] == rows["disease"]).mean()),
+               "names_a_condition": float(len(named) / len(rows)) if len(rows) else 0.0,
+               "precaution_recall_named": float(named["precaution_recall"].mean()) if len(named) else None,
+               "india_notes_named": float(named["india_notes"].mean()) if len(named) else None,
+               "answers_with_unsupported_facts": int((rows["unsupported_facts"].str.len() > 0).sum()),
+               "unsupported_facts": [{"kind": k, "fact": f, "answers": n} for (k, f), n in facts.most_common()],
+               "format_compliance": float(rows["complete"].mean()), "ends_properly": float(rows["ends_properly"].mean())}
+    return summary, rows
+
+
 def load_external(path, names) -> tuple[pd.DataFrame, dict, list]:
     """An external set with columns text,label -> rows with a disease key; unmappable labels are reported."""
     p = paths.resolve(path)
