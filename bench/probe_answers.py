@@ -8,7 +8,7 @@ words people use. A measure for choosing recipes, like the probes themselves: ne
 """
 import argparse
 
-from common import add_run_args, finetuned_reader, parse_run_args, save
+from common import add_run_args, finetuned_reader, parse_run_args, save, splits
 
 
 def main(argv=None):
@@ -20,11 +20,12 @@ def main(argv=None):
     from medillama.evaluation import probe_answer_scores
 
     r = finetuned_reader(a.profile, a.run)
+    diseases = set(splits(a.run)["train"]["disease"])  # a run names only the diseases it trained on
     out = {"run": a.run, "gloss": r.gloss, "seed": r.seed}
     for label, key in PROBES.items():
         if r.tcfg.get(key):
             s, _ = probe_answer_scores(r.backend, r.tcfg[key], r.names, r.tcfg["prompt_style"], r.tok, **r.decoding,
-                                       gloss=r.gloss)
+                                       gloss=r.gloss, diseases=diseases)
             out[label] = s
             print(f"{label}: condition {s['condition_accuracy']:.3f}, precautions for the condition named "
                   f"{s['precaution_recall_named']:.3f}, India notes {s['india_notes_named']:.3f}, answers with "

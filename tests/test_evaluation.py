@@ -254,3 +254,9 @@ def test_probe_answers_are_scored_against_the_condition_they_name(tmp_path):
     assert s["answers_with_unsupported_facts"] == 1 and rows.loc[0, "unsupported_facts"] == []
     assert {"kind": "helpline", "fact": "1800-111-555", "answers": 1} in s["unsupported_facts"]
     assert s["format_compliance"] == pytest.approx(2 / 3) and s["ends_properly"] == 1.0
+    # a run that knows some diseases answers only their rows; a label no disease maps to is named
+    s, rows = E.probe_answer_scores(backend, probe, names, "alpaca", None, 400, diseases={"dengue"})
+    assert s["rows"] == 1 and rows["named"].tolist() == ["malaria"]
+    pd.DataFrame({"text": ["a cough"], "label": ["Tuberculosis"]}).to_csv(probe, index=False)
+    with pytest.raises(ValueError, match="Tuberculosis"):
+        E.probe_answer_scores(backend, probe, names, "alpaca", None, 400)

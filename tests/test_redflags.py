@@ -518,15 +518,29 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("daughter swallowed 20 tabs after exam result", ["poisoning_or_snakebite"]),
     ("rash all over and breathless after new painkiller, bp falling", ["possible_anaphylaxis"]),
     ("इंजेक्शन लगने के बाद पूरे शरीर पर पित्ती, चक्कर, बीपी गिर रहा", ["possible_anaphylaxis"]),
-    # a known epilepsy on its medicine, a fit that stopped: history, as 'dawai chal rahi' was
-    ("भाई को मिर्गी है दवा चल रही, आज एक मिनट का दौरा पड़ा, अपने आप रुक गया, अब बात कर रहा है", []),
+    ("इंजेक्शन लगने के बाद पूरे शरीर पर पित्ती, बीपी गिर रहा", ["possible_anaphylaxis"]),  # Devanagari's BP
+    # being on a medicine is no history of an emergency happening now
+    ("dil ki dawa chal rahi, abhi behosh ho gaye, jawab nahi de rahe", ["unconsciousness"]),
+    ("mirgi ki dawa chal rahi hai, aaj pehli baar bahut lamba daura pada, 10 minute se jhatke", ["seizure"]),
     ("after taking painkiller got mild rash on hands, no breathing problem, feeling ok", []),
+    ("painkiller se skin pe rash, thoda dizzy, no breathing problem", []),  # a rash and giddiness: no sign
+    ("meri beti ko ghutne mein dard hai, mushkil se uthti baithti hai", []),  # getting up, not waking
     ("bcg teeka laga tha baby ko, wahan sujan aur daana hai", []),
     ("bp low ho gaya 90/60 chakkar aa rahe", []),
     ("toilet cleaner se haath jal gaya, laal ho gaya", []),
 ])
 def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text", [
+    # a review's ordinary messages near B55's words: a rash or a sting with giddiness, getting up with difficulty
+    "after paracetamol tablet some rash and slight dizziness", "medicine lene ke baad skin pe daane aur halka chakkar",
+    "machhar ne bahut kaata, haath pe daane aur halka chakkar", "allergy se skin pe daane hain aur ghabrahat ho rahi",
+    "beta 12 saal ka, football mein pair mud gaya, mushkil se uthta hai",
+    "beta subah mushkil se jagta hai, raat ko phone chalata hai"])
+def test_a_rash_with_giddiness_or_a_slow_morning_raise_no_banner(text):
+    assert safety.red_flags(text) == []
 
 
 @pytest.mark.parametrize("text, flag", [

@@ -364,7 +364,8 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
 
 
 def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokenizer, tmp_path):
-    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
+    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)], output_text=[f"Likely condition: Malaria\nAnswer {i}."
+                                                                       for i in range(4)],
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
     tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
             "decision_copies": 2, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
@@ -382,6 +383,8 @@ def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokeni
     assert len(q) == len(ds) and all(t in r["prompt"] for t, r in zip(q["input_text"], ds))
     one, _, _ = training_data.training_rows(splits, {**tcfg, "answer_copies": 1}, tokenizer, tmp_path, 0)
     assert len(one) == len(tr)
+    with pytest.raises(ValueError, match="train.answer_copies"):
+        training_data.training_rows(splits, {**tcfg, "answer_copies": 0}, tokenizer, tmp_path, 0)
 
 
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811

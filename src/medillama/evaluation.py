@@ -126,11 +126,7 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
     queries share the training queries' template, so only a probe in other words can show whether a recipe
     generalises past it. ``diseases``: score only the rows of these disease keys (a run whose dataset holds a few
     diseases, as the smoke profile's, cannot name the others); None = every row."""
-    df, _, unmapped = load_external(path, names)
-    if unmapped:
-        raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
-    if diseases is not None:
-        df = df[df["disease"].isin(set(diseases))].reset_index(drop=True)
+    df = probe_rows(path, names, diseases)
     prompts = [build_prompt(q, style, tokenizer, gloss) for q in df["text"]]
     with progress.phase("probe (condition line)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=CONDITION_STOP)
@@ -138,17 +134,32 @@ def probe_accuracy(backend, path, names, style: str, tokenizer, max_new_tokens: 
     return {"accuracy": float((df["pred_disease"] == df["disease"]).mean()), "rows": len(df)}, df
 
 
+def probe_rows(path, names, diseases=None) -> pd.DataFrame:
+    """A probe's rows (text, label, disease), every label mapped (else a ValueError naming them); with ``diseases``,
+    only the rows of those disease keys."""
+    df, _, unmapped = load_external(path, names)
+    if unmapped:
+        raise ValueError(f"{path}: labels {unmapped} map to no disease; fix them (the probe is ours to keep exact)")
+    if diseases is not None:
+        df = df[df["disease"].isin(set(diseases))].reset_index(drop=True)
+    return df
+
+
 def probe_answer_scores(backend, path, names, style: str, tokenizer, max_new_tokens: int,
-                        no_repeat_ngram_size: int = 0, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
+                        no_repeat_ngram_size: int = 0, gloss: bool | str = False,
+                        diseases=None) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame): whole answers to a probe's natural messages, each body scored against the condition
     the answer names, not the label (``metrics.score_named``): the test split's answers follow template-worded
     queries, these show whether the precautions and India notes stay the sourced ones for the condition named after
-    the words people use. ``unsupported_facts`` in the summary: each fact with the answers that state it."""
+    the words people use. ``unsupported_facts`` in the summary: each fact with the answers that state it;
+    ``diseases`` as ``probe_accuracy``'s."""
     from collections import Counter
 
     from . import metrics as M
 
-    df, _, _ = load_external(path, names)
+    df = probe_rows(path, names, diseases)
+    if df.empty:
+        raise ValueError(f"{path}: no row to answer (of the diseases this run knows)")
     prompts = [build_prompt(q, style, tokenizer, gloss) for q in df["text"]]
     with progress.phase("whole answers (probe)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size)

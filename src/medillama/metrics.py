@@ -124,10 +124,11 @@ def triage_scores(see_doctor: str | None, ref_level: str) -> dict:
             "over_triage": pred_rank is not None and pred_rank > ref_rank}
 
 
-def score_named(text: str, finish_reason: str, names: DiseaseNames) -> dict:
+def score_named(text: str, finish_reason: str, names: DiseaseNames, parsed: dict | None = None) -> dict:
     """Measures of one answer that need no label: its body against the condition it names -- recall of the dataset's
-    precautions for that condition, India notes for it, facts the knowledge does not give for it -- and its form."""
-    p = parse_answer(text)
+    precautions for that condition, India notes for it, facts the knowledge does not give for it -- and its form.
+    ``parsed``: the answer's ``parse_answer``, where the caller has it."""
+    p = parsed or parse_answer(text)
     key = names.key(p["condition"]) if p["condition"] else None
     precautions = names.precautions.get(key) or ()
     return {"named": key, "complete": p["complete"], "ends_properly": finish_reason == "stop",
@@ -138,7 +139,8 @@ def score_named(text: str, finish_reason: str, names: DiseaseNames) -> dict:
 
 def score_answer(text: str, finish_reason: str, ref: dict, names: DiseaseNames) -> dict:
     """All per-row measures of one model answer against its reference row."""
-    p, own = parse_answer(text), score_named(text, finish_reason, names)
+    p = parse_answer(text)
+    own = score_named(text, finish_reason, names, p)
     facts = own["unsupported_facts"]
     return {
         "pred_condition": p["condition"], "pred_disease": own["named"], "correct": own["named"] == ref["disease"],

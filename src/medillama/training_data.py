@@ -113,6 +113,9 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
     the run's folder with the source cases and symptom weights (drill rows only)."""
     tr = splits["train"]
     answers = select_rows(tr, tcfg["rows_per_disease"], seed)
+    if tcfg["answer_copies"] < 1:
+        raise ValueError(f"train.answer_copies: {tcfg['answer_copies']} is below 1; the whole answers are what teach "
+                         "the format and the body, so set it to 1 or more")
     if tcfg["answer_copies"] > 1:  # the first pass keeps the dataset's queries, the others ask anew
         answers = pd.concat([answers] + [reworded(answers, knowledge.lexicon(), seed, f"answer{c}", tcfg["hinglish_share"])
                                          for c in range(1, tcfg["answer_copies"])])
