@@ -8,7 +8,7 @@ from transformers import TrainerCallback
 
 from medillama.answer import build_prompt, format_answer
 from medillama.models import resolve_model, set_pad_token
-from medillama import train, training_data
+from medillama import config, train, training_data
 
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj",
         "gate_proj", "up_proj", "down_proj"], "task_type": "CAUSAL_LM"}
@@ -383,8 +383,8 @@ def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokeni
     assert len(q) == len(ds) and all(t in r["prompt"] for t, r in zip(q["input_text"], ds))
     one, _, _ = training_data.training_rows(splits, {**tcfg, "answer_copies": 1}, tokenizer, tmp_path, 0)
     assert len(one) == len(tr)
-    with pytest.raises(ValueError, match="train.answer_copies"):
-        training_data.training_rows(splits, {**tcfg, "answer_copies": 0}, tokenizer, tmp_path, 0)
+    with pytest.raises(ValueError, match="train.answer_copies"):  # refused when the config loads
+        config.load_config("cpu", {"answer_copies": 0})
 
 
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811

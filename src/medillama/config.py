@@ -23,8 +23,8 @@ CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.curriculum": ("
            "train.drill_emergency_share": ("train", "drawn")}
 # keys that are a share: a value outside [0, 1] fails when the config loads
 SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
-# keys that are a loss weight or a learning-rate multiple: zero or less fails when the config loads
-POSITIVE = ("train.decision_weight", "train.hinglish_weight", "train.embedding_lr_scale")
+# keys that are a loss weight, a learning-rate multiple or a count of passes: zero or less fails when the config loads
+POSITIVE = ("train.decision_weight", "train.hinglish_weight", "train.embedding_lr_scale", "train.answer_copies")
 
 
 class ConfigError(ValueError):

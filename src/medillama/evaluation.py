@@ -168,7 +168,7 @@ def probe_answer_scores(backend, path, names, style: str, tokenizer, max_new_tok
     named = rows[rows["named"].notna()]
     facts = Counter(f for fs in rows["unsupported_facts"] for f in dict.fromkeys(fs))
     summary = {"rows": len(rows), "condition_accuracy": float((rows["named"] == rows["disease"]).mean()),
-               "names_a_condition": float(len(named) / len(rows)) if len(rows) else 0.0,
+               "names_a_condition": len(named) / len(rows),
                "precaution_recall_named": float(named["precaution_recall"].mean()) if len(named) else None,
                "india_notes_named": float(named["india_notes"].mean()) if len(named) else None,
                "answers_with_unsupported_facts": int((rows["unsupported_facts"].str.len() > 0).sum()),

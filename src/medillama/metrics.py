@@ -124,13 +124,18 @@ def triage_scores(see_doctor: str | None, ref_level: str) -> dict:
             "over_triage": pred_rank is not None and pred_rank > ref_rank}
 
 
+def named_condition(parsed: dict, names: DiseaseNames) -> tuple[str | None, tuple]:
+    """(disease key, the dataset's precautions for it) of the condition a parsed answer names; (None, ()) if none."""
+    key = names.key(parsed["condition"]) if parsed["condition"] else None
+    return key, tuple(names.precautions.get(key) or ())
+
+
 def score_named(text: str, finish_reason: str, names: DiseaseNames, parsed: dict | None = None) -> dict:
     """Measures of one answer that need no label: its body against the condition it names -- recall of the dataset's
     precautions for that condition, India notes for it, facts the knowledge does not give for it -- and its form.
     ``parsed``: the answer's ``parse_answer``, where the caller has it."""
     p = parsed or parse_answer(text)
-    key = names.key(p["condition"]) if p["condition"] else None
-    precautions = names.precautions.get(key) or ()
+    key, precautions = named_condition(p, names)
     return {"named": key, "complete": p["complete"], "ends_properly": finish_reason == "stop",
             "precaution_recall": precaution_recall(list(precautions), text) if key else 0.0,
             "india_notes": has_india_notes(key, p["india_notes"] or "") if key else False,
@@ -140,11 +145,11 @@ def score_named(text: str, finish_reason: str, names: DiseaseNames, parsed: dict
 def score_answer(text: str, finish_reason: str, ref: dict, names: DiseaseNames) -> dict:
     """All per-row measures of one model answer against its reference row."""
     p = parse_answer(text)
-    own = score_named(text, finish_reason, names, p)
-    facts = own["unsupported_facts"]
+    pred_key, precautions = named_condition(p, names)
+    facts = unsupported_facts(text, pred_key, precautions)
     return {
-        "pred_condition": p["condition"], "pred_disease": own["named"], "correct": own["named"] == ref["disease"],
-        "complete": own["complete"], "ends_properly": own["ends_properly"],
+        "pred_condition": p["condition"], "pred_disease": pred_key, "correct": pred_key == ref["disease"],
+        "complete": p["complete"], "ends_properly": finish_reason == "stop",
         **triage_scores(p["see_doctor"], ref["triage"]),
         "precaution_recall": precaution_recall(list(ref["precautions"]), text),
         "india_notes": has_india_notes(ref["disease"], p["india_notes"] or ""),

@@ -112,13 +112,8 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
     section, before prompts and tokens. ``splits``: the dataset's train, validation and test frames; ``interim``:
     the run's folder with the source cases and symptom weights (drill rows only)."""
     tr = splits["train"]
-    answers = select_rows(tr, tcfg["rows_per_disease"], seed)
-    if tcfg["answer_copies"] < 1:
-        raise ValueError(f"train.answer_copies: {tcfg['answer_copies']} is below 1; the whole answers are what teach "
-                         "the format and the body, so set it to 1 or more")
-    if tcfg["answer_copies"] > 1:  # the first pass keeps the dataset's queries, the others ask anew
-        answers = pd.concat([answers] + [reworded(answers, knowledge.lexicon(), seed, f"answer{c}", tcfg["hinglish_share"])
-                                         for c in range(1, tcfg["answer_copies"])])
+    answers = asked_anew(select_rows(tr, tcfg["rows_per_disease"], seed), tcfg["answer_copies"], seed,
+                         tcfg["hinglish_share"], "answer")
     drill = pd.DataFrame(columns=DRILL_COLUMNS)  # off: the source files are not read (nor step 04's inputs)
     varied = tcfg["varied_queries"]
     if drills(tcfg):
@@ -128,10 +123,8 @@ def training_frames(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, 
                            tcfg["drill_rows_per_disease"], tcfg["drill_min_symptoms"], seed, varied,
                            tcfg["hinglish_share"], tcfg["drill_emergency_share"])
     decision, copies = tr, tcfg["decision_copies"]
-    if varied and copies > 1:  # the first pass keeps the dataset's queries, the others ask anew
-        decision = pd.concat([tr] + [reworded(tr, knowledge.lexicon(), seed, c, tcfg["hinglish_share"])
-                                   for c in range(1, copies)])
-        copies = 1
+    if varied and copies > 1:
+        decision, copies = asked_anew(tr, copies, seed, tcfg["hinglish_share"]), 1
     return answers, decision, copies, drill
 
 
@@ -202,6 +195,13 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
                     picks[full] = picks[full][:round(len(picks[short]) * want[full] / want[short])]
         out += [(disease, sub) for kind in (True, False) for sub in picks[kind]]
     return out
+
+
+def asked_anew(df: pd.DataFrame, passes: int, seed: int, hinglish_share: float, name: str = "") -> pd.DataFrame:
+    """``passes`` passes over ``df``: the first with its own queries, each later one asking them anew (``reworded``,
+    the pass named ``name`` and its number, so passes of different kinds ask each their own way)."""
+    return pd.concat([df] + [reworded(df, knowledge.lexicon(), seed, f"{name}{c}", hinglish_share)
+                             for c in range(1, passes)])
 
 
 def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy, hinglish_share: float = 0.2) -> pd.DataFrame:
