@@ -533,6 +533,34 @@ def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
 
 
+@pytest.mark.parametrize("text, flags", [
+    # after w35 (medicines, chemicals, bites and stings; nhs_poisoning, nhs_anaphylaxis, nhs_seizure): spurious
+    # liquor ('kachi daru'), a button cell swallowed, a fall after giddiness, a throat tightening ('gala kasne') or a
+    # hoarse voice after an allergen with another sign; eggs, prawns, hornets as allergens
+    ("shaadi me kachi daru pi li, ab ulti aur aankhon se dhundhla dikh raha", ["poisoning_or_snakebite"]),
+    ("beti ne remote ka button cell nigal liya", ["poisoning_or_snakebite"]),
+    ("tika lagwane ke baad sharir pe chakatte aur papa chakkar khakar gir gaye", ["possible_anaphylaxis"]),
+    ("दवाई की पहली खुराक के बाद गला कसने लगा", ["possible_anaphylaxis"]),
+    ("after eating prawns his lips swelled and his voice went hoarse", ["possible_anaphylaxis"]),
+    ("hornet stung her, voice is hoarse and she feels faint", ["possible_anaphylaxis"]),
+    ("anda khane ke baad bachche ka chehra sooj gaya aur saans lene mein takleef", ["possible_anaphylaxis"]),
+    # fits one after another without waking, in a person on epilepsy tablets, stay an emergency
+    ("he is on epilepsy tablets, had a fit and another one started before he woke", ["seizure"]),
+    ("mirgi ki dawa leta hai, aaj doosra daura pad gaya hosh aane se pehle", ["seizure"]),
+    # the same words with no emergency: a snake seen, no bite; a known epileptic asking about his medicine; a hoarse
+    # voice from a cold or singing; a local sting
+    ("a snake was in the cowshed this morning, nobody was bitten, whom do we call to catch it", []),
+    ("khet me naag dikha par kisi ko kaata nahi, kya spray karein", []),
+    ("my son takes phenytoin for fits, can he have a cold syrup with it", []),
+    ("mirgi ki dawai roz leta hai, kya dahi kha sakta hai", []),
+    ("gaana gaane se awaz baith gayi, gale mein kharash", []),
+    ("hoarse voice since a cold 3 days, no fever", []),
+    ("wasp ne haath pe kaata, wahan laal aur thoda sujan", []),
+])
+def test_signs_after_w35(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
 @pytest.mark.parametrize("text", [
     # a review's ordinary messages near B55's words: a rash or a sting with giddiness, getting up with difficulty
     "after paracetamol tablet some rash and slight dizziness", "medicine lene ke baad skin pe daane aur halka chakkar",
