@@ -346,7 +346,8 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
     tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0,
             "drill_min_symptoms": 2, "decision_copies": 3,
             "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0}
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
+            "answer_copies_loss": "whole"}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
@@ -369,7 +370,8 @@ def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokeni
                         symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
     tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
             "decision_copies": 2, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0}
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
+            "answer_copies_loss": "whole"}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     answers, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     whole = [r for r in ds if r["kind"] == "answer"]
@@ -387,12 +389,37 @@ def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokeni
         config.load_config("cpu", {"answer_copies": 0})
 
 
+def test_body_passes_put_the_decision_in_the_prompt_and_learn_only_the_rest(tokenizer, tmp_path):
+    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
+                        output_text=[f"Likely condition: Malaria\nSee a doctor: Within 24 hours.\nWhy: Fever {i}.\n"
+                                     f"Precautions: Rest." for i in range(4)],
+                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
+    tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
+            "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
+            "answer_copies_loss": "body"}
+    splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
+    _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
+    _, _, whole = training_data.training_rows(splits, {**tcfg, "answer_copies_loss": "whole"}, tokenizer, tmp_path, 0)
+    assert [r["kind"] for r in ds] == ["answer"] * 4 + ["body"] * 4 + ["decision"] * 4
+    assert ds[:4] == whole[:4] and ds[8:] == whole[8:]  # the first pass and the decision rows are unchanged
+    for r, w in zip(ds.select(range(4, 8)), whole.select(range(4, 8))):
+        assert r["prompt"] == w["prompt"] + "Likely condition: Malaria\nSee a doctor: Within 24 hours.\n"
+        assert r["completion"].startswith("Why: ") and r["completion"].endswith(tokenizer.eos_token)
+        labelled = tokenizer.decode([t for t, m in zip(r["input_ids"], r["completion_mask"]) if m])
+        assert "Likely condition" not in labelled and "Within 24 hours" not in labelled
+        assert labelled.startswith("Why: ") and "Precautions: Rest." in labelled
+        assert r["input_ids"] == w["input_ids"]  # the same tokens; only what is learnt differs
+    with pytest.raises(ValueError, match="train.answer_copies_loss"):
+        config.load_config("cpu", {"answer_copies_loss": "decision"})
+
+
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811
     tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
     tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
             "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2,
             "gloss_training_share": 1.0,
-            "gloss_training_keep": 1.0, "hinglish_weight": 1.0}
+            "gloss_training_keep": 1.0, "hinglish_weight": 1.0, "answer_copies_loss": "whole"}
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     for style in ("sentence", "brackets"):
         _, _, ds = training_data.training_rows(splits, {**tcfg, "gloss_style": style}, tokenizer, tmp_path, 0)

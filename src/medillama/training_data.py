@@ -4,7 +4,9 @@ Three kinds of rows, each a prompt (the patient query in the chosen prompt style
 
 - **answer**: a train row's full five-section answer + EOS (``select_rows`` picks how many per disease), so the
   model learns the format and to stop; with ``answer_copies`` above 1, the passes after the first ask each query
-  anew (``reworded``, in shapes of their own), so the body is also written after queries in other words;
+  anew (``reworded``, in shapes of their own), so the body is also written after queries in other words; with
+  ``answer_copies_loss: body`` those later passes carry the decision lines in the prompt (``kind='body'``): they
+  teach the body after those words and add nothing to what decides the condition and urgency;
 - **decision**: ``decision_copies`` passes over the train split with only the first DECISION_LINES lines of the
   answer (the condition and how urgently to see a doctor) and no EOS, so the model does not learn to stop there.
   With ``varied_queries`` the passes after the first ask each query anew (``reworded``) from the row's symptoms;
@@ -69,7 +71,7 @@ def _tokenized(prompt: str, completion: str, tokenizer) -> dict:
 def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: pd.DataFrame | None = None,
                          decision_copies: int = 0, drill_df: pd.DataFrame | None = None, gloss_share: float = 0.0,
                          seed: int = 0, gloss_style: str = LEGACY_STYLE, gloss_keep: float = 1.0,
-                         hinglish_weight: float = 1.0):
+                         hinglish_weight: float = 1.0, body_only: bool = False):
     """Tokenized training rows. ``kind='answer'``: prompt + the full answer + EOS (the model learns the format and to
     stop). ``kind='decision'``: ``decision_copies`` passes over ``decision_df`` of prompt + the decision lines
     only (condition and urgency), with no EOS, so the model does not learn to stop there. The decision is ~25
@@ -80,16 +82,24 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     seeded share of such a row's Hindi-stated symptoms its gloss writes, each drawn alone
     (``train.gloss_training_keep``; 1: all, as the model's reading writes them). ``hinglish_weight`` != 1: a
     ``loss_weight`` column, that weight on decision and drill rows whose query states a symptom in Hindi words (the
-    gloss's reading of it, before any gloss is written), 1 on every other row (``train.hinglish_weight``)."""
+    gloss's reading of it, before any gloss is written), 1 on every other row (``train.hinglish_weight``).
+    ``body_only``: answer rows of a pass after the first (``asked_anew``'s ``answer_pass``) are ``kind='body'``: their
+    decision lines follow the prompt, unlabelled, and the rest of the answer is the completion
+    (``train.answer_copies_loss: body``)."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
-    rows = [(q, a if a.endswith(eos) else a + eos, "answer") for q, a in zip(df["input_text"], df["output_text"])]
+    passes = df["answer_pass"] if "answer_pass" in df else [0] * len(df)
+    rows = []
+    for q, a, n in zip(df["input_text"], df["output_text"], passes):
+        a = a if a.endswith(eos) else a + eos
+        lead = decision_lines(a) if body_only and n > 0 else ""
+        rows.append((q, a[len(lead):], "body" if lead else "answer", lead))
     if decision_df is not None and decision_copies > 0:
-        rows += [(q, decision_lines(a), "decision") for q, a in zip(decision_df["input_text"], decision_df["output_text"])
-                 ] * decision_copies
+        rows += [(q, decision_lines(a), "decision", "")
+                 for q, a in zip(decision_df["input_text"], decision_df["output_text"])] * decision_copies
     if drill_df is not None:
-        rows += [(q, decision_lines(a), "drill") for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
+        rows += [(q, decision_lines(a), "drill", "") for q, a in zip(drill_df["input_text"], drill_df["output_text"])]
     rng, drawn = random.Random(f"{seed}:gloss"), random.Random(f"{seed}:gloss_keep")
 
     def prompt(q: str) -> str:
@@ -100,9 +110,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     def weight(q: str, k: str) -> dict:
         if hinglish_weight == 1.0:
             return {}
-        return {"loss_weight": hinglish_weight if k != "answer" and glossed_symptoms(q) else 1.0}
+        return {"loss_weight": hinglish_weight if k in ("decision", "drill") and glossed_symptoms(q) else 1.0}
 
-    rows = [{"prompt": prompt(q), "completion": c, "kind": k, **weight(q, k)} for q, c, k in rows]
+    rows = [{"prompt": prompt(q) + lead, "completion": c, "kind": k, **weight(q, k)} for q, c, k, lead in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
     return Dataset.from_list(rows)
 
@@ -133,7 +143,8 @@ def training_rows(splits: dict[str, pd.DataFrame], tcfg: dict, tokenizer, interi
     answers, decision, copies, drill = training_frames(splits, tcfg, interim, seed)
     return answers, drill, to_prompt_completion(answers, tcfg["prompt_style"], tokenizer, decision, copies, drill,
                                                 tcfg["gloss_training_share"], seed, tcfg["gloss_style"],
-                                                tcfg["gloss_training_keep"], tcfg["hinglish_weight"])
+                                                tcfg["gloss_training_keep"], tcfg["hinglish_weight"],
+                                                tcfg["answer_copies_loss"] == "body")
 
 
 def training_queries(splits: dict[str, pd.DataFrame], tcfg: dict, interim: Path, seed: int) -> pd.DataFrame:
@@ -199,9 +210,10 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
 
 def asked_anew(df: pd.DataFrame, passes: int, seed: int, hinglish_share: float, name: str = "") -> pd.DataFrame:
     """``passes`` passes over ``df``: the first with its own queries, each later one asking them anew (``reworded``,
-    the pass named ``name`` and its number, so passes of different kinds ask each their own way)."""
-    return pd.concat([df] + [reworded(df, knowledge.lexicon(), seed, f"{name}{c}", hinglish_share)
-                             for c in range(1, passes)])
+    the pass named ``name`` and its number, so passes of different kinds ask each their own way), each row's pass
+    number in ``answer_pass`` (0: the first)."""
+    return pd.concat([df.assign(answer_pass=0)] + [reworded(df, knowledge.lexicon(), seed, f"{name}{c}", hinglish_share)
+                                                   .assign(answer_pass=c) for c in range(1, passes)])
 
 
 def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy, hinglish_share: float = 0.2) -> pd.DataFrame:
