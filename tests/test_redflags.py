@@ -534,31 +534,47 @@ def test_signs_from_the_writers_since_w19(text, flags):
 
 
 @pytest.mark.parametrize("text, flags", [
-    # after w35 (medicines, chemicals, bites and stings; nhs_poisoning, nhs_anaphylaxis, nhs_seizure): spurious
-    # liquor ('kachi daru'), a button cell swallowed, a fall after giddiness, a throat tightening ('gala kasne') or a
-    # hoarse voice after an allergen with another sign; eggs, prawns, hornets as allergens
-    ("shaadi me kachi daru pi li, ab ulti aur aankhon se dhundhla dikh raha", ["poisoning_or_snakebite"]),
+    # after w35 (medicines, chemicals, bites and stings; nhs_poisoning, nhs_anaphylaxis, nhs_seizure): country liquor
+    # with sight failing (methanol), a button cell swallowed, hives and a fall after giddiness ('chakkar aake gir'), a
+    # throat tightening ('gala kasne'), a hornet or prawns as the allergen, 'fitting' as a fit
+    ("shaadi me kachi daru pi li, ab aankhon se dhundhla dikh raha", ["poisoning_or_snakebite"]),
     ("beti ne remote ka button cell nigal liya", ["poisoning_or_snakebite"]),
-    ("tika lagwane ke baad sharir pe chakatte aur papa chakkar khakar gir gaye", ["possible_anaphylaxis"]),
+    ("tika lagwane ke baad sharir pe chakatte aur mummy chakkar kha kar gir gayi", ["possible_anaphylaxis"]),
     ("दवाई की पहली खुराक के बाद गला कसने लगा", ["possible_anaphylaxis"]),
-    ("after eating prawns his lips swelled and his voice went hoarse", ["possible_anaphylaxis"]),
-    ("hornet stung her, voice is hoarse and she feels faint", ["possible_anaphylaxis"]),
-    ("anda khane ke baad bachche ka chehra sooj gaya aur saans lene mein takleef", ["possible_anaphylaxis"]),
-    # fits one after another without waking, in a person on epilepsy tablets, stay an emergency
+    ("jhinga khane ke baad chehra sooj gaya aur chakkar aa rahe", ["possible_anaphylaxis"]),
+    ("tatayya ne kaata, poore badan pe chakatte aur behosh ho gaye", ["unconsciousness", "possible_anaphylaxis"]),
+    ("my uncle started fitting on the road, 2 minutes now", ["seizure"]),
+    # a fit in a person on epilepsy medicine stays an emergency when it lasts, recurs before waking, injures, or
+    # comes in pregnancy; a bite stays a bite beside another person's denied one, or when unsure
     ("he is on epilepsy tablets, had a fit and another one started before he woke", ["seizure"]),
-    ("mirgi ki dawa leta hai, aaj doosra daura pad gaya hosh aane se pehle", ["seizure"]),
-    # the same words with no emergency: a snake seen, no bite; a known epileptic asking about his medicine; a hoarse
-    # voice from a cold or singing; a local sting
+    ("mirgi ki dawa leta hai, aaj doosra daura pad gaya", ["seizure"]),
+    ("he is on levipil, had a fit 10 minutes ago and is still shaking", ["seizure"]),
+    ("he takes eptoin, had a fit, fell and hit his head", ["seizure"]),
+    ("she is on epilepsy tablets, 8 months pregnant, had a fit just now", ["seizure"]),
+    ("my baby is having fits right now, any home remedy for fits", ["child_danger_signs", "seizure"]),
+    ("mere 2 saal ke bete ko bukhar mein jhatke aa rahe hain, daure ki dawai deni hai kya", ["seizure"]),
+    ("saanp ne papa ko kaata, mummy ko nahi kaata, kya karein", ["poisoning_or_snakebite"]),
+    ("a snake bit my uncle in the field, the kids with him were not bitten", ["poisoning_or_snakebite"]),
+    ("khet mein saanp tha, pata nahi kata ya nahi, pair pe do nishan aur sujan", ["poisoning_or_snakebite"]),
+    # the same words with no emergency: a snake seen, no bite; a man on his epilepsy medicine asking about it;
+    # country liquor and a headache; eggs or a painkiller beside a swollen foot; a hoarse voice from a cold; shoes
     ("a snake was in the cowshed this morning, nobody was bitten, whom do we call to catch it", []),
     ("khet me naag dikha par kisi ko kaata nahi, kya spray karein", []),
-    ("my son takes phenytoin for fits, can he have a cold syrup with it", []),
-    ("mirgi ki dawai roz leta hai, kya dahi kha sakta hai", []),
-    ("gaana gaane se awaz baith gayi, gale mein kharash", []),
-    ("hoarse voice since a cold 3 days, no fever", []),
-    ("wasp ne haath pe kaata, wahan laal aur thoda sujan", []),
+    ("my husband takes tablets for his fits, can he have a cold syrup with it", []),
+    ("My brother is on levetiracetam for fits. Can he take an antibiotic course with it?", []),
+    ("kal raat kachi daru pi thi, aaj sar dard", []),
+    ("pregnant, feet swelling and dizzy, can I eat eggs", []),
+    ("took brufen for knee swelling, feeling a bit dizzy", []),
+    ("tonsil mein sujan hai, awaz baith gayi, kaunsi dawai lun", []),
+    ("my new shoes are not fitting properly, feet swelling by evening", []),
 ])
 def test_signs_after_w35(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text", ["saanp ne kaata pair pe", "a snake bit him", "he had a fit and another fit started"])
+def test_w35_exclusions_leave_the_signs_they_guard(text):  # no exclusion group swallows the plain emergency
+    assert redflags.signs_in_text(text)
 
 
 @pytest.mark.parametrize("text", [

@@ -80,6 +80,19 @@ def test_masking(tokenizer, tmp_path):
     assert 0 < params["share"] < 0.5
 
 
+def test_masking_of_body_rows(tokenizer, tmp_path):  # train.answer_copies_loss: body
+    df = rows(4).assign(answer_pass=[0, 0, 1, 1])
+    ds = training_data.to_prompt_completion(df, "alpaca", tokenizer, body_only=True)
+    assert ds["kind"] == ["answer", "answer", "body", "body"]
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
+    report = train.masking_report(trainer)
+    assert report["ok"], report
+    body = [r for r in report["rows"] if r["kind"] == "body"]
+    answer = [r for r in report["rows"] if r["kind"] == "answer"]
+    assert len(body) == 2 and all(b["labelled_tokens"] < a["labelled_tokens"] for b, a in zip(body, answer))
+    assert all(b["prompt_tokens"] > a["prompt_tokens"] for b, a in zip(body, answer))  # the decision lines moved
+
+
 @pytest.mark.slow
 def test_the_training_loop_learns_a_repeated_batch(tokenizer, tmp_path):
     _, ds = masked_rows(tokenizer)
@@ -412,6 +425,11 @@ def test_body_passes_put_the_decision_in_the_prompt_and_learn_only_the_rest(toke
         assert r["input_ids"] == w["input_ids"]  # the same tokens; only what is learnt differs
     with pytest.raises(ValueError, match="train.answer_copies_loss"):
         config.load_config("cpu", {"answer_copies_loss": "decision"})
+    with pytest.raises(ValueError, match="decision_weight"):  # it would weight the body's first two lines
+        config.load_config("cpu", {"answer_copies_loss": "body", "decision_weight": 3})
+    with pytest.raises(ValueError, match="without its 2 decision lines"):
+        training_data.training_rows({**splits, "train": tr.assign(output_text="Likely condition: Malaria")}, tcfg,
+                                    tokenizer, tmp_path, 0)
 
 
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811

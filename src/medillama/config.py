@@ -130,8 +130,18 @@ def load_config(profile: str = "cpu", overrides: dict | None = None) -> dict:
     env = {dotted: os.environ[var] for var, dotted in ENV_OVERRIDES.items() if os.environ.get(var)}
     _apply(cfg, flat, env, "environment")
     _apply(cfg, flat, dict(overrides or {}), "overrides")
+    _check_together(cfg)
     cfg["profile"] = profile
     return cfg
+
+
+def _check_together(cfg: dict) -> None:
+    """Keys that are valid alone but not together."""
+    t = cfg["train"]
+    if t["answer_copies_loss"] == "body" and t["decision_weight"] != 1.0:
+        raise ConfigError("train.answer_copies_loss 'body' trains rows without the decision lines, so "
+                          f"train.decision_weight {t['decision_weight']} would weight their first two lines instead; "
+                          "set decision_weight 1 or answer_copies_loss 'whole'")
 
 
 def section(cfg: dict, *names: str) -> dict:

@@ -201,7 +201,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
         if args.train_sampling_strategy not in ("random", "group_by_length"):
             raise ValueError(f"train.curriculum answers_first orders rows, not batches: sft.train_sampling_strategy "
                              f"{args.train_sampling_strategy!r} cannot be used with it (random or group_by_length)")
-        trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k == "answer")
+        trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k in ("answer", "body"))
     elif curriculum != "none":
         raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
     if embedding_lr_scale != 1.0:
@@ -231,14 +231,14 @@ def scale_embedding_lr(trainer, scale: float) -> None:
 
 def masking_report(trainer, n: int = 4) -> dict:
     """Collate the first ``n`` training rows of each kind the way training does and check the labels: prompt
-    tokens are -100, the completion is labelled from its first token, and the last label is EOS for a full answer,
-    a newline (and no EOS anywhere) for a decision or drill row."""
+    tokens are -100, the completion is labelled from its first token, and the last label is EOS for a full answer or
+    a body row (its decision lines in the prompt), a newline (and no EOS anywhere) for a decision or drill row."""
     import torch
 
     ds = trainer.train_dataset
     tok = trainer.processing_class
     kinds = ds["kind"]
-    pick = [i for k in ("answer", "decision", "drill") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
+    pick = [i for k in ("answer", "body", "decision", "drill") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
     batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
     newlines = set(newline_token_ids(tok))
@@ -248,7 +248,7 @@ def masking_report(trainer, n: int = 4) -> dict:
         lab = labels[row]
         kept = (lab != -100).nonzero().flatten()
         last = int(lab[kept[-1]]) if len(kept) else None
-        ends = last == tok.eos_token_id if kinds[i] == "answer" else (
+        ends = last == tok.eos_token_id if kinds[i] in ("answer", "body") else (
             last in newlines and not bool((lab == tok.eos_token_id).any()))
         rows.append({
             "kind": kinds[i], "prompt_tokens": n_prompt, "labelled_tokens": int(len(kept)),

@@ -94,6 +94,9 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     for q, a, n in zip(df["input_text"], df["output_text"], passes):
         a = a if a.endswith(eos) else a + eos
         lead = decision_lines(a) if body_only and n > 0 else ""
+        if lead and a.count("\n") < DECISION_LINES:
+            raise ValueError(f"train.answer_copies_loss body: an answer without its {DECISION_LINES} decision lines "
+                             f"and a body after them: {a[:80]!r}")
         rows.append((q, a[len(lead):], "body" if lead else "answer", lead))
     if decision_df is not None and decision_copies > 0:
         rows += [(q, decision_lines(a), "decision", "")
