@@ -572,6 +572,21 @@ def test_signs_after_w35(text, flags):
     assert redflags.signs_in_text(text) == flags
 
 
+@pytest.mark.parametrize("text, flags", [
+    # after w36 (self-harm under loan-app, betting and blackmail pressures; nhs_suicidal_thoughts: looking for means):
+    # how long a poison or pills take to kill, asked beside despair
+    ("chuhe maar dawa se kitni der mein maut hoti hai, ab jeene ka koi matlab nahi, koi rasta nahi", ["self_harm"]),
+    ("how long does it take to die from sleeping pills, nothing left for me", ["self_harm"]),
+    ("neend ki goliyon se kitni der mein maut hoti hai", ["self_harm"]),  # the question alone, beside the means
+    ("how long does it take to die if you jump in the canal", ["self_harm"]),
+    # the same words with no one at risk
+    ("chuhe maarne ki dawa kitni der mein asar karti hai, godown mein chuhe bahut hain", []),
+    ("what height of building is enough for a mobile tower on the roof", []),
+])
+def test_signs_after_w36(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
 @pytest.mark.parametrize("text", ["saanp ne kaata pair pe", "a snake bit him", "he had a fit and another fit started"])
 def test_w35_exclusions_leave_the_signs_they_guard(text):  # no exclusion group swallows the plain emergency
     assert redflags.signs_in_text(text)
