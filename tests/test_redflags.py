@@ -579,6 +579,11 @@ def test_signs_after_w35(text, flags):
     ("how long does it take to die from sleeping pills, nothing left for me", ["self_harm"]),
     ("neend ki goliyon se kitni der mein maut hoti hai", ["self_harm"]),  # the question alone, beside the means
     ("how long does it take to die if you jump in the canal", ["self_harm"]),
+    # a noose made or ready, as said and as Hindi says it ('phanda bana liya', 'फंदा'); the idiom of a trap is no noose
+    ("made a noose from my dupatta, fan is above me", ["self_harm"]),
+    ("chunni ka phanda bana liya hai pankhe pe", ["self_harm"]),
+    ("पंखे में साड़ी का फंदा बना लिया है", ["self_harm"]),
+    ("loan app ke phande mein phas gaya hu, recovery agent roz call karte hain, neend nahi aati", []),
     # the same words with no one at risk
     ("chuhe maarne ki dawa kitni der mein asar karti hai, godown mein chuhe bahut hain", []),
     ("what height of building is enough for a mobile tower on the roof", []),
