@@ -592,6 +592,21 @@ def test_signs_after_w36(text, flags):
     assert redflags.signs_in_text(text) == flags
 
 
+@pytest.mark.parametrize("text, flags", [
+    # a grown son's or daughter's own medicine taken as a dose is no child's poisoning; a young child's swallowing
+    # is one whoever the medicine belongs to (nhs_poisoning)
+    ("my son took his BP tablets late today, is that ok?", []),
+    ("my daughter took her iron tablets with milk, is that bad?", []),
+    ("beti ne apni thyroid ki goli kha li khali pet, chai pi sakti hai?", []),
+    ("my 2 year old took her iron tablets from the shelf", ["poisoning_or_snakebite"]),
+    ("toddler swallowed his vitamin tablets", ["poisoning_or_snakebite"]),
+    ("3 saal ke bete ne dadi ki bp ki goli kha li", ["poisoning_or_snakebite"]),
+    ("my son took my sleeping pills", ["poisoning_or_snakebite"]),
+])
+def test_a_grown_childs_own_dose_is_no_poisoning_and_a_young_childs_swallowing_is(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
 @pytest.mark.parametrize("text", ["saanp ne kaata pair pe", "a snake bit him", "he had a fit and another fit started"])
 def test_w35_exclusions_leave_the_signs_they_guard(text):  # no exclusion group swallows the plain emergency
     assert redflags.signs_in_text(text)
