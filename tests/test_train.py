@@ -43,6 +43,20 @@ def rows(n=8):
                          "base_row_id": [f"m-{i // 2}" for i in range(n)]})
 
 
+def train_cfg(**over) -> dict:
+    """A ``train`` config section for training_data, everything off but what a test sets."""
+    return {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
+            "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2,
+            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
+            "answer_copies_loss": "whole", **over}
+
+
+def symptom_rows(**cols) -> pd.DataFrame:
+    """Four malaria rows with ids and two symptom sets (what reworded queries are asked from)."""
+    return rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
+                          symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2, **cols)
+
+
 def sft(tmp_path, **kw):
     base = dict(num_train_epochs=1, max_steps=30, learning_rate=1e-2, per_device_train_batch_size=4,
                 gradient_accumulation_steps=1, max_length=256, logging_steps=5, eval_strategy="no",
@@ -81,7 +95,7 @@ def test_masking(tokenizer, tmp_path):
 
 
 def test_masking_of_body_rows(tokenizer, tmp_path):  # train.answer_copies_loss: body
-    df = rows(4).assign(answer_pass=[0, 0, 1, 1])
+    df = rows(4).assign(query_pass=[0, 0, 1, 1])
     ds = training_data.to_prompt_completion(df, "alpaca", tokenizer, body_only=True)
     assert ds["kind"] == ["answer", "answer", "body", "body"]
     trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "out")
@@ -354,13 +368,8 @@ def test_trained_tokens_count_only_the_steps_this_run_trained(tmp_path):
 
 
 def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
-    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
-                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
-    tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0,
-            "drill_min_symptoms": 2, "decision_copies": 3,
-            "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.2,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
-            "answer_copies_loss": "whole"}
+    tr = symptom_rows()
+    tcfg = train_cfg(decision_copies=3, varied_queries=True)
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     prompts = [r["prompt"] for r in ds if r["kind"] == "decision"]
@@ -378,13 +387,8 @@ def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path)
 
 
 def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokenizer, tmp_path):
-    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)], output_text=[f"Likely condition: Malaria\nAnswer {i}."
-                                                                       for i in range(4)],
-                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
-    tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
-            "decision_copies": 2, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
-            "answer_copies_loss": "whole"}
+    tr = symptom_rows(output_text=[f"Likely condition: Malaria\nAnswer {i}." for i in range(4)])
+    tcfg = train_cfg(answer_copies=2, decision_copies=2, varied_queries=True, hinglish_share=0.6)
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     answers, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     whole = [r for r in ds if r["kind"] == "answer"]
@@ -403,14 +407,9 @@ def test_whole_answer_passes_after_the_first_ask_anew_and_keep_the_answer(tokeni
 
 
 def test_body_passes_put_the_decision_in_the_prompt_and_learn_only_the_rest(tokenizer, tmp_path):
-    tr = rows(4).assign(id=[f"m-{i}-o" for i in range(4)],
-                        output_text=[f"Likely condition: Malaria\nSee a doctor: Within 24 hours.\nWhy: Fever {i}.\n"
-                                     f"Precautions: Rest." for i in range(4)],
-                        symptoms=[["chills", "high_fever", "sweating"], ["chills", "vomiting", "headache"]] * 2)
-    tcfg = {"rows_per_disease": 0, "answer_copies": 2, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
-            "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": True, "hinglish_share": 0.6,
-            "gloss_training_share": 0.0, "gloss_training_keep": 1.0, "gloss_style": "brackets", "hinglish_weight": 1.0,
-            "answer_copies_loss": "body"}
+    tr = symptom_rows(output_text=[f"Likely condition: Malaria\nSee a doctor: Within 24 hours.\nWhy: Fever {i}.\n"
+                                   f"Precautions: Rest." for i in range(4)])
+    tcfg = train_cfg(answer_copies=2, varied_queries=True, hinglish_share=0.6, answer_copies_loss="body")
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     _, _, ds = training_data.training_rows(splits, tcfg, tokenizer, tmp_path, 0)
     _, _, whole = training_data.training_rows(splits, {**tcfg, "answer_copies_loss": "whole"}, tokenizer, tmp_path, 0)
@@ -434,10 +433,7 @@ def test_body_passes_put_the_decision_in_the_prompt_and_learn_only_the_rest(toke
 
 def test_glossed_training_rows_take_the_reading_style(tokenizer, tmp_path):  # noqa: F811
     tr = rows(4).assign(input_text=["tez bukhar aur kapkapi ho rahi hai"] * 4)
-    tcfg = {"rows_per_disease": 0, "answer_copies": 1, "drill_rows_per_disease": 0, "drill_min_symptoms": 2,
-            "decision_copies": 1, "prompt_style": "alpaca", "varied_queries": False, "hinglish_share": 0.2,
-            "gloss_training_share": 1.0,
-            "gloss_training_keep": 1.0, "hinglish_weight": 1.0, "answer_copies_loss": "whole"}
+    tcfg = train_cfg(gloss_training_share=1.0)
     splits = {"train": tr, "validation": tr[:0], "test": tr[:0]}
     for style in ("sentence", "brackets"):
         _, _, ds = training_data.training_rows(splits, {**tcfg, "gloss_style": style}, tokenizer, tmp_path, 0)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from . import precision, progress
-from .training_data import DECISION_LINES
+from .training_data import DECISION_LINES, WHOLE_ANSWER_KINDS
 
 
 def check_sft_fields(sft: dict, lora: dict) -> None:
@@ -201,7 +201,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
         if args.train_sampling_strategy not in ("random", "group_by_length"):
             raise ValueError(f"train.curriculum answers_first orders rows, not batches: sft.train_sampling_strategy "
                              f"{args.train_sampling_strategy!r} cannot be used with it (random or group_by_length)")
-        trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k in ("answer", "body"))
+        trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k in WHOLE_ANSWER_KINDS)
     elif curriculum != "none":
         raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
     if embedding_lr_scale != 1.0:
@@ -238,7 +238,7 @@ def masking_report(trainer, n: int = 4) -> dict:
     ds = trainer.train_dataset
     tok = trainer.processing_class
     kinds = ds["kind"]
-    pick = [i for k in ("answer", "body", "decision", "drill") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
+    pick = [i for k in (*WHOLE_ANSWER_KINDS, "decision", "drill") for i in [j for j, x in enumerate(kinds) if x == k][:n]]
     batch = trainer.data_collator([ds[i] for i in pick])
     labels, ids = batch["labels"], batch["input_ids"]
     newlines = set(newline_token_ids(tok))
@@ -248,7 +248,7 @@ def masking_report(trainer, n: int = 4) -> dict:
         lab = labels[row]
         kept = (lab != -100).nonzero().flatten()
         last = int(lab[kept[-1]]) if len(kept) else None
-        ends = last == tok.eos_token_id if kinds[i] in ("answer", "body") else (
+        ends = last == tok.eos_token_id if kinds[i] in WHOLE_ANSWER_KINDS else (
             last in newlines and not bool((lab == tok.eos_token_id).any()))
         rows.append({
             "kind": kinds[i], "prompt_tokens": n_prompt, "labelled_tokens": int(len(kept)),

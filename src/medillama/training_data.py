@@ -51,6 +51,7 @@ def select_rows(df: pd.DataFrame, per_disease: int, seed: int) -> pd.DataFrame:
 
 
 DECISION_LINES = 2  # 'Likely condition' and 'See a doctor': what the patient must get right
+WHOLE_ANSWER_KINDS = ("answer", "body")  # rows whose completion runs to the answer's end and its EOS
 
 
 def decision_lines(answer: str) -> str:
@@ -83,13 +84,13 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     (``train.gloss_training_keep``; 1: all, as the model's reading writes them). ``hinglish_weight`` != 1: a
     ``loss_weight`` column, that weight on decision and drill rows whose query states a symptom in Hindi words (the
     gloss's reading of it, before any gloss is written), 1 on every other row (``train.hinglish_weight``).
-    ``body_only``: answer rows of a pass after the first (``asked_anew``'s ``answer_pass``) are ``kind='body'``: their
+    ``body_only``: answer rows of a pass after the first (``asked_anew``'s ``query_pass``) are ``kind='body'``: their
     decision lines follow the prompt, unlabelled, and the rest of the answer is the completion
     (``train.answer_copies_loss: body``)."""
     from datasets import Dataset
 
     eos = tokenizer.eos_token
-    passes = df["answer_pass"] if "answer_pass" in df else [0] * len(df)
+    passes = df["query_pass"] if "query_pass" in df else [0] * len(df)
     rows = []
     for q, a, n in zip(df["input_text"], df["output_text"], passes):
         a = a if a.endswith(eos) else a + eos
@@ -113,7 +114,7 @@ def to_prompt_completion(df: pd.DataFrame, style: str, tokenizer, decision_df: p
     def weight(q: str, k: str) -> dict:
         if hinglish_weight == 1.0:
             return {}
-        return {"loss_weight": hinglish_weight if k in ("decision", "drill") and glossed_symptoms(q) else 1.0}
+        return {"loss_weight": hinglish_weight if k not in WHOLE_ANSWER_KINDS and glossed_symptoms(q) else 1.0}
 
     rows = [{"prompt": prompt(q) + lead, "completion": c, "kind": k, **weight(q, k)} for q, c, k, lead in rows]
     rows = [{**r, **_tokenized(r["prompt"], r["completion"], tokenizer)} for r in rows]
@@ -214,9 +215,9 @@ def drill_subsets(train: pd.DataFrame, excluded: set[frozenset], per_disease: in
 def asked_anew(df: pd.DataFrame, passes: int, seed: int, hinglish_share: float, name: str = "") -> pd.DataFrame:
     """``passes`` passes over ``df``: the first with its own queries, each later one asking them anew (``reworded``,
     the pass named ``name`` and its number, so passes of different kinds ask each their own way), each row's pass
-    number in ``answer_pass`` (0: the first)."""
-    return pd.concat([df.assign(answer_pass=0)] + [reworded(df, knowledge.lexicon(), seed, f"{name}{c}", hinglish_share)
-                                                   .assign(answer_pass=c) for c in range(1, passes)])
+    number in ``query_pass`` (0: the first)."""
+    return pd.concat([df.assign(query_pass=0)] + [reworded(df, knowledge.lexicon(), seed, f"{name}{c}", hinglish_share)
+                                                   .assign(query_pass=c) for c in range(1, passes)])
 
 
 def reworded(train: pd.DataFrame, lexicon: dict, seed: int, copy, hinglish_share: float = 0.2) -> pd.DataFrame:
