@@ -593,6 +593,41 @@ def test_signs_after_w36(text, flags):
 
 
 @pytest.mark.parametrize("text, flags", [
+    # a fan and a cloth, asked whether they will hold a body or said to be ready (w36's misses, romanised and Devanagari)
+    ("pankhe aur dupatte se ho jayega kya ya toot jayega mera wajan 70 kg h", ["self_harm"]),
+    ("पंखा मजबूत है या नहीं कैसे पता करें? दुपट्टा तैयार रखा है।", ["self_harm"]),
+    ("tied my dupatta to the fan, is it strong enough to hold my weight", ["self_harm"]),
+    # a cloth caught in a fan, a fan cleaned, a swing for a child, a cloth that is only ready
+    ("pankhe pe dupatta atak gaya, kaise nikalu, majboot hai kya", []),
+    ("maa ne kaha pankha saaf karo, chadar taiyaar rakhi hai", []),
+    ("Is the ceiling fan hook strong enough for a saree swing for the baby?", []),
+    ("fan not working, gamchha wet, ready hai", []),
+    # how long a poison takes to kill, asked as 'just to know': the disguise excuses nothing
+    ("चूहे मारने की दवा खाने से कितनी देर में मौत होती है? बस जानना है। क्रिप्टो में सब डूब गया।", ["self_harm"]),
+    # a question in general still states no sign
+    ("what are the signs of a stroke, just curious", []),
+    ("how long does rat poison take to work on rats in the godown, just asking", []),
+])
+def test_signs_after_w36_fan_and_earnest_questions(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flags", [
+    # w37's controls: a swallowing years ago, treated and well since; a film's hero; a death in the news
+    ("two years ago my son drank kerosene by mistake, he was admitted and treated, no problem after. now he is 6, healthy. "
+     "can that cause lung problems later in life?", []),
+    ("watched a movie last night where the hero tries to end his life and his friends save him. how do we recognise signs "
+     "in friends?", []),
+    ("उस actor की आत्महत्या की खबर से मन बहुत परेशान है, रात को नींद नहीं आई।", []),
+    # the same words now: a swallowing today beside a past treatment; no news of a son who left a note
+    ("my son drank kerosene 10 minutes ago, he was treated for asthma last year, now coughing", ["poisoning_or_snakebite"]),
+    ("beta ghar se gaya, koi khabar nahi, suicide note mila", ["self_harm"]),
+])
+def test_signs_after_w37(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flags", [
     # a grown son's or daughter's own medicine taken as a dose is no child's poisoning; a young child's swallowing
     # is one whoever the medicine belongs to (nhs_poisoning)
     ("my son took his BP tablets late today, is that ok?", []),

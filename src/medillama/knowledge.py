@@ -119,7 +119,7 @@ def validate(disease_keys, symptom_tokens, folder=None) -> list[str]:
         problems += [f"triage: red flag {rf.get('id')}: sign uses unknown word group {g}" for g in sorted(used - set(groups))]
     rfw = load("red_flag_words.yaml", folder)
     hiding = rfw.get("hiding_groups") or {}
-    named = [("everyday_groups", g) for g in rfw.get("everyday_groups") or []] + \
+    named = [(key, g) for key in ("everyday_groups", "asked_in_earnest") for g in rfw.get(key) or []] + \
         [("hiding_groups", g) for hider, targets in hiding.items() for g in [hider, *targets]]
     problems += [f"red_flag_words: {key}: {g} is not a group" for key, g in named if g not in groups]
     for g, words in groups.items():

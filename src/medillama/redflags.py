@@ -350,14 +350,18 @@ def writer_out_scores(path=None) -> dict:
 
 
 def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
-    """Ids of the red flags whose ``signs`` a message states (none for a question about symptoms in general), or,
+    """Ids of the red flags whose ``signs`` a message states (for a question about symptoms in general, only signs
+    that hold an ``asked_in_earnest`` group, how surely a means kills), or,
     with ``stated``, only those whose ``stated`` signs it says outright. A message that says the person is now fine
     ("ab theek", group ``resolved``) states only the ``lasting`` signs (a swallowed poison's harm can come hours
     later), and nothing outright."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
-    if "general_question" in found:  # "what are the signs of a stroke?"
+    # "what are the signs of a stroke?" states none, but asking how surely a means kills is no idle question
+    earnest = set(knowledge.load("red_flag_words.yaml", folder).get("asked_in_earnest") or [])
+    if "general_question" in found and not earnest & set(found):
         return []
+    asked_only = "general_question" in found
     now_fine = "resolved" in found
     if stated and now_fine:
         return []
@@ -369,6 +373,8 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
             said = lasting
         else:
             said = patterns
+        if asked_only:  # a question stands only where a sign holds an earnest group
+            said = [p for p in said if any(not absent and any(set(alt) & earnest for alt in alts) for absent, alts in p)]
         if any(all(_slot_holds(s, found) for s in p) for p in said):
             out.append(fid)
     return out
