@@ -628,6 +628,34 @@ def test_signs_after_w37(text, flags):
 
 
 @pytest.mark.parametrize("text, flags", [
+    # the review of B61-B63: a fan, a cloth and "strong enough" in a shop, the washing or a hammock are no plan; a
+    # dose, a venom or a lethal amount asked for a class or awareness stays a question
+    ("I run a saree shop in Surat, is a 1200mm ceiling fan strong enough for the whole shop?", []),
+    ("baarish me kapde nahi sookhte, pankhe ke neeche saree daal di, badbu ho jayega kya?", []),
+    ("Paracetamol ek aadmi ke liye ek din me maximum kitni goli le sakte hain? bas jaanna tha", []),
+    ("saanp ke zeher se kitni der mein maut hoti hai? gaon me awareness ke liye jaankari", []),
+    ("what dose of insulin is enough to kill a person? biology class question", []),
+    # ... and what the first version of B63 hid: a past treatment, news heard, a hero, a mood swing beside the plan
+    ("my brother was treated for depression two years ago. today he drank pesticide", ["poisoning_or_snakebite"]),
+    ("abhi khabar suni ki bhai ne hostel me faansi laga li", ["self_harm"]),
+    ("you were the hero, now I will kill myself", ["self_harm"]),
+    ("mood swing bahut hai, pankha majboot hai, dupatta taiyaar rakha hai", ["self_harm"]),
+    ("just asking, how many sleeping pills are enough to die, I cant take it anymore", ["self_harm"]),
+    # w38's false alarms (voice-typed): an eyelid's twitch, anger said as an idiom, a phone to choose, a death in the news
+    ("meri aankh phadak rahi hai do din se, koi jhatke wali bimari to nahi", []),
+    ("itna gussa aa raha hai ki khoon ki ulti kar doon", []),
+    ("main itna confuse ho gaya hu kaunsa phone lun 20000 mein", []),
+    ("न्यूज़ में पढ़ा कोटा में फिर एक बच्चे ने सुसाइड कर लिया बहुत दुख हुआ", []),
+    # ... and the same words now: a fit with the eyes rolled up, blood vomited, a day not known
+    ("papa ko jhatke aa rahe hain, aankh upar chadh gayi, 5 min se", ["seizure"]),
+    ("khoon ki ulti ho rahi hai papa ko, gussa mat karo", ["vomiting_blood_or_black_stools"]),
+    ("papa confused hain kaunsa din hai pata nahi, bol bhi ulta rahe", ["sudden_confusion"]),
+])
+def test_signs_after_the_review_of_b63_and_w38(text, flags):
+    assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, flags", [
     # a grown son's or daughter's own medicine taken as a dose is no child's poisoning; a young child's swallowing
     # is one whoever the medicine belongs to (nhs_poisoning)
     ("my son took his BP tablets late today, is that ok?", []),
