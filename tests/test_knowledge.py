@@ -64,12 +64,14 @@ def test_phrase_alternatives_expand():
 def test_validate_catches_broken_red_flag_words(keys, tmp_path):
     shutil.copytree(paths.KNOWLEDGE, tmp_path / "k")
     f = tmp_path / "k" / "red_flag_words.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace('lakwa, "paralysis attack"', '"{left|right lakwa", "paralysis attack"', 1), encoding="utf-8")
+    f.write_text(f.read_text(encoding="utf-8").replace('lakwa, "paralysis attack"', '"{left|right lakwa", "paralysis attack"', 1)
+                 .replace("asked_in_earnest: [lethality_death,", "asked_in_earnest: [lethality_deth,", 1), encoding="utf-8")
     t = tmp_path / "k" / "triage.yaml"
     t.write_text(t.read_text(encoding="utf-8").replace('"face~droop', '"face~drooop', 1), encoding="utf-8")
     new = set(knowledge.validate(*keys, folder=tmp_path / "k")) - set(knowledge.validate(*keys))
     assert new == {"triage: red flag one_sided_weakness: sign uses unknown word group drooop",
-                   "red_flag_words: stroke_word: unbalanced braces in '{left|right lakwa'"}
+                   "red_flag_words: stroke_word: unbalanced braces in '{left|right lakwa'",
+                   "red_flag_words: asked_in_earnest: lethality_deth is not a group"}
 
 
 def test_symptoms_in_text(tmp_path):

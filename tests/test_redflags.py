@@ -641,18 +641,40 @@ def test_signs_after_w37(text, flags):
     ("you were the hero, now I will kill myself", ["self_harm"]),
     ("mood swing bahut hai, pankha majboot hai, dupatta taiyaar rakha hai", ["self_harm"]),
     ("just asking, how many sleeping pills are enough to die, I cant take it anymore", ["self_harm"]),
-    # w38's false alarms (voice-typed): an eyelid's twitch, anger said as an idiom, a phone to choose, a death in the news
+    # w38's false alarms (voice-typed): the illness of fits asked about, anger said as an idiom, a phone to choose, a
+    # death in the news
     ("meri aankh phadak rahi hai do din se, koi jhatke wali bimari to nahi", []),
     ("itna gussa aa raha hai ki khoon ki ulti kar doon", []),
     ("main itna confuse ho gaya hu kaunsa phone lun 20000 mein", []),
     ("न्यूज़ में पढ़ा कोटा में फिर एक बच्चे ने सुसाइड कर लिया बहुत दुख हुआ", []),
     # ... and the same words now: a fit with the eyes rolled up, blood vomited, a day not known
     ("papa ko jhatke aa rahe hain, aankh upar chadh gayi, 5 min se", ["seizure"]),
+    ("papa ko jhatke aa rahe hain, meri aankh phadak rahi hai tension se", ["seizure"]),
+    ("bete ko jhatke wali bimari nahi thi, aaj pehli baar jhatke aaye", ["seizure"]),
     ("khoon ki ulti ho rahi hai papa ko, gussa mat karo", ["vomiting_blood_or_black_stools"]),
     ("papa confused hain kaunsa din hai pata nahi, bol bhi ulta rahe", ["sudden_confusion"]),
 ])
 def test_signs_after_the_review_of_b63_and_w38(text, flags):
     assert redflags.signs_in_text(text) == flags
+
+
+@pytest.mark.parametrize("text, stated, flags", [
+    # the review of B65: how soon one dies, in the news or a novel, is no one's at risk, said outright or not
+    ("news mein padha pesticide se turant maut hoti hai", False, []),
+    ("news mein padha pesticide se turant maut hoti hai", True, []),
+    ("the novel says rat poison is a quickest death, is that true", False, []),
+    # a question with an earnest group only where a pattern's earnest slot holds: a lethal amount asked for a godown
+    # is said outright only beside how soon one dies
+    ("rat poison kitni kaafi hogi ek aadmi ke liye? just want to know for the godown. dukaan ka karz hai", True, []),
+    ("chuhe maar dawa se kitni der mein maut hoti hai? bas jaanna hai", True, ["self_harm"]),
+    # a bedsheet dried under the fan, a bucket's rope; "double checking" is no choking
+    ("Is my ceiling fan strong enough to dry the bedsheet overnight?", False, []),
+    ("bucket ki rassi fan ke hook pe, strong enough hai kya", False, []),
+    ("he is 3 and totally fine, eating biscuits now. just double checking if i need to do anything", False, []),
+    ("baby is choking on a grape, cant cough, turning blue", False, ["severe_breathing_difficulty"]),
+])
+def test_signs_after_the_review_of_b65(text, stated, flags):
+    assert redflags.signs_in_text(text, stated=stated) == flags
 
 
 @pytest.mark.parametrize("text, flags", [

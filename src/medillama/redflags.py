@@ -374,7 +374,8 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
         else:
             said = patterns
         if asked_only:  # a question stands only where a sign holds an earnest group
-            said = [p for p in said if any(not absent and any(set(alt) & earnest for alt in alts) for absent, alts in p)]
+            said = [p for p in said if any(not absent and _any_alt(tuple(a for a in alts if set(a) & earnest), found)
+                                           for absent, alts in p)]
         if any(all(_slot_holds(s, found) for s in p) for p in said):
             out.append(fid)
     return out
