@@ -528,12 +528,6 @@ def test_the_same_words_denied_joked_watched_past_or_asked_are_not_said_outright
     ("bcg teeka laga tha baby ko, wahan sujan aur daana hai", []),
     ("bp low ho gaya 90/60 chakkar aa rahe", []),
     ("toilet cleaner se haath jal gaya, laal ho gaya", []),
-])
-def test_signs_from_the_writers_since_w19(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # after w35 (medicines, chemicals, bites and stings; nhs_poisoning, nhs_anaphylaxis, nhs_seizure): country liquor
     # with sight failing (methanol), a button cell swallowed, hives and a fall after giddiness ('chakkar aake gir'), a
     # throat tightening ('gala kasne'), a hornet or prawns as the allergen, 'fitting' as a fit
@@ -567,12 +561,6 @@ def test_signs_from_the_writers_since_w19(text, flags):
     ("took brufen for knee swelling, feeling a bit dizzy", []),
     ("tonsil mein sujan hai, awaz baith gayi, kaunsi dawai lun", []),
     ("my new shoes are not fitting properly, feet swelling by evening", []),
-])
-def test_signs_after_w35(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # after w36 (self-harm under loan-app, betting and blackmail pressures; nhs_suicidal_thoughts: looking for means):
     # how long a poison or pills take to kill, asked beside despair
     ("chuhe maar dawa se kitni der mein maut hoti hai, ab jeene ka koi matlab nahi, koi rasta nahi", ["self_harm"]),
@@ -587,12 +575,6 @@ def test_signs_after_w35(text, flags):
     # the same words with no one at risk
     ("chuhe maarne ki dawa kitni der mein asar karti hai, godown mein chuhe bahut hain", []),
     ("what height of building is enough for a mobile tower on the roof", []),
-])
-def test_signs_after_w36(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # a fan and a cloth, asked whether they will hold a body or said to be ready (w36's misses, romanised and Devanagari)
     ("pankhe aur dupatte se ho jayega kya ya toot jayega mera wajan 70 kg h", ["self_harm"]),
     ("पंखा मजबूत है या नहीं कैसे पता करें? दुपट्टा तैयार रखा है।", ["self_harm"]),
@@ -607,12 +589,6 @@ def test_signs_after_w36(text, flags):
     # a question in general still states no sign
     ("what are the signs of a stroke, just curious", []),
     ("how long does rat poison take to work on rats in the godown, just asking", []),
-])
-def test_signs_after_w36_fan_and_earnest_questions(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # w37's controls: a swallowing years ago, treated and well since; a film's hero; a death in the news
     ("two years ago my son drank kerosene by mistake, he was admitted and treated, no problem after. now he is 6, healthy. "
      "can that cause lung problems later in life?", []),
@@ -622,12 +598,6 @@ def test_signs_after_w36_fan_and_earnest_questions(text, flags):
     # the same words now: a swallowing today beside a past treatment; no news of a son who left a note
     ("my son drank kerosene 10 minutes ago, he was treated for asthma last year, now coughing", ["poisoning_or_snakebite"]),
     ("beta ghar se gaya, koi khabar nahi, suicide note mila", ["self_harm"]),
-])
-def test_signs_after_w37(text, flags):
-    assert redflags.signs_in_text(text) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # the review of B61-B63: a fan, a cloth and "strong enough" in a shop, the washing or a hammock are no plan; a
     # dose, a venom or a lethal amount asked for a class or awareness stays a question
     ("I run a saree shop in Surat, is a 1200mm ceiling fan strong enough for the whole shop?", []),
@@ -653,8 +623,17 @@ def test_signs_after_w37(text, flags):
     ("bete ko jhatke wali bimari nahi thi, aaj pehli baar jhatke aaye", ["seizure"]),
     ("khoon ki ulti ho rahi hai papa ko, gussa mat karo", ["vomiting_blood_or_black_stools"]),
     ("papa confused hain kaunsa din hai pata nahi, bol bhi ulta rahe", ["sudden_confusion"]),
+    # a grown son's or daughter's own medicine taken as a dose is no child's poisoning; a young child's swallowing
+    # is one whoever the medicine belongs to (nhs_poisoning)
+    ("my son took his BP tablets late today, is that ok?", []),
+    ("my daughter took her iron tablets with milk, is that bad?", []),
+    ("beti ne apni thyroid ki goli kha li khali pet, chai pi sakti hai?", []),
+    ("my 2 year old took her iron tablets from the shelf", ["poisoning_or_snakebite"]),
+    ("toddler swallowed his vitamin tablets", ["poisoning_or_snakebite"]),
+    ("3 saal ke bete ne dadi ki bp ki goli kha li", ["poisoning_or_snakebite"]),
+    ("my son took my sleeping pills", ["poisoning_or_snakebite"]),
 ])
-def test_signs_after_the_review_of_b63_and_w38(text, flags):
+def test_signs_from_the_writers_since_w19(text, flags):
     assert redflags.signs_in_text(text) == flags
 
 
@@ -675,21 +654,6 @@ def test_signs_after_the_review_of_b63_and_w38(text, flags):
 ])
 def test_signs_after_the_review_of_b65(text, stated, flags):
     assert redflags.signs_in_text(text, stated=stated) == flags
-
-
-@pytest.mark.parametrize("text, flags", [
-    # a grown son's or daughter's own medicine taken as a dose is no child's poisoning; a young child's swallowing
-    # is one whoever the medicine belongs to (nhs_poisoning)
-    ("my son took his BP tablets late today, is that ok?", []),
-    ("my daughter took her iron tablets with milk, is that bad?", []),
-    ("beti ne apni thyroid ki goli kha li khali pet, chai pi sakti hai?", []),
-    ("my 2 year old took her iron tablets from the shelf", ["poisoning_or_snakebite"]),
-    ("toddler swallowed his vitamin tablets", ["poisoning_or_snakebite"]),
-    ("3 saal ke bete ne dadi ki bp ki goli kha li", ["poisoning_or_snakebite"]),
-    ("my son took my sleeping pills", ["poisoning_or_snakebite"]),
-])
-def test_a_grown_childs_own_dose_is_no_poisoning_and_a_young_childs_swallowing_is(text, flags):
-    assert redflags.signs_in_text(text) == flags
 
 
 @pytest.mark.parametrize("text", ["saanp ne kaata pair pe", "a snake bit him", "he had a fit and another fit started"])

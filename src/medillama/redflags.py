@@ -98,6 +98,7 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
     of a ``hiding_groups`` group do not stand for the groups it names ("theek se", properly, is no "ab theek", now
     fine)."""
     index, _, _, negations = _compiled(folder)
+    hiding = knowledge.load("red_flag_words.yaml", folder).get("hiding_groups") or {}
     ks = [_canonical(k, folder) for k in textnorm.keys(text, breaks=True)]
     found = defaultdict(list)
     for i, k in enumerate(ks):
@@ -105,10 +106,12 @@ def groups_in(text: str, folder=None) -> dict[str, list[tuple[int, int]]]:
             j = i + len(gks)
             if tuple(ks[i:j]) != gks:
                 continue
-            if not any(g in negations for g in gks) and denied(ks, i, j):  # "not responding" is itself the sign
+            # a denied phrase states nothing ("no chest pain"), but "not responding" is itself the sign, and a hiding
+            # phrase hides its words however the sentence ends ("koi jhatke wali bimari to nahi?")
+            if group not in hiding and not any(g in negations for g in gks) and denied(ks, i, j):
                 continue
             found[group].append((i, j))
-    for hider, targets in (knowledge.load("red_flag_words.yaml", folder).get("hiding_groups") or {}).items():
+    for hider, targets in hiding.items():
         for group in set(targets) & set(found) if hider in found else ():
             found[group] = [(s, e) for s, e in found[group] if not any(s < he and hs < e for hs, he in found[hider])]
             if not found[group]:
@@ -357,11 +360,11 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
     later), and nothing outright."""
     _, _, flags, _ = _compiled(folder)
     found = groups_in(text, folder)
-    # "what are the signs of a stroke?" states none, but asking how surely a means kills is no idle question
-    earnest = set(knowledge.load("red_flag_words.yaml", folder).get("asked_in_earnest") or [])
-    if "general_question" in found and not earnest & set(found):
-        return []
+    # "what are the signs of a stroke?" states none, but asking how soon a means kills is no idle question
     asked_only = "general_question" in found
+    earnest = set(knowledge.load("red_flag_words.yaml", folder).get("asked_in_earnest") or [])
+    if asked_only and not earnest & set(found):
+        return []
     now_fine = "resolved" in found
     if stated and now_fine:
         return []
