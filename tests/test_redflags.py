@@ -68,6 +68,9 @@ def test_negation_before_and_after():
     assert "fever" not in redflags.groups_in("bukhar nahi hai")
     assert "fever" not in redflags.groups_in("kal bukhar nahi tha")  # 'tha' compared by its key
     assert redflags.groups_in("saans nahi aa rahi").get("breath")  # "nahi aa rahi" is the sign, not a negation
+    # "never came" (w40): a past denial, "kabhi" between the word and its "nahi"
+    assert "blood" not in redflags.groups_in("subah khansi aur balgam aata hai. khoon kabhi nahi aaya")
+    assert redflags.groups_in("khansi mein khoon aaya, kabhi nahi socha tha").get("blood")  # the denial's own clause only
 
 
 @pytest.mark.parametrize("text, group", [("seene mein dard hai aur saans nahi ho rahi", "breath"),
@@ -317,7 +320,6 @@ def test_a_burden_of_work_a_railway_line_a_pool_or_a_kitchen_cut_raise_no_banner
     # asking whether to take a sleeping pill is no poisoning ("taken" and "take" share a key: a bare "taken" read
     # every "take" as swallowed); having taken one is
     ("can I take sleeping pills for jet lag", []),
-    ("should i take neend ki goliyan daily", []),
     ("she had taken rat poison in the morning", ["poisoning_or_snakebite"]),
     ("I have taken too many sleeping pills", ["poisoning_or_snakebite"]),
     # 'now fine' cancels other signs, but a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`

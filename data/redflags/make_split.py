@@ -1,6 +1,6 @@
 """Assign the dev/report split of messages.csv, deterministically, and rewrite the file.
 
-Rule: the first writer's rows (writer w1) are split; the rows of w2-w7 and w10-w39 are dev (written later, to write and
+Rule: the first writer's rows (writer w1) are split; the rows of w2-w7 and w10-w40 are dev (written later, to write and
 check rules on); the rows of w8 and w9 are report (written last and kept unseen, to score a new writer's words). Group w1's rows by (label, flag, language); groups are taken in sorted
 order and the rows of each group in id order; rows alternate dev/report inside a group, and the
 starting side alternates from one group to the next so odd-sized groups do not all

@@ -146,8 +146,9 @@ NEGATIONS = {"no", "without", "nor", "denies", "never"}  # before a word, in its
 NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 # what may follow a Hindi "there is no": a verb's end, the clause's end, or "only"/"but" ("khoon nahi bas balgam": no
 # blood, only phlegm)
-NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "bas", "sirf", "lekin", "but", BREAK}
-NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
+NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "aaya", "aayi", "aya", "ayi", "bas", "sirf", "lekin", "but",
+                 BREAK}
+NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi", "kabhi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
 # A symptom no longer there ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai"), read as denied by the gloss
 # only (``denied(..., lapsed=True)``): in the red flags "bol nahi rahe" (not speaking) and "saans nahi ho rahi" are the
 # sign itself, and where a failure is the symptom for the gloss ("pet saaf nahi ho raha") the lexicon's phrasing
