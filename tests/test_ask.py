@@ -153,6 +153,29 @@ def test_conditions_are_named_from_the_adapters_run_not_another(two_runs):
     assert a.answer(["fever and rash"])[0]["condition_key"] is None
 
 
+class KeepsOptions(FakeBackend):
+    """A fake that keeps the decoding options of its last call."""
+
+    def generate(self, prompts, **kw):
+        self.options = kw
+        return super().generate(prompts, **kw)
+
+
+def test_ask_decodes_with_the_urgency_bias_its_runs_step_05_measured(two_runs):
+    from medillama import config, paths
+
+    backend = KeepsOptions(lambda p: DENGUE)
+    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
+    assert backend.options["urgency_bias"] == config.defaults()["evaluate"]["urgency_bias"]  # no step 05: the default
+    step05 = paths.run_dir("b-run") / "05_evaluate"
+    step05.mkdir(parents=True)
+    (step05 / "config.yaml").write_text(yaml.safe_dump({"evaluate": {"urgency_bias": 1.5}}))
+    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
+    assert backend.options["urgency_bias"] == 1.5
+    ask.Assistant(two_runs, backend=backend, urgency_bias=0.0).answer(["fever and rash"])
+    assert backend.options["urgency_bias"] == 0.0
+
+
 def test_no_run_for_the_names_fails_clearly(two_runs, tmp_path, capsys):
     elsewhere = tmp_path / "my-adapter"
     elsewhere.mkdir()

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from medillama import models
-from medillama.generate import AnswerNoRepeatNGram, CachedGenerator, FakeBackend, GenResult, HFBackend, cut_at_stop
+from medillama.generate import (AnswerNoRepeatNGram, CachedGenerator, FakeBackend, GenResult, HFBackend, cut_at_stop,
+                                urgency_bias_processor)
 
 PROMPTS = ["short", "a much longer prompt with many words in it", "mid length one",
            "x", "another fairly long prompt here", "tiny"]
@@ -210,6 +211,32 @@ def test_hf_no_repeat_ngram_breaks_loops(tiny):
     # The backend passes the option through.
     texts = [r.text for r in backend.generate(HF_PROMPTS, max_new_tokens=64, no_repeat_ngram_size=2)]
     assert texts == [tok.decode(row, skip_special_tokens=True) for row in blocked]
+
+
+def test_urgency_bias_favours_the_emergency_advice_where_the_answers_urgency_line_starts(tiny):
+    from transformers import LogitsProcessorList
+
+    from medillama.knowledge import triage_advice
+
+    model, tok = tiny
+    emergency = tok(" " + triage_advice("emergency"), add_special_tokens=False)["input_ids"][0]
+    prompt = tok("### Patient: chest pain and vomiting\n### Answer:\n", add_special_tokens=False)["input_ids"]
+    answer = tok("Likely condition: GERD\nSee a doctor:", add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt + answer])
+    kw = dict(max_new_tokens=1, do_sample=False, pad_token_id=tok.pad_token_id)
+    plain = model.generate(ids, **kw)[0, -1].item()
+    assert plain != emergency  # the random model would not choose it
+    # the cue in the answer: the bias decides; the same words in the prompt (the answer not begun) move nothing
+    biased = model.generate(ids, **kw, logits_processor=LogitsProcessorList([urgency_bias_processor(tok, 1e4, len(prompt))]))
+    assert biased[0, -1].item() == emergency
+    in_prompt = model.generate(ids, **kw, logits_processor=LogitsProcessorList(
+        [urgency_bias_processor(tok, 1e4, ids.shape[1])]))
+    assert in_prompt[0, -1].item() == plain
+    # a line that is not the urgency line's start gets no bias
+    proc = urgency_bias_processor(tok, 3.0, len(prompt))
+    scores = proc(torch.tensor([prompt + answer[:-1]]), torch.zeros(1, len(tok)))
+    assert scores.abs().sum() == 0
+    assert proc(ids, torch.zeros(1, len(tok)))[0, emergency] == 3.0
 
 
 # ---- The real offline model ----

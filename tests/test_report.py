@@ -155,6 +155,13 @@ def test_results_markdown_sections_and_provenance(run):
     assert results.markdown_table(results.facts_table(synthetic_metrics())) in md.split("## Unsupported facts")[1]
 
 
+def test_a_decoding_bias_is_said_where_the_answers_were_decoded_with_one():
+    metrics = synthetic_metrics()
+    assert results.decoding_note(metrics) == [] and results.decoding_note({**metrics, "urgency_bias": 0.0}) == []
+    note = results.decoding_note({**metrics, "urgency_bias": 1.5})
+    assert "favoured by 1.5 (log-odds)" in note[0] and "validation" in note[0]
+
+
 def test_results_markdown_without_git_commit_in_manifests_says_where_it_came_from(run):
     for step in ("04_finetune", "05_evaluate"):
         p = paths.run_dir(run) / step / "manifest.json"

@@ -85,12 +85,21 @@ def training_config(folder: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
+def evaluated_urgency_bias(run: str | None) -> float:
+    """``evaluate.urgency_bias`` as ``run``'s step 05 measured the answers (its config.yaml), so ``ask`` decodes as the
+    report says; the package default where the run has no step 05."""
+    path = paths.run_dir(run) / "05_evaluate" / "config.yaml" if run else None
+    cfg = (yaml.safe_load(path.read_text()) or {}) if path is not None and path.exists() else {}
+    return float(cfg.get("evaluate", config.defaults()["evaluate"])["urgency_bias"])
+
+
 class Assistant:
     """Loads the base model and the adapter once; answers batches of queries. Conditions are named from the disease
     table of ``run`` (default: the run the adapter belongs to; ``diseases`` gives the table directly)."""
 
     def __init__(self, adapter: Path, batch_size: int = 16, max_new_tokens: int = 384, backend=None,
-                 no_repeat_ngram_size: int | None = None, run: str | None = None, diseases=None):
+                 no_repeat_ngram_size: int | None = None, run: str | None = None, diseases=None,
+                 urgency_bias: float | None = None):
 
         from .names import DiseaseNames
 
@@ -102,6 +111,8 @@ class Assistant:
         self.max_new_tokens = max_new_tokens
         self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
                                      if no_repeat_ngram_size is None else no_repeat_ngram_size)
+        self.urgency_bias = (evaluated_urgency_bias(run or run_of_adapter(self.adapter)) if urgency_bias is None
+                             else urgency_bias)
         self.tokenizer = None
         if backend is None:
             from .generate import HFBackend
@@ -119,7 +130,7 @@ class Assistant:
         read = [hindi_gloss(q, style=self.gloss) if self.gloss else q for q in queries]
         prompts = [build_prompt(r, self.style, self.tokenizer) for r in read]
         results = self.backend.generate(prompts, max_new_tokens=self.max_new_tokens, temperature=0.0,
-                                        no_repeat_ngram_size=self.no_repeat_ngram_size)
+                                        no_repeat_ngram_size=self.no_repeat_ngram_size, urgency_bias=self.urgency_bias)
         out = []
         for q, r, read_as in zip(queries, results, read):
             a = apply(q, r.text, self.names)

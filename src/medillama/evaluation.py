@@ -64,8 +64,10 @@ class AdapterOff:
 
 def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: list[str], style: str,
                max_new_tokens: int, batch_size: int, task: str, stop=None, no_repeat_ngram_size: int = 0,
-               gloss: bool | str = False) -> dict[str, list]:
-    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch."""
+               gloss: bool | str = False, urgency_bias: float = 0.0) -> dict[str, list]:
+    """{'base': [GenResult], 'finetuned': [GenResult]} for the queries, cached on disk per batch. ``urgency_bias``:
+    the fine-tuned model's emergency advice favoured by that log-odds where its urgency line starts
+    (``evaluate.urgency_bias``, chosen on validation with ``bench/urgency_bias.py``); the base model decodes plainly."""
     from .models import is_adapter
 
     prompts = [build_prompt(q, style, tok, gloss) for q in queries]
@@ -79,6 +81,8 @@ def answer_all(systems: Systems, tok, finetuned: Path, base_name: str, queries: 
         params = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "stop": stop}
         if no_repeat_ngram_size:  # only when set, so caches made without it stay valid
             params["no_repeat_ngram_size"] = no_repeat_ngram_size
+        if urgency_bias and label == "finetuned":
+            params["urgency_bias"] = urgency_bias
         out[label] = gen.run(f"{task}_{label}", style, prompts, params)
         out[f"{label}_stats"] = gen.last_run_stats
     return out
@@ -95,15 +99,18 @@ DECISION_STOP = ["\n" + SECTIONS[2]]  # the decision is the first two sections (
 
 
 def decision_scores(backend, queries, diseases, levels, names, style: str, tokenizer,
-                    max_new_tokens: int = 64, gloss: bool | str = False) -> tuple[dict, pd.DataFrame]:
+                    max_new_tokens: int = 64, gloss: bool | str = False,
+                    urgency_bias: float = 0.0) -> tuple[dict, pd.DataFrame]:
     """(summary, per-row frame) of the decision lines alone, generated uncached: disease accuracy, triage agreement,
-    under-triage overall and on emergency rows, over-triage. Step 04 uses it on the validation split, the split to
-    compare recipes on; the test split is step 05's."""
+    under-triage overall and on emergency rows, over-triage, and the rows advised emergency that are none. Step 04
+    uses it on the validation split, the split to compare recipes on; the test split is step 05's.
+    ``urgency_bias``: as ``answer_all``'s (``bench/urgency_bias.py`` reads validation at several)."""
     from .metrics import triage_scores
 
     prompts = [build_prompt(q, style, tokenizer, gloss) for q in queries]
     with progress.phase("decision lines (validation)", len(prompts)):
-        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP)
+        results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP,
+                                   **({"urgency_bias": urgency_bias} if urgency_bias else {}))
     rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
                           **triage_scores(parse_answer(r.text)["see_doctor"], lv)}
                          for r, d, lv in zip(results, diseases, levels)])
@@ -115,6 +122,8 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
                "under_triage": float(rows["under_triage"].mean()),
                "under_triage_emergency": float(emergency["under_triage"].mean()) if len(emergency) else None,
                "over_triage": float(rows["over_triage"].mean()),
+               "emergency_advised_to_others": int(((rows["pred_triage"] == "emergency")
+                                                   & (rows["triage"] != "emergency")).sum()),
                "rows": len(rows), "emergency_rows": len(emergency)}
     return summary, rows
 
@@ -342,7 +351,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
             "base_model": cfg["models"]["base"], "finetuned_adapter": str(adapter),
             "prompt_style": cfg["train"]["prompt_style"], "hindi_gloss": cfg["train"].get("hindi_gloss", False),
             "gloss_style": reading(cfg["train"]) or None,
-            "max_new_tokens": ecfg["max_new_tokens"],
+            "max_new_tokens": ecfg["max_new_tokens"], "urgency_bias": ecfg["urgency_bias"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
             "unsupported_facts_found": facts_found.to_dict("records") if facts_found is not None else []}

@@ -80,6 +80,31 @@ class AnswerNoRepeatNGram:
         return scores
 
 
+class CueBias:
+    """Adds ``bias`` to the logit of ``token`` wherever the answer so far ends with the text ``cue``: a decision's
+    operating point moved at decoding time, with no retraining (``evaluate.urgency_bias``)."""
+
+    def __init__(self, tokenizer, cue: str, token: int, bias: float, prompt_len: int):
+        self.tokenizer, self.cue, self.token, self.bias, self.start = tokenizer, cue, token, bias, prompt_len
+        self.width = len(tokenizer(cue, add_special_tokens=False)["input_ids"]) + 2  # tokens the cue's text spans
+
+    def __call__(self, input_ids, scores):
+        for b, tail in enumerate(input_ids[:, self.start:][:, -self.width:].tolist()):
+            if tail and self.tokenizer.decode(tail, skip_special_tokens=True).endswith(self.cue):
+                scores[b, self.token] += self.bias
+        return scores
+
+
+def urgency_bias_processor(tokenizer, bias: float, prompt_len: int) -> CueBias:
+    """``bias`` (log-odds) on the emergency advice's first token where the answer's urgency line starts: above 0, a
+    message the model reads as a near emergency gets the emergency advice rather than its disease's usual level."""
+    from .answer import SECTIONS
+    from .knowledge import triage_advice
+
+    token = tokenizer(" " + triage_advice("emergency"), add_special_tokens=False)["input_ids"][0]
+    return CueBias(tokenizer, f"{SECTIONS[1]}:", token, bias, prompt_len)
+
+
 class HFBackend:
     """Batched ``model.generate`` with left padding; greedy at temperature 0, else seeded sampling."""
 
@@ -116,14 +141,15 @@ class HFBackend:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
+                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0,
+                 urgency_bias: float = 0.0) -> list[GenResult]:
         ids = [self.encode(p) for p in prompts]
         order = longest_first([len(x) for x in ids])
         results: list[GenResult | None] = [None] * len(prompts)
         for b, idx in enumerate(batches(order, self.batch_size)):
             start = time.perf_counter()
             out = self.generate_batch([ids[i] for i in idx], max_new_tokens, temperature, seed + b, stop,
-                                      no_repeat_ngram_size)
+                                      no_repeat_ngram_size, urgency_bias)
             self.stats.seconds += time.perf_counter() - start
             for i, r in zip(idx, out):
                 results[i] = r
@@ -133,7 +159,8 @@ class HFBackend:
         return results
 
     def generate_batch(self, ids: list[list[int]], max_new_tokens: int, temperature: float,
-                       seed: int, stop: list[str] | None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
+                       seed: int, stop: list[str] | None, no_repeat_ngram_size: int = 0,
+                       urgency_bias: float = 0.0) -> list[GenResult]:
         import torch
         from transformers import LogitsProcessorList
 
@@ -147,9 +174,13 @@ class HFBackend:
             torch.manual_seed(seed)
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=tok)  # lets finished rows stop the batch early
+        prompt_len, processors = enc["input_ids"].shape[1], LogitsProcessorList()
         if no_repeat_ngram_size:
-            prompt_len = enc["input_ids"].shape[1]
-            kwargs["logits_processor"] = LogitsProcessorList([AnswerNoRepeatNGram(no_repeat_ngram_size, prompt_len)])
+            processors.append(AnswerNoRepeatNGram(no_repeat_ngram_size, prompt_len))
+        if urgency_bias:
+            processors.append(urgency_bias_processor(tok, urgency_bias, prompt_len))
+        if processors:
+            kwargs["logits_processor"] = processors
         # bf16 autocast where the step's precision says so (precision.py; a CPU with native bf16)
         with torch.inference_mode(), precision.autocast(self.model.device.type):
             out = self.model.generate(**enc, **kwargs)
@@ -185,8 +216,9 @@ class FakeBackend:
         return f"[{digest}] " + " ".join(prompt.split()[:8])
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0) -> list[GenResult]:
-        self.calls += 1  # no_repeat_ngram_size: accepted, not applied (the fake's text has no loops)
+                 seed: int = 0, stop: list[str] | None = None, no_repeat_ngram_size: int = 0,
+                 urgency_bias: float = 0.0) -> list[GenResult]:
+        self.calls += 1  # no_repeat_ngram_size, urgency_bias: accepted, not applied (the fake has no logits)
         out = []
         for p in prompts:
             text, hit_stop = cut_at_stop(self.text(p, temperature, seed), stop)

@@ -58,6 +58,14 @@ FACTS_NOTE = ("Every unsupported fact found on the held-out split, and in how ma
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def decoding_note(metrics: dict) -> list[str]:
+    """A paragraph on how the fine-tuned answers were decoded, where they were not plainly greedy."""
+    b = metrics.get("urgency_bias") or 0
+    return [f"The fine-tuned model's answers are decoded with its emergency advice favoured by {b:g} (log-odds) where "
+            "its urgency line starts (`evaluate.urgency_bias`, chosen on the validation split: "
+            "`bench/urgency_bias.py`, docs/method.md); the base model's are plainly greedy.", ""] if b else []
+
+
 def fmt_ci(m: dict | None, signed: bool = False) -> str:
     """The one format of a number: '0.938 [0.900, 0.969]' (value and 95% interval), '' when there is none."""
     if not m or m.get("value") is None:
@@ -207,7 +215,7 @@ def readme_block(run: str, metrics: dict | None = None, results_link: str = "doc
              f"(run `{run}`, profile `{info['profile'] or metrics.get('profile')}`, step 05 finished "
              f"{info['date'] or 'unknown'}; {_measured_on(metrics)}); 95% bootstrap intervals in brackets. "
              f"All metrics and their provenance: [{results_link}]({results_link}).", "", HEADLINE_NOTE, "",
-             markdown_table(metrics_table(metrics, HEADLINE))]
+             *decoding_note(metrics), markdown_table(metrics_table(metrics, HEADLINE))]
     leads = leads_table(metrics)
     if not leads.empty:
         lines += ["", LEAD_NOTE, "", markdown_table(leads)]
@@ -228,7 +236,8 @@ def results_markdown(run: str, metrics: dict | None = None, cmd: str | None = No
            f"- Code: commit `{info['commit'] or 'unknown'}` ({info['commit_source']})",
            f"- Measured on: {_measured_on(metrics)}; bootstrap samples: {metrics.get('bootstrap_samples')}",
            "", "95% bootstrap intervals in brackets; n is the number of rows a metric was measured on.",
-           "", "## What fine-tuning bought", "", HEADLINE_NOTE, "", markdown_table(metrics_table(metrics, HEADLINE)),
+           "", "## What fine-tuning bought", "", HEADLINE_NOTE, "", *decoding_note(metrics),
+           markdown_table(metrics_table(metrics, HEADLINE)),
            "", SAFETY_NOTE]
     leads = leads_table(metrics)
     if not leads.empty:
