@@ -68,9 +68,10 @@ def test_negation_before_and_after():
     assert "fever" not in redflags.groups_in("bukhar nahi hai")
     assert "fever" not in redflags.groups_in("kal bukhar nahi tha")  # 'tha' compared by its key
     assert redflags.groups_in("saans nahi aa rahi").get("breath")  # "nahi aa rahi" is the sign, not a negation
-    # "never came" (w40): a past denial, "kabhi" between the word and its "nahi"
+    # "never came" (w40): "kabhi nahi" after a word denies it whatever verb follows; a bare "nahi aayi" may be the sign
     assert "blood" not in redflags.groups_in("subah khansi aur balgam aata hai. khoon kabhi nahi aaya")
     assert redflags.groups_in("khansi mein khoon aaya, kabhi nahi socha tha").get("blood")  # the denial's own clause only
+    assert "severe_breathing_difficulty" in redflags.flags_in_text("raat ko saans nahi aayi, bahut ghabrahat")
 
 
 @pytest.mark.parametrize("text, group", [("seene mein dard hai aur saans nahi ho rahi", "breath"),
