@@ -26,7 +26,7 @@ def main(argv=None):
         s, _ = decision_scores(r.backend, val["input_text"], val["disease"], val["triage"], r.names,
                                r.tcfg["prompt_style"], r.tok, gloss=r.gloss, urgency_bias=b)
         out["validation"][f"{b:g}"] = s
-        missed = round(s["under_triage_emergency"] * s["emergency_rows"])
+        missed = round((s["under_triage_emergency"] or 0) * s["emergency_rows"])
         print(f"bias {b:g}: emergencies under-triaged {missed}/{s['emergency_rows']}, others advised emergency "
               f"{s['emergency_advised_to_others']}/{s['rows'] - s['emergency_rows']}, disease accuracy "
               f"{s['disease_accuracy']:.3f}, triage agreement {s['triage_agreement']:.3f}", flush=True)

@@ -169,11 +169,19 @@ def test_ask_decodes_with_the_urgency_bias_its_runs_step_05_measured(two_runs):
     assert backend.options["urgency_bias"] == config.defaults()["evaluate"]["urgency_bias"]  # no step 05: the default
     step05 = paths.run_dir("b-run") / "05_evaluate"
     step05.mkdir(parents=True)
-    (step05 / "config.yaml").write_text(yaml.safe_dump({"evaluate": {"urgency_bias": 1.5}}))
+    (step05 / "config.yaml").write_text(yaml.safe_dump({"evaluate": {"urgency_bias": 3.0}}))  # started, not finished
+    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
+    assert backend.options["urgency_bias"] == config.defaults()["evaluate"]["urgency_bias"]
+    (step05 / "metrics.json").write_text(json.dumps({"urgency_bias": 1.5}))  # what the report measured
     ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
     assert backend.options["urgency_bias"] == 1.5
-    ask.Assistant(two_runs, backend=backend, urgency_bias=0.0).answer(["fever and rash"])
+    ask.Assistant(two_runs, backend=backend, run="a-run").answer(["fever and rash"])  # --run names the diseases only
+    assert backend.options["urgency_bias"] == 1.5
+    (step05 / "metrics.json").write_text(json.dumps({"profile": "cpu"}))  # a step 05 from before the bias: greedy
+    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
     assert backend.options["urgency_bias"] == 0.0
+    ask.Assistant(two_runs, backend=backend, urgency_bias=2.0).answer(["fever and rash"])
+    assert backend.options["urgency_bias"] == 2.0
 
 
 def test_no_run_for_the_names_fails_clearly(two_runs, tmp_path, capsys):

@@ -262,3 +262,32 @@ def test_probe_answers_are_scored_against_the_condition_they_name(tmp_path):
     pd.DataFrame({"text": ["a cough"], "label": ["Tuberculosis"]}).to_csv(probe, index=False)
     with pytest.raises(ValueError, match="Tuberculosis"):
         E.probe_answer_scores(backend, probe, names, "alpaca", None, 400)
+
+def test_answer_all_biases_the_fine_tuned_answers_only_and_keys_its_cache_by_the_bias(tmp_path, monkeypatch):
+    from medillama import paths
+    from medillama.generate import FakeBackend
+
+    class Keeps(FakeBackend):
+        def generate(self, prompts, **kw):
+            self.options = kw
+            return super().generate(prompts, **kw)
+
+    backends = {"base": Keeps(name="base"), "finetuned": Keeps(name="ft")}
+
+    class Systems:
+        def backend(self, label, tok, name, batch_size):
+            return backends[label]
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights").write_text("w")
+    run = lambda bias: E.answer_all(Systems(), None, model, "base", ["fever and rash"], "alpaca", 16, 4, "t",
+                                    urgency_bias=bias)
+    run(0.0)
+    assert "urgency_bias" not in backends["finetuned"].options and "urgency_bias" not in backends["base"].options
+    run(1.0)  # new fine-tuned answers with the bias; the base model's come from the cache
+    assert backends["finetuned"].options["urgency_bias"] == 1.0 and backends["finetuned"].calls == 2
+    assert backends["base"].calls == 1
+    run(1.0)
+    assert backends["finetuned"].calls == 2  # cached under the bias

@@ -229,14 +229,35 @@ def test_urgency_bias_favours_the_emergency_advice_where_the_answers_urgency_lin
     # the cue in the answer: the bias decides; the same words in the prompt (the answer not begun) move nothing
     biased = model.generate(ids, **kw, logits_processor=LogitsProcessorList([urgency_bias_processor(tok, 1e4, len(prompt))]))
     assert biased[0, -1].item() == emergency
-    in_prompt = model.generate(ids, **kw, logits_processor=LogitsProcessorList(
-        [urgency_bias_processor(tok, 1e4, ids.shape[1])]))
-    assert in_prompt[0, -1].item() == plain
-    # a line that is not the urgency line's start gets no bias
+    # a line that is not the urgency line's start gets no bias, nor the cue in the prompt once the answer has begun
     proc = urgency_bias_processor(tok, 3.0, len(prompt))
     scores = proc(torch.tensor([prompt + answer[:-1]]), torch.zeros(1, len(tok)))
     assert scores.abs().sum() == 0
     assert proc(ids, torch.zeros(1, len(tok)))[0, emergency] == 3.0
+    begun = torch.tensor([prompt + answer + [plain]])
+    assert urgency_bias_processor(tok, 3.0, len(prompt) + len(answer))(begun, torch.zeros(1, len(tok))).abs().sum() == 0
+
+
+def test_the_backend_biases_each_left_padded_row_after_its_own_prompt(tiny, monkeypatch):
+    from medillama.generate import CueBias
+
+    model, tok = tiny
+    seen = {}
+    real = model.generate
+
+    def spy(**kw):
+        seen.update(kw)
+        return real(**kw)
+
+    monkeypatch.setattr(model, "generate", spy)
+    backend = HFBackend(model, tok, batch_size=4, chat=False)
+    backend.generate(HF_PROMPTS, max_new_tokens=2)
+    assert "logits_processor" not in seen  # no bias, no processor: greedy as before
+    backend.generate(HF_PROMPTS, max_new_tokens=2, urgency_bias=1.0, no_repeat_ngram_size=3)
+    procs = seen["logits_processor"]
+    cue = [p for p in procs if isinstance(p, CueBias)]
+    longest = max(len(backend.encode(p)) for p in HF_PROMPTS)
+    assert len(procs) == 2 and len(cue) == 1 and cue[0].start == longest and cue[0].bias == 1.0
 
 
 # ---- The real offline model ----

@@ -74,6 +74,15 @@ def test_negation_before_and_after():
     assert "severe_breathing_difficulty" in redflags.flags_in_text("raat ko saans nahi aayi, bahut ghabrahat")
 
 
+@pytest.mark.parametrize("text, flag", [("khoon kabhi nahi ruk raha", "heavy_bleeding"),
+                                        ("seene mein dard kabhi nahi gaya, pasina aa raha",
+                                         "chest_pain_with_sweating_or_breathlessness"),
+                                        ("ulti kabhi nahi ruki, khoon bhi aaya", "vomiting_blood_or_black_stools"),
+                                        ("bukhar kabhi nahi utra, bleeding ho rahi masude se", "fever_with_bleeding")])
+def test_never_stopped_or_never_went_is_the_symptom_lasting_not_a_denial(text, flag):
+    assert flag in redflags.signs_in_text(text)
+
+
 @pytest.mark.parametrize("text, group", [("seene mein dard hai aur saans nahi ho rahi", "breath"),
                                          ("papa achanak bol nahi rahe", "speech_part"),
                                          ("use koi sudh budh nahi rahi", "confused")])
@@ -321,6 +330,8 @@ def test_a_burden_of_work_a_railway_line_a_pool_or_a_kitchen_cut_raise_no_banner
     # asking whether to take a sleeping pill is no poisoning ("taken" and "take" share a key: a bare "taken" read
     # every "take" as swallowed); having taken one is
     ("can I take sleeping pills for jet lag", []),
+    pytest.param("should i take neend ki goliyan daily", [], marks=pytest.mark.xfail(
+        strict=True, reason="B69: the classifier refit with w40 reads it at 0.600, a known false alarm")),
     ("she had taken rat poison in the morning", ["poisoning_or_snakebite"]),
     ("I have taken too many sleeping pills", ["poisoning_or_snakebite"]),
     # 'now fine' cancels other signs, but a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`

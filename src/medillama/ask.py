@@ -86,11 +86,13 @@ def training_config(folder: Path) -> dict:
 
 
 def evaluated_urgency_bias(run: str | None) -> float:
-    """``evaluate.urgency_bias`` as ``run``'s step 05 measured the answers (its config.yaml), so ``ask`` decodes as the
-    report says; the package default where the run has no step 05."""
-    path = paths.run_dir(run) / "05_evaluate" / "config.yaml" if run else None
-    cfg = (yaml.safe_load(path.read_text()) or {}) if path is not None and path.exists() else {}
-    return float(cfg.get("evaluate", config.defaults()["evaluate"])["urgency_bias"])
+    """``evaluate.urgency_bias`` as ``run``'s finished step 05 measured the answers (its metrics.json), so ``ask``
+    decodes as the report says: 0 (greedy) for a step 05 that recorded none; the package default where the run has no
+    finished step 05."""
+    path = paths.run_dir(run) / "05_evaluate" / "metrics.json" if run else None
+    if path is None or not path.exists():
+        return float(config.defaults()["evaluate"]["urgency_bias"])
+    return float(io.read_json(path).get("urgency_bias") or 0.0)
 
 
 class Assistant:
@@ -111,7 +113,7 @@ class Assistant:
         self.max_new_tokens = max_new_tokens
         self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
                                      if no_repeat_ngram_size is None else no_repeat_ngram_size)
-        self.urgency_bias = (evaluated_urgency_bias(run or run_of_adapter(self.adapter)) if urgency_bias is None
+        self.urgency_bias = (evaluated_urgency_bias(run_of_adapter(self.adapter) or run) if urgency_bias is None
                              else urgency_bias)
         self.tokenizer = None
         if backend is None:

@@ -110,7 +110,7 @@ def decision_scores(backend, queries, diseases, levels, names, style: str, token
     prompts = [build_prompt(q, style, tokenizer, gloss) for q in queries]
     with progress.phase("decision lines (validation)", len(prompts)):
         results = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=DECISION_STOP,
-                                   **({"urgency_bias": urgency_bias} if urgency_bias else {}))
+                                   urgency_bias=urgency_bias)
     rows = pd.DataFrame([{"disease": d, "triage": lv, "pred_disease": condition_of(r.text, names),
                           **triage_scores(parse_answer(r.text)["see_doctor"], lv)}
                          for r, d, lv in zip(results, diseases, levels)])

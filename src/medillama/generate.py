@@ -37,7 +37,7 @@ class Backend(Protocol):
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
                  seed: int = 0, stop: list[str] | None = None,
-                 no_repeat_ngram_size: int = 0) -> list[GenResult]: ...
+                 no_repeat_ngram_size: int = 0, urgency_bias: float = 0.0) -> list[GenResult]: ...
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:

@@ -148,9 +148,11 @@ NEGATED_AFTER = {"nahi", "nahin", "nhi", "na"}
 # blood, only phlegm)
 NEGATION_ENDS = {"hai", "h", "he", "tha", "thi", "hain", "hua", "hui", "bas", "sirf", "lekin", "but", BREAK}
 NEGATION_PARTICLES = {"bhi", "hi", "bilkul", "toh", "koi"}  # may stand before it: "dard bhi nahi hai", "bilkul nahi"
-# "never" after a word denies it whatever verb follows ("khoon kabhi nahi aaya": blood never came), where a bare "nahi
-# aaya" may be the sign itself ("saans nahi aayi": could not breathe)
+# "never" after a word denies it where an occurrence follows ("khoon kabhi nahi aaya": blood never came), where a bare
+# "nahi aayi" may be the sign itself ("saans nahi aayi": could not breathe); "never stopped" or "never went" is the
+# symptom lasting ("khoon kabhi nahi ruk raha", "dard kabhi nahi gaya"), so only these verbs end it
 NEVER = {"kabhi"}
+NEVER_ENDS = NEGATION_ENDS | {"hue", "aaya", "aayi", "aaye", "aya", "ayi", "aye"}
 # A symptom no longer there ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai"), read as denied by the gloss
 # only (``denied(..., lapsed=True)``): in the red flags "bol nahi rahe" (not speaking) and "saans nahi ho rahi" are the
 # sign itself, and where a failure is the symptom for the gloss ("pet saaf nahi ho raha") the lexicon's phrasing
@@ -160,7 +162,7 @@ LAPSED_PARTICLES = {"ab", "abhi"}
 _NEGATION_KEYS = ({word_key(n) for n in NEGATIONS}, {word_key(n) for n in NEGATED_AFTER},  # keys: 'tha' is read as 'ta'
                   {word_key(n) for n in NEGATION_ENDS - {BREAK}} | {BREAK}, {word_key(n) for n in NEGATION_PARTICLES})
 _LAPSED_KEYS = {word_key(n) for n in LAPSED_ENDS}, {word_key(n) for n in LAPSED_PARTICLES}
-_NEVER_KEYS = {word_key(n) for n in NEVER}
+_NEVER_KEYS = {word_key(n) for n in NEVER}, {word_key(n) for n in NEVER_ENDS - {BREAK}} | {BREAK}
 
 
 def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
@@ -178,8 +180,9 @@ def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
         return True
     while j < len(ks) and ks[j] in particles:
         j += 1
-    if ks[j:j + 1] and ks[j] in _NEVER_KEYS and ks[j + 1:j + 2] and ks[j + 1] in after:
-        return True
+    never, never_ends = _NEVER_KEYS
+    if ks[j:j + 1] and ks[j] in never and ks[j + 1:j + 2] and ks[j + 1] in after:
+        return j + 2 == len(ks) or ks[j + 2] in never_ends
     if not (j < len(ks) and ks[j] in after):
         return False
     if lapsed and ks[j + 1:j + 2] == ["ho"] and ks[j + 2:j + 3] and ks[j + 2] in _LAPSED_KEYS[0]:
