@@ -36,7 +36,7 @@ def test_opting_out_or_a_small_machine_keeps_glibc_defaults(monkeypatch):
     assert allocator.applies() == glibc
     monkeypatch.setattr(allocator, "ram_gib", lambda: 16.0)  # a laptop: the peak memory the settings add matters more
     assert not allocator.applies()
-    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs, where recipe 68 peaked at 22.8 GB
+    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs: step 04 nears their RAM with them
     assert not allocator.applies()
 
 

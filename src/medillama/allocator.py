@@ -3,10 +3,10 @@
 glibc serves an allocation above its mmap threshold (at most 32 MiB) with fresh pages from the kernel and returns
 them on free. A training step allocates and frees tensors of that size every time (the logits over the 49k
 vocabulary, the embedding's gradient), so each step pays the kernel to fault in and zero them again: on the cpu
-profile this was a sixth of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off, freed memory
-is reused as it is; the heap gives memory back only past 1 GiB free at its top (never trimmed, it grew further, at
-no further speed). Reuse fragments the heap, so a run's peak memory grows by about a quarter: the settings apply only
-where the machine has MIN_RAM_GIB of RAM.
+profile this was a sizeable share of a step's time (`bench/training.py`, `docs/performance.md`). With mmap off,
+freed memory is reused as it is; the heap gives memory back only past 1 GiB free at its top (never trimmed, it grew
+further, at no further speed). Reuse fragments the heap, so a run's peak memory grows (measured in
+docs/performance.md): the settings apply only where the machine has MIN_RAM_GIB of RAM.
 
 glibc reads these settings when a process starts, so they are set for child processes (the runner's kernels) or by
 starting the process again (``reexec``). A value already in the environment is kept. ``MEDILLAMA_MALLOC=default``
@@ -23,9 +23,9 @@ SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 
-# The heap reused costs memory, and more the longer step 04 trains: recipe 52's step 04 peaked at 17.4 GB with the
-# settings (14.0 without), recipe 68's at 20.4 and 22.8 GB, on machines of 23.5 GiB. Below this much RAM the settings
-# are left off, so that a run that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
+# The heap reused costs memory, and more the longer step 04 trains: on a 24 GB machine the shipped recipe's step 04
+# came near the whole RAM with the settings (docs/performance.md). Below this much RAM the settings are left off, so
+# that a run that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
 MIN_RAM_GIB = 30
 
 

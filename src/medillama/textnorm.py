@@ -181,7 +181,7 @@ def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
     while j < len(ks) and ks[j] in particles:
         j += 1
     never, never_ends = _NEVER_KEYS
-    if ks[j:j + 1] and ks[j] in never and ks[j + 1:j + 2] and ks[j + 1] in after:
+    if j + 1 < len(ks) and ks[j] in never and ks[j + 1] in after:
         return j + 2 == len(ks) or ks[j + 2] in never_ends
     if not (j < len(ks) and ks[j] in after):
         return False
