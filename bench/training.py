@@ -2,7 +2,7 @@
 machine's matmul peak it reaches, fp32 and bf16 (each measured in the same run with a large torch.matmul).
 
     python bench/training.py [--profile cpu] [--run NAME] [--steps 50] [--stock] [--set models.autocast=fp32 ...]
-                             [--compile none|layers|decoder] [--profile-steps N]
+                             [--profile-steps N]
 
 Both recipes train on the profile's rows (answers, decision rows and drill rows). group_by_length sorts each
 megabatch of 50 batches longest first, so fewer than 50 steps would measure only the longest rows.
@@ -12,9 +12,8 @@ sampled every ``--peak-every`` steps during training, in the precision the train
 autocast; that time is left out of the training time), and the share is also given against the median of those
 samples (``share_of_peak_during``): the machine as fast as it was while training.
 
-``--compile`` tries torch.compile on the training step (not in step 04): ``layers`` compiles each decoder layer in
-place (one graph reused by every layer: a short compile, state_dict unchanged), ``decoder`` the whole decoder's
-forward (one long compile). The first steps then include the compile time: ``step_seconds`` lists every step.
+``--set train.compile=layers`` (or ``none``) measures step 04's ``train.compile`` (``train.compile_layers``): the
+first steps then include the compile time, so ``step_seconds`` lists every step.
 
 ``--profile-steps N`` runs torch.profiler over the N steps after the first three and lists the
 operators by their share of the profiled CPU time (``top_operators``): where a step's time goes. The profiled
@@ -49,18 +48,6 @@ STOCK = {"train.use_peft": True, "train.fused_lm_head": True, "train.decision_we
          "sft.train_sampling_strategy": "random"}
 
 
-def compiled(model, how: str):
-    """``model`` with its decoder compiled for training (``--compile``): ``layers``, ``decoder`` or ``none``."""
-    import torch
-
-    if how == "layers":
-        for layer in model.model.layers:
-            layer.compile(dynamic=True)
-    elif how == "decoder":
-        model.model.forward = torch.compile(model.model.forward, dynamic=True)
-    return model
-
-
 def top_operators(prof, n: int = 12) -> list[dict]:
     """The ``n`` operators with the most self CPU time in a finished torch.profiler run, with their shares."""
     ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
@@ -69,8 +56,7 @@ def top_operators(prof, n: int = 12) -> list[dict]:
             for e in ops[:n]]
 
 
-def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10, compile_how: str = "none",
-            profile_steps: int = 0) -> dict:
+def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int = 10, profile_steps: int = 0) -> dict:
     import statistics
     import tempfile
 
@@ -86,7 +72,6 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
     print(chosen.describe())
     model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu",
                                    attn_implementation=cfg["train"]["attn_implementation"])
-    model = compiled(model, compile_how)
     n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
@@ -120,7 +105,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      decision_weight=cfg["train"]["decision_weight"],
                                      use_peft=cfg["train"]["use_peft"],
                                      embedding_lr_scale=cfg["train"]["embedding_lr_scale"],
-                                     curriculum=cfg["train"]["curriculum"])
+                                     curriculum=cfg["train"]["curriculum"], compile_how=cfg["train"]["compile"])
         trainer.add_callback(PeakSampler())
         compute_loss = trainer.compute_loss
 
@@ -158,7 +143,7 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
             "achieved_gflops": flops / seconds / 1e9,
             "peak_dtype_during": in_use, "peaks_during_gflops": [p / 1e9 for p in peaks],
             "share_of_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
-            "precision": chosen.as_dict(), "compile": compile_how, "step_seconds": step_seconds,
+            "precision": chosen.as_dict(), "compile": cfg["train"]["compile"], "step_seconds": step_seconds,
             "top_operators": top_operators(prof) if prof is not None else None,
             "settings": {"bf16": trainer.args.bf16, "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],
@@ -176,8 +161,6 @@ def main():
     ap.add_argument("--stock", action="store_true", help="also measure the stock recipe (STOCK), side by side")
     ap.add_argument("--name", default="training", help="result file name under outputs/bench/")
     ap.add_argument("--peak-every", type=int, default=10, help="sample the matmul peak every N steps (0: never)")
-    ap.add_argument("--compile", default="none", choices=["none", "layers", "decoder"],
-                    help="torch.compile the decoder's layers or the whole decoder for the measured run")
     ap.add_argument("--profile-steps", type=int, default=0,
                     help="profile this many steps with torch.profiler (after 3) and list the operators' shares")
     a = parse_run_args(ap)
@@ -185,7 +168,7 @@ def main():
         ap.error(f"--profile-steps {a.profile_steps} needs --steps of at least {a.profile_steps + 3}")
     peak_before = matmul_peak()
     runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every,
-                                   a.compile, a.profile_steps)}
+                                   a.profile_steps)}
     if a.stock:
         runs["stock"] = measure(STOCK, a.profile, a.run, a.steps, a.peak_every)
     peak = max(peak_before, matmul_peak())

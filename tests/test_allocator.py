@@ -36,8 +36,24 @@ def test_opting_out_or_a_small_machine_keeps_glibc_defaults(monkeypatch):
     assert allocator.applies() == glibc
     monkeypatch.setattr(allocator, "ram_gib", lambda: 16.0)  # a laptop: the peak memory the settings add matters more
     assert not allocator.applies()
-    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs: step 04 nears their RAM with them
-    assert not allocator.applies()
+    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs: with step 04's heap trimmed
+    assert allocator.applies() == glibc
+
+
+def test_trim_gives_the_freed_heap_back():
+    """With the settings, 400 MB freed stays in the process (the next step reuses it); ``trim`` returns it."""
+    code = ("import os; from medillama import allocator\n"
+            "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') >> 20\n"
+            "block = bytearray(400 << 20); held = rss(); del block; freed = rss()\n"
+            "print(held, freed, allocator.trim(), rss())")
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        assert not allocator.trim()
+        return
+    res = subprocess.run([sys.executable, "-c", code], env=clean_env(**allocator.SETTINGS), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    held, freed, trimmed, after = res.stdout.split()
+    assert int(freed) > int(held) - 50 and trimmed == "True" and int(after) < int(held) - 350
 
 
 def test_reexec_restarts_the_program_once_with_the_settings_in_the_same_process_id():

@@ -161,27 +161,29 @@ class KeepsOptions(FakeBackend):
         return super().generate(prompts, **kw)
 
 
-def test_ask_decodes_with_the_urgency_bias_its_runs_step_05_measured(two_runs):
+def test_ask_decodes_as_its_runs_step_05_measured(two_runs):
     from medillama import config, paths
 
+    defaults = config.defaults()["evaluate"]
     backend = KeepsOptions(lambda p: DENGUE)
-    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
-    assert backend.options["urgency_bias"] == config.defaults()["evaluate"]["urgency_bias"]  # no step 05: the default
+
+    def decoded(**kw):
+        ask.Assistant(two_runs, backend=backend, **kw).answer(["fever and rash"])
+        return backend.options["urgency_bias"], backend.options["no_repeat_ngram_size"]
+
+    assert decoded() == (defaults["urgency_bias"], defaults["no_repeat_ngram_size"])  # no step 05: the defaults
     step05 = paths.run_dir("b-run") / "05_evaluate"
     step05.mkdir(parents=True)
     (step05 / "config.yaml").write_text(yaml.safe_dump({"evaluate": {"urgency_bias": 3.0}}))  # started, not finished
-    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
-    assert backend.options["urgency_bias"] == config.defaults()["evaluate"]["urgency_bias"]
-    (step05 / "metrics.json").write_text(json.dumps({"urgency_bias": 1.5}))  # what the report measured
-    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
-    assert backend.options["urgency_bias"] == 1.5
-    ask.Assistant(two_runs, backend=backend, run="a-run").answer(["fever and rash"])  # --run names the diseases only
-    assert backend.options["urgency_bias"] == 1.5
-    (step05 / "metrics.json").write_text(json.dumps({"profile": "cpu"}))  # a step 05 from before the bias: greedy
-    ask.Assistant(two_runs, backend=backend).answer(["fever and rash"])
-    assert backend.options["urgency_bias"] == 0.0
-    ask.Assistant(two_runs, backend=backend, urgency_bias=2.0).answer(["fever and rash"])
-    assert backend.options["urgency_bias"] == 2.0
+    assert decoded() == (defaults["urgency_bias"], defaults["no_repeat_ngram_size"])
+    (step05 / "metrics.json").write_text(json.dumps({"urgency_bias": 1.5, "no_repeat_ngram_size": 4}))  # measured
+    assert decoded() == (1.5, 4)
+    assert decoded(run="a-run") == (1.5, 4)  # --run names the diseases only
+    (step05 / "metrics.json").write_text(json.dumps({"profile": "cpu"}))  # a step 05 from before both were recorded
+    assert decoded() == (0.0, defaults["no_repeat_ngram_size"])  # before the bias: greedy
+    (step05 / "metrics.json").write_text(json.dumps({"urgency_bias": 1.0, "no_repeat_ngram_size": 0}))  # 0: off
+    assert decoded() == (1.0, 0)
+    assert decoded(urgency_bias=2.0, no_repeat_ngram_size=6) == (2.0, 6)  # the caller's own
 
 
 def test_no_run_for_the_names_fails_clearly(two_runs, tmp_path, capsys):

@@ -92,7 +92,7 @@ def test_score_systems_unsupported_facts_per_row_and_found(test_rows):
         {"kind": "local name", "fact": "jada bukhar", "system": "finetuned", "answers": 2}]
     rec = E.metrics_record(summary, {"profile": "smoke", "models": {"base": "m"}, "train": {"prompt_style": "alpaca"},
                                      "evaluate": {"split": "test", "max_new_tokens": 64, "urgency_bias": 0.0,
-                                                  "bootstrap": 50}},
+                                                  "no_repeat_ngram_size": 0, "bootstrap": 50}},
                            3, "a", None, {}, None, {}, None, found)
     assert rec["unsupported_facts_found"] == found.to_dict("records")
     assert rec["finetuned"]["unsupported_facts"]["n"] == 3
@@ -176,16 +176,18 @@ def test_prediction_rows_one_per_test_row(test_rows):
 
 def test_metrics_record_keys_and_order():
     cfg = {"profile": "smoke", "models": {"base": "m"}, "train": {"prompt_style": "alpaca", "hindi_gloss": True},
-           "evaluate": {"split": "test", "max_new_tokens": 64, "urgency_bias": 1.0, "bootstrap": 200}}
+           "evaluate": {"split": "test", "max_new_tokens": 64, "urgency_bias": 1.0, "no_repeat_ngram_size": 10,
+                        "bootstrap": 200}}
     summary = {"base": {"disease_accuracy": {"value": 0.1}}, "finetuned": {"disease_accuracy": {"value": 0.9}}}
     rec = E.metrics_record(summary, cfg, 3, "outputs/x/04_finetune/adapter", None, {"test": {}}, None,
                            {"base": {"rows": 3}})
     assert list(rec) == ["base", "finetuned", "n_test_rows", "split", "profile", "base_model", "finetuned_adapter",
-                         "prompt_style", "hindi_gloss", "gloss_style", "max_new_tokens", "urgency_bias", "bootstrap_samples",
+                         "prompt_style", "hindi_gloss", "gloss_style", "max_new_tokens", "urgency_bias",
+                         "no_repeat_ngram_size", "bootstrap_samples",
                          "external", "finetuned_lead", "probe_banner", "red_flag_set", "generation", "unsupported_facts_found"]
     assert rec["unsupported_facts_found"] == []
     assert rec["n_test_rows"] == 3 and rec["bootstrap_samples"] == 200 and rec["base_model"] == "m"
-    assert rec["urgency_bias"] == 1.0  # how the fine-tuned answers were decoded
+    assert rec["urgency_bias"] == 1.0 and rec["no_repeat_ngram_size"] == 10  # how the answers were decoded
     assert rec["hindi_gloss"] is True and rec["gloss_style"] == "brackets"  # how the models read the messages (as
     # recorded before gloss_style: brackets); read as written, no style
     assert E.metrics_record(summary, {**cfg, "train": {"prompt_style": "alpaca", "hindi_gloss": False,

@@ -480,3 +480,58 @@ def test_neftune_noise_reaches_the_plain_loss_trainer(tokenizer, tmp_path, alpha
     trainer.train()
     noise = (seen["read"].float() - seen["clean"].float()).abs().max().item()
     assert (noise > 0) == (alpha > 0) and trainer.args.neftune_noise_alpha == (alpha or None)
+
+
+def test_compiled_layers_train_as_eager_does_and_decode_eagerly_after(tokenizer, tmp_path):
+    """train.compile: layers (the cpu profile): inside train() every decoder layer runs compiled, the losses follow
+    eager training's (fused kernels round differently: close, not equal), and afterwards the layers are eager again."""
+    ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
+    losses, compiled_inside = {}, []
+    for how in ("none", "layers"):
+        model = tiny_model(tokenizer)
+        trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=4, logging_steps=1),
+                                     LORA, tmp_path / how, fused_lm_head=False, use_peft=False, compile_how=how)
+
+        class Seen(TrainerCallback):
+            def on_step_end(self, args, state, control, **kw):
+                compiled_inside.append((how, all(la._compiled_call_impl is not None for la in model.model.layers)))
+
+        trainer.add_callback(Seen())
+        trainer.train()
+        losses[how] = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+        assert all(la._compiled_call_impl is None for la in model.model.layers)  # eager again for generation
+    assert set(compiled_inside) == {("none", False), ("layers", True)}
+    assert losses["layers"] == pytest.approx(losses["none"], rel=1e-3)
+    with pytest.raises(ValueError, match="train.compile: 'decoder'"):
+        train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "x",
+                           use_peft=False, compile_how="decoder")
+
+
+def test_without_a_cpp_compiler_the_layers_train_eagerly(tokenizer, monkeypatch, capsys):
+    import torch._inductor.cpp_builder as builder
+
+    def missing():
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(builder, "get_cpp_compiler", missing)
+    model = tiny_model(tokenizer)
+    assert train.compile_layers(model, "layers") == []
+    assert all(la._compiled_call_impl is None for la in model.model.layers)
+    assert "no C++ compiler" in capsys.readouterr().out
+    assert train.compile_layers(model, "none") == []
+
+
+def test_the_heap_is_trimmed_around_each_save_and_validation_pass(tokenizer, tmp_path, monkeypatch):
+    """allocator.trim before and after each checkpoint save and validation pass, and once at the end; not at the
+    steps between."""
+    from medillama import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "trim", lambda: calls.append(trainer.state.global_step) or True)
+    ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, ds, sft(tmp_path, max_steps=6, eval_strategy="steps",
+                                 eval_steps=3, save_strategy="steps", save_steps=3), LORA, tmp_path / "out",
+                                 fused_lm_head=False, use_peft=False)
+    trainer.train()
+    # steps 3 and 6: before the pass, after the validation pass, after the save; the end of training
+    assert calls == [3, 3, 3, 6, 6, 6, 6]

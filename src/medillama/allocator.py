@@ -23,10 +23,10 @@ SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 
-# The heap reused costs memory, and more the longer step 04 trains: on a 24 GB machine the shipped recipe's step 04
-# came near the whole RAM with the settings (docs/performance.md). Below this much RAM the settings are left off, so
-# that a run that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
-MIN_RAM_GIB = 30
+# The heap reused costs memory, and more the longer step 04 trains: untrimmed, the shipped recipe's step 04 came near
+# the whole RAM of a 24 GB machine (docs/performance.md). Step 04 trims the heap around its checkpoint saves and
+# validation passes (``trim``); below this much RAM the settings are left off, so a small machine keeps its headroom.
+MIN_RAM_GIB = 20
 
 
 def ram_gib() -> float:
@@ -60,3 +60,17 @@ def reexec() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def trim() -> bool:
+    """Give the heap's free pages back to the kernel now (glibc's ``malloc_trim(0)``); False where glibc is not the C
+    library. With the settings, memory freed by one step stays in the process for the next; step 04 trims around each
+    checkpoint save and validation pass (``train.make_trainer``), where other sizes are allocated, so that what those
+    leave free does not add up to the run's peak."""
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        return False
+    import ctypes
+
+    ctypes.CDLL(None).malloc_trim(0)
+    return True
+

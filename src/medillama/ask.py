@@ -85,14 +85,21 @@ def training_config(folder: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
-def evaluated_urgency_bias(run: str | None) -> float:
-    """``evaluate.urgency_bias`` as ``run``'s finished step 05 measured the answers (its metrics.json), so ``ask``
-    decodes as the report says: 0 (greedy) for a step 05 that recorded none; the package default where the run has no
-    finished step 05."""
+DECODING = ("urgency_bias", "no_repeat_ngram_size")  # step 05's decoding settings that ask repeats
+
+
+def evaluated_decoding(run: str | None) -> dict:
+    """``evaluate.urgency_bias`` and ``evaluate.no_repeat_ngram_size`` as ``run``'s finished step 05 decoded the answers
+    it measured (its metrics.json), so ``ask`` answers as the report says. A setting that step 05 did not record: the
+    bias 0 (greedy: a step 05 from before the bias), the package default for the rest; no finished step 05: the
+    package defaults."""
+    defaults = config.defaults()["evaluate"]
     path = paths.run_dir(run) / "05_evaluate" / "metrics.json" if run else None
     if path is None or not path.exists():
-        return float(config.defaults()["evaluate"]["urgency_bias"])
-    return float(io.read_json(path).get("urgency_bias") or 0.0)
+        return {k: defaults[k] for k in DECODING}
+    measured = io.read_json(path)
+    return {"urgency_bias": float(measured.get("urgency_bias") or 0.0),
+            "no_repeat_ngram_size": int(measured.get("no_repeat_ngram_size", defaults["no_repeat_ngram_size"]))}
 
 
 class Assistant:
@@ -111,10 +118,10 @@ class Assistant:
         self.style = cfg.get("train", {}).get("prompt_style", "alpaca")
         self.gloss = reading(cfg.get("train", {}))  # as the run's evaluation read messages
         self.max_new_tokens = max_new_tokens
-        self.no_repeat_ngram_size = (config.defaults()["evaluate"]["no_repeat_ngram_size"]
-                                     if no_repeat_ngram_size is None else no_repeat_ngram_size)
-        self.urgency_bias = (evaluated_urgency_bias(run_of_adapter(self.adapter) or run) if urgency_bias is None
-                             else urgency_bias)
+        evaluated = evaluated_decoding(run_of_adapter(self.adapter) or run)  # --run names the diseases only
+        self.no_repeat_ngram_size = (evaluated["no_repeat_ngram_size"] if no_repeat_ngram_size is None
+                                     else no_repeat_ngram_size)
+        self.urgency_bias = evaluated["urgency_bias"] if urgency_bias is None else urgency_bias
         self.tokenizer = None
         if backend is None:
             from .generate import HFBackend

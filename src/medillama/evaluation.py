@@ -352,6 +352,7 @@ def metrics_record(summary: dict, cfg: dict, n_test_rows: int, adapter, external
             "prompt_style": cfg["train"]["prompt_style"], "hindi_gloss": cfg["train"].get("hindi_gloss", False),
             "gloss_style": reading(cfg["train"]) or None,
             "max_new_tokens": ecfg["max_new_tokens"], "urgency_bias": ecfg["urgency_bias"],
+            "no_repeat_ngram_size": ecfg["no_repeat_ngram_size"],
             "bootstrap_samples": ecfg["bootstrap"], "external": external, "finetuned_lead": leads,
             "probe_banner": probe_banner, "red_flag_set": red_flag_set, "generation": generation,
             "unsupported_facts_found": facts_found.to_dict("records") if facts_found is not None else []}

@@ -176,6 +176,11 @@ def _symptom_phrasings(folder) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((token, _padded((e.get("en") or []) + (e.get("hinglish") or []))) for token, e in lexicon(folder).items())
 
 
+def symptom_phrasings(folder=None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(symptom token, its lexicon phrasings, English and Hinglish, normalised and space-padded)."""
+    return _symptom_phrasings(folder)
+
+
 def symptoms_in_text(text: str, folder=None) -> set[str]:
     """Symptom tokens whose lexicon phrasings (English or Hinglish) free text contains, as whole words: how the
     dataset's own queries state them."""

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from . import knowledge, textnorm
-from .textnorm import NEGATED_AFTER, NEGATION_ENDS, NEGATIONS, denied
+from .textnorm import NEGATED_AFTER, NEGATIONS, denied
 
 CLASSIFIER_FLAG = "reads_as_emergency"  # the triage.yaml flag of a banner that no sign names
 # The classifier's P(emergency) from which the banner is raised: on its own (THRESHOLD), when a sign names a red
@@ -137,16 +136,21 @@ def _any_alt(alts, found) -> bool:
     return False
 
 
-_DENIED_BEFORE = re.compile(r"\b(?:" + "|".join(sorted(NEGATIONS)) + r")\s+((?:[^\W_]+['\s]*){1,3})")
-_DENIED_AFTER = re.compile(r"([^\W_]+)\s+(?:" + "|".join(sorted(NEGATED_AFTER)) + r")\b(?=\s*(?:"
-                           + "|".join(sorted(NEGATION_ENDS - {textnorm.BREAK})) + r")\b|\s*[,.;:!?|\n]|\s*$)")
-
-
 def _denied_symptoms(text: str, folder=None) -> set[str]:
-    """Lexicon symptoms stated only in what a message denies ("no chest pain", "bukhar nahi hai")."""
-    t = text.lower()
-    spans = [m.group(1) for m in _DENIED_BEFORE.finditer(t)] + [m.group(1) for m in _DENIED_AFTER.finditer(t)]
-    return knowledge.symptoms_in_text(" . ".join(spans), folder) if spans else set()
+    """Lexicon symptoms a message states only where it denies them ("no chest pain", "bukhar nahi hai", "khoon kabhi
+    nahi aaya"): each mention of the symptom's phrasings denied as ``textnorm.denied`` reads it."""
+    kw = textnorm.keyed_words(text, breaks=True)
+    ks = [k for k, _ in kw]
+    at = defaultdict(list)  # word as written -> its positions
+    for i, (_, w) in enumerate(kw):
+        at[w].append(i)
+    out = set()
+    for token, phrases in knowledge.symptom_phrasings(folder):
+        spans = [(i, i + len(p)) for p in (ph.split() for ph in phrases) for i in at.get(p[0], ())
+                 if [w for _, w in kw[i:i + len(p)]] == p]
+        if spans and all(denied(ks, i, j) for i, j in spans):
+            out.add(token)
+    return out
 
 
 def _char_ngrams(words: list[str], lo: int = 2, hi: int = 5) -> list[str]:

@@ -12,7 +12,7 @@ import functools
 import json
 from pathlib import Path
 
-from . import precision, progress
+from . import allocator, precision, progress
 from .training_data import DECISION_LINES, WHOLE_ANSWER_KINDS
 
 
@@ -100,6 +100,7 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     class CountingSFTTrainer(SFTTrainer):
         """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA."""
         tokens_seen = 0
+        compile_how = "none"  # train.compile: compile_layers around train()
         first_rows = None  # indices trained before the rest (AnswersFirstSampler); None: the sampler's order
 
         def _get_train_sampler(self, train_dataset=None):
@@ -107,6 +108,14 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
             if not self.first_rows or inner is None:
                 return inner
             return AnswersFirstSampler(inner, self.first_rows, self.args.data_seed or self.args.seed)
+
+        def train(self, *args, **kwargs):
+            layers = compile_layers(self.model, self.compile_how)
+            try:
+                return super().train(*args, **kwargs)
+            finally:  # generation after training decodes eagerly (a KV cache per token: no graph to reuse)
+                for layer in layers:
+                    layer._compiled_call_impl = None  # what nn.Module.compile set
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             mask = inputs.get("attention_mask")
@@ -169,16 +178,53 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     return PlainLossSFTTrainer
 
 
+COMPILE = ("none", "layers")
+
+
+def _compile_choice(how: str) -> str:
+    if how not in COMPILE:
+        raise ValueError(f"train.compile: {how!r} is not one of {', '.join(COMPILE)}")
+    return how
+
+
+def compile_layers(model, how: str) -> list:
+    """``train.compile``: ``layers`` compiles each decoder layer of ``model`` for training (torch.compile with
+    inductor: the norms, activations, casts and residual adds between the matmuls fused into a few kernels; one graph
+    with dynamic shapes, reused by every layer; the state dict unchanged); ``none`` leaves it eager. Returns the layers
+    compiled. Inductor builds its CPU kernels with a C++ compiler: where none is found the model trains eagerly, and a
+    graph inductor cannot build runs eagerly (dynamo's suppress_errors). Numbers are not bit-identical to eager: the
+    fused kernels round differently."""
+    if _compile_choice(how) == "none":
+        return []
+    import torch
+
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        compiler = get_cpp_compiler()
+    except Exception as e:  # noqa: BLE001  (inductor raises its own errors for a missing compiler)
+        print(f"train.compile: layers, but inductor finds no C++ compiler ({e}); training eagerly (install g++ "
+              f"or set train.compile: none)")
+        return []
+    torch._dynamo.config.suppress_errors = True  # a graph that fails to build runs eagerly, not the run failing
+    layers = [m for m in model.modules() if type(m).__name__.endswith("DecoderLayer")]
+    for layer in layers:
+        layer.compile(dynamic=True)
+    print(f"train.compile: {len(layers)} decoder layers compiled for training (inductor, {compiler})")
+    return layers
+
+
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
-                 use_peft: bool = True, embedding_lr_scale: float = 1.0, curriculum: str = "none"):
+                 use_peft: bool = True, embedding_lr_scale: float = 1.0, curriculum: str = "none",
+                 compile_how: str = "none"):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
     ``lora`` section unused), the token embedding matrix at ``embedding_lr_scale`` times the learning rate.
     ``decision_weight`` > 1 weights the loss of the decision lines that much more in training, as a weighted mean
     over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
     column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training.
     ``curriculum``: ``none`` (rows in the sampler's order) or ``answers_first`` (every whole answer before the
-    decision and drill rows, by the ``kind`` column)."""
+    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -204,13 +250,37 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
         trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k in WHOLE_ANSWER_KINDS)
     elif curriculum != "none":
         raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
+    trainer.compile_how = _compile_choice(compile_how)
     if embedding_lr_scale != 1.0:
         scale_embedding_lr(trainer, embedding_lr_scale)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size
                 * args.gradient_accumulation_steps)
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
     trainer.add_callback(progress.training_callback(per_step, lambda: trainer.tokens_seen))
+    trainer.add_callback(heap_trim_callback())
     return trainer
+
+
+def heap_trim_callback():
+    """A ``TrainerCallback`` that trims the heap (``allocator.trim``) before and after each checkpoint save and
+    validation pass, and at the end of training."""
+    from transformers import TrainerCallback
+
+    class HeapTrim(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if control.should_save or control.should_evaluate:
+                allocator.trim()
+
+        def on_save(self, args, state, control, **kw):
+            allocator.trim()
+
+        def on_evaluate(self, args, state, control, **kw):
+            allocator.trim()
+
+        def on_train_end(self, args, state, control, **kw):
+            allocator.trim()
+
+    return HeapTrim()
 
 
 def scale_embedding_lr(trainer, scale: float) -> None:
