@@ -41,11 +41,11 @@ def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
 
 
 # The stock recipe, before this CPU's measurements: LoRA, TRL's fused LM head, fp32, LoRA dropout, batch 4 x 2,
-# random order.
+# random order, eager.
 STOCK = {"train.use_peft": True, "train.fused_lm_head": True, "train.decision_weight": 1.0, "models.autocast": "fp32",
          "lora.lora_dropout": 0.05,
          "sft.per_device_train_batch_size": 4, "sft.gradient_accumulation_steps": 2,
-         "sft.train_sampling_strategy": "random"}
+         "sft.train_sampling_strategy": "random", "train.compile": "none"}
 
 
 def top_operators(prof, n: int = 12) -> list[dict]:

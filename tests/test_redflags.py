@@ -755,3 +755,20 @@ def test_hiding_leaves_other_groups_their_words():
     assert redflags.signs_in_text("I'm going to kill myself at the gym tonight", stated=True) == []
     assert "black" not in redflags.groups_in("kid vomiting after eating dark chocolate")
     assert "black" in redflags.groups_in("kid vomiting dark brown stuff")
+
+
+@pytest.mark.parametrize("text, denied", [
+    ("no sweating or breathlessness", {"sweating", "breathlessness"}),  # an "or" list shares its negation
+    ("no chest pain or breathlessness", {"chest_pain", "breathlessness"}),
+    ("no fever, or chest pain since morning", set()),  # not across a clause's end
+    ("Fever? No. Or chest pain?", set()),
+    ("no bukhar or saans phool rahi hai", set()),  # "or" as "aur": the breathlessness is stated
+    ("bukhar nahi sir dard nahi, bas gardan mein dard", {"headache"}),
+    ("crying spells for no reason and irritability", set()),
+    ("no chest pain yesterday, but today chest pain and sweating", set()),  # denied once, stated once: stated
+    ("no blood in my vomit. black, tar-like stools since yesterday", set()),  # a phrasing across a comma is a mention
+    ("no blood in my vomit and no black, tar-like stools", {"stomach_bleeding"}),
+])
+def test_the_dataset_reading_denies_what_each_mention_denies(text, denied):
+    assert redflags._denied_symptoms(textnorm.romanise(text)) & {"sweating", "breathlessness", "chest_pain",
+                                                                  "headache", "irritability", "stomach_bleeding"} == denied

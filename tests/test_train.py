@@ -482,12 +482,28 @@ def test_neftune_noise_reaches_the_plain_loss_trainer(tokenizer, tmp_path, alpha
     assert (noise > 0) == (alpha > 0) and trainer.args.neftune_noise_alpha == (alpha or None)
 
 
+def _cpp_compiler() -> bool:
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        return bool(get_cpp_compiler())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _cpp_compiler(), reason="inductor needs a C++ compiler (train.compile falls back to eager)")
 def test_compiled_layers_train_as_eager_does_and_decode_eagerly_after(tokenizer, tmp_path):
-    """train.compile: layers (the cpu profile): inside train() every decoder layer runs compiled, the losses follow
-    eager training's (fused kernels round differently: close, not equal), and afterwards the layers are eager again."""
+    """train.compile: layers (the cpu profile): inside train() every decoder layer runs compiled (inductor built the
+    graphs: dynamo counts them), the losses follow eager training's (fused kernels round differently: close, not
+    equal), and afterwards the layers are eager again."""
+    from torch._dynamo.utils import counters
+
     ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
     losses, compiled_inside = {}, []
+    graphs = {}
     for how in ("none", "layers"):
+        before = counters["stats"]["unique_graphs"]
         model = tiny_model(tokenizer)
         trainer = train.make_trainer(model, tokenizer, ds, None, sft(tmp_path, max_steps=4, logging_steps=1),
                                      LORA, tmp_path / how, fused_lm_head=False, use_peft=False, compile_how=how)
@@ -499,8 +515,10 @@ def test_compiled_layers_train_as_eager_does_and_decode_eagerly_after(tokenizer,
         trainer.add_callback(Seen())
         trainer.train()
         losses[how] = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+        graphs[how] = counters["stats"]["unique_graphs"] - before
         assert all(la._compiled_call_impl is None for la in model.model.layers)  # eager again for generation
     assert set(compiled_inside) == {("none", False), ("layers", True)}
+    assert graphs["none"] == 0 and graphs["layers"] > 0
     assert losses["layers"] == pytest.approx(losses["none"], rel=1e-3)
     with pytest.raises(ValueError, match="train.compile: 'decoder'"):
         train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None, sft(tmp_path), LORA, tmp_path / "x",
@@ -526,12 +544,21 @@ def test_the_heap_is_trimmed_around_each_save_and_validation_pass(tokenizer, tmp
     steps between."""
     from medillama import allocator
 
-    calls = []
-    monkeypatch.setattr(allocator, "trim", lambda: calls.append(trainer.state.global_step) or True)
+    events = []
+
+    class Saw(TrainerCallback):  # added after the trim callback: called after it for the same event
+        def on_evaluate(self, args, state, control, **kw):
+            events.append("evaluated")
+
+        def on_save(self, args, state, control, **kw):
+            events.append("saved")
+
+    monkeypatch.setattr(allocator, "trim", lambda: events.append(f"trim {trainer.state.global_step}") or True)
     ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
     trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, ds, sft(tmp_path, max_steps=6, eval_strategy="steps",
                                  eval_steps=3, save_strategy="steps", save_steps=3), LORA, tmp_path / "out",
                                  fused_lm_head=False, use_peft=False)
+    trainer.add_callback(Saw())
     trainer.train()
-    # steps 3 and 6: before the pass, after the validation pass, after the save; the end of training
-    assert calls == [3, 3, 3, 6, 6, 6, 6]
+    each = ["trim {0}", "trim {0}", "evaluated", "trim {0}", "saved"]  # before, after the pass, after the save
+    assert events == [e.format(3) for e in each] + [e.format(6) for e in each] + ["trim 6"]

@@ -24,9 +24,9 @@ OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 
 # The heap reused costs memory, and more the longer step 04 trains: on a 24 GB machine the shipped recipe's step 04
-# came near the whole RAM with the settings, untrimmed, and past 20 GB trimmed around its checkpoint saves and
-# validation passes (``trim``; docs/performance.md). Below this much RAM the settings are left off, so that a run
-# that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
+# came near the whole RAM with the settings, and trimming around its checkpoint saves and validation passes (``trim``)
+# did not hold it far enough below (docs/performance.md). Below this much RAM the settings are left off, so that a
+# run that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
 MIN_RAM_GIB = 30
 
 

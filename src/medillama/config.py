@@ -20,7 +20,8 @@ PROBES = {"probe": "probe_csv", "probe_hinglish": "probe_hinglish_csv"}
 ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 # keys that take one of a few words: a value outside them fails when the config loads, not minutes into a step
 CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.curriculum": ("none", "answers_first"),
-           "train.drill_emergency_share": ("train", "drawn"), "train.answer_copies_loss": ("whole", "body")}
+           "train.drill_emergency_share": ("train", "drawn"), "train.answer_copies_loss": ("whole", "body"),
+           "train.compile": ("none", "layers")}
 # keys that are a share: a value outside [0, 1] fails when the config loads
 SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
 # keys that are a loss weight, a learning-rate multiple or a count of passes: zero or less fails when the config loads

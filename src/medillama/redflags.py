@@ -136,18 +136,27 @@ def _any_alt(alts, found) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=None)
+def _words(phrase: str) -> tuple[str, ...]:
+    """A phrasing's words as ``textnorm.keyed_words`` writes a message's ("won't" -> "wont"), punctuation dropped."""
+    return tuple(w for _, w in textnorm.keyed_words(phrase))
+
+
 def _denied_symptoms(text: str, folder=None) -> set[str]:
     """Lexicon symptoms a message states only where it denies them ("no chest pain", "bukhar nahi hai", "khoon kabhi
-    nahi aaya"): each mention of the symptom's phrasings denied as ``textnorm.denied`` reads it."""
+    nahi aaya"): each mention of the symptom's phrasings denied as ``textnorm.denied`` reads it. A phrasing is found
+    across punctuation, as ``knowledge.symptoms_in_text`` finds it ("black, tar-like stools")."""
     kw = textnorm.keyed_words(text, breaks=True)
     ks = [k for k, _ in kw]
-    at = defaultdict(list)  # word as written -> its positions
-    for i, (_, w) in enumerate(kw):
-        at[w].append(i)
+    at = [i for i, k in enumerate(ks) if k != textnorm.BREAK]  # the words' positions, breaks skipped
+    words = [kw[i][1] for i in at]
+    first = defaultdict(list)  # word -> its indices in ``words``
+    for n, w in enumerate(words):
+        first[w].append(n)
     out = set()
     for token, phrases in knowledge.symptom_phrasings(folder):
-        spans = [(i, i + len(p)) for p in (ph.split() for ph in phrases) for i in at.get(p[0], ())
-                 if [w for _, w in kw[i:i + len(p)]] == p]
+        spans = [(at[n], at[n + len(p) - 1] + 1) for p in map(_words, phrases) if p for n in first.get(p[0], ())
+                 if tuple(words[n:n + len(p)]) == p]
         if spans and all(denied(ks, i, j) for i, j in spans):
             out.add(token)
     return out

@@ -168,27 +168,30 @@ _NEVER_KEYS = {word_key(n) for n in NEVER}, {word_key(n) for n in NEVER_ENDS - {
 _OR_KEYS = {word_key("or"), word_key("nor")}
 
 
-def _negated_before(ks: list[str], i: int, before: set) -> bool:
-    """A negation up to two words before ``ks[i]`` in its clause, or before the item an "or" joins it to ("no sweating
-    or breathlessness", "no chest pain or breathlessness")."""
+def _negated_before(ks: list[str], i: int, before: set, or_ok: bool = False) -> bool:
+    """A negation up to two words before ``ks[i]`` in its clause; with ``or_ok``, also one before the item an "or"
+    joins it to in the same clause ("no sweating or breathlessness", "no chest pain or breathlessness")."""
     window = ks[max(0, i - 2):i]
     if BREAK in window:  # a denial stays in its clause
         window = window[len(window) - window[::-1].index(BREAK):]
     if any(w in before for w in window):
         return True
-    return i >= 2 and ks[i - 1] in _OR_KEYS and _negated_before(ks, i - 2, before)
+    return (or_ok and i >= 2 and ks[i - 1] in _OR_KEYS and ks[i - 2] != BREAK
+            and _negated_before(ks, i - 2, before, or_ok))
 
 
 def denied(ks: list[str], i: int, j: int, lapsed: bool = False) -> bool:
     """Whether the words ``ks[i:j]`` of a message's keys (``keys(..., breaks=True)``) are denied: a negation up to two
-    words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain) or before what an "or"
-    joins them to ("no sweating or breathlessness"), or a Hindi "there
+    words before them in their clause ("no fever"; "Fever? No. Chest pain": not the chest pain) or, where they end the
+    clause, before what an "or" joins them to ("no sweating or breathlessness"), or a Hindi "there
     is no" after them, particles aside ("bukhar nahi hai", "ulti nahi hui", "dard bilkul nahi hai"); with ``lapsed``,
     also "no longer" ("dard nahi raha", "ulti nahi ho rahi", "dard ab nahi hai")."""
     before, after, ends, particles = _NEGATION_KEYS
     if lapsed:
         ends, particles = ends | _LAPSED_KEYS[0], particles | _LAPSED_KEYS[1]
-    if _negated_before(ks, i, before):
+    # an "or" carries the negation only to an item that ends its clause: in Hinglish "or" is often "aur" (and), and
+    # "no bukhar or saans phool rahi hai" states the breathlessness
+    if _negated_before(ks, i, before, or_ok=j == len(ks) or ks[j] == BREAK):
         return True
     while j < len(ks) and ks[j] in particles:
         j += 1

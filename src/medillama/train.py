@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from . import allocator, precision, progress
+from .config import CHOICES
 from .training_data import DECISION_LINES, WHOLE_ANSWER_KINDS
 
 
@@ -110,9 +111,16 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
             return AnswersFirstSampler(inner, self.first_rows, self.args.data_seed or self.args.seed)
 
         def train(self, *args, **kwargs):
+            import contextlib
+
+            import torch
+
             layers = compile_layers(self.model, self.compile_how)
+            # while compiled, a graph inductor cannot build runs eagerly rather than failing the run
+            scope = torch._dynamo.config.patch(suppress_errors=True) if layers else contextlib.nullcontext()
             try:
-                return super().train(*args, **kwargs)
+                with scope:
+                    return super().train(*args, **kwargs)
             finally:  # generation after training decodes eagerly (a KV cache per token: no graph to reuse)
                 for layer in layers:
                     layer._compiled_call_impl = None  # what nn.Module.compile set
@@ -178,7 +186,7 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     return PlainLossSFTTrainer
 
 
-COMPILE = ("none", "layers")
+COMPILE = CHOICES["train.compile"]
 
 
 def _compile_choice(how: str) -> str:
@@ -192,8 +200,8 @@ def compile_layers(model, how: str) -> list:
     inductor: the norms, activations, casts and residual adds between the matmuls fused into a few kernels; one graph
     with dynamic shapes, reused by every layer; the state dict unchanged); ``none`` leaves it eager. Returns the layers
     compiled. Inductor builds its CPU kernels with a C++ compiler: where none is found the model trains eagerly, and a
-    graph inductor cannot build runs eagerly (dynamo's suppress_errors). Numbers are not bit-identical to eager: the
-    fused kernels round differently."""
+    graph inductor cannot build runs eagerly (dynamo's suppress_errors, set while ``train()`` runs). Numbers are not
+    bit-identical to eager: the fused kernels round differently."""
     if _compile_choice(how) == "none":
         return []
     import torch
@@ -206,7 +214,6 @@ def compile_layers(model, how: str) -> list:
         print(f"train.compile: layers, but inductor finds no C++ compiler ({e}); training eagerly (install g++ "
               f"or set train.compile: none)")
         return []
-    torch._dynamo.config.suppress_errors = True  # a graph that fails to build runs eagerly, not the run failing
     layers = [m for m in model.modules() if type(m).__name__.endswith("DecoderLayer")]
     for layer in layers:
         layer.compile(dynamic=True)
@@ -262,8 +269,8 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
 
 
 def heap_trim_callback():
-    """A ``TrainerCallback`` that trims the heap (``allocator.trim``) before and after each checkpoint save and
-    validation pass, and at the end of training."""
+    """A ``TrainerCallback`` that trims the heap (``allocator.trim``) before (with step-based saving and evaluation)
+    and after each checkpoint save and validation pass, and at the end of training."""
     from transformers import TrainerCallback
 
     class HeapTrim(TrainerCallback):
