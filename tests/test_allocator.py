@@ -46,7 +46,7 @@ def test_trim_gives_the_freed_heap_back():
             "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') >> 20\n"
             "block = bytearray(400 << 20); held = rss(); del block; freed = rss()\n"
             "print(held, freed, allocator.trim(), rss())")
-    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+    if not allocator.glibc():
         assert not allocator.trim()
         return
     res = subprocess.run([sys.executable, "-c", code], env=clean_env(**allocator.SETTINGS), capture_output=True,

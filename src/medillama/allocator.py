@@ -35,10 +35,14 @@ def ram_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+def glibc() -> bool:
+    """Whether the C library is glibc on Linux (musl, macOS and Windows know neither the settings nor ``trim``)."""
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
 def applies() -> bool:
-    """Whether to set them: glibc on Linux (musl, macOS and Windows ignore them), enough RAM, and not opted out."""
-    return (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-            and os.environ.get(OPT_OUT, "") != "default" and ram_gib() >= MIN_RAM_GIB)
+    """Whether to set them: glibc, enough RAM, and not opted out."""
+    return glibc() and os.environ.get(OPT_OUT, "") != "default" and ram_gib() >= MIN_RAM_GIB
 
 
 def settings() -> dict:
@@ -68,7 +72,7 @@ def trim() -> bool:
     library. With the settings, memory freed by one step stays in the process for the next; step 04 trims around each
     checkpoint save and validation pass (``train.make_trainer``), where other sizes are allocated, so that what those
     leave free does not add up to the run's peak."""
-    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+    if not glibc():
         return False
     import ctypes
 
