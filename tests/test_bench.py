@@ -12,9 +12,10 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 import common  # noqa: E402
 
-# the scripts that read a run (redflags.py reads only the labelled messages; gpu_check.py makes its own runs)
+# the scripts that read a run (redflags.py and gloss_recall.py read only labelled messages; gpu_check.py makes its own
+# runs)
 SCRIPTS = sorted(p for p in BENCH.glob("*.py")
-                 if p.name not in ("common.py", "end_to_end.py", "redflags.py", "gpu_check.py"))
+                 if p.name not in ("common.py", "end_to_end.py", "redflags.py", "gloss_recall.py", "gpu_check.py"))
 
 
 def parse(argv):
@@ -64,3 +65,18 @@ def test_top_operators_rank_a_profiled_run_by_self_time():
     assert len(ops) == 3 and ops[0]["operator"] == "aten::mm" and ops[0]["calls"] == 20
     shares = [o["self_cpu_share"] for o in ops]
     assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0
+
+
+def test_gloss_recall_scores_the_glossed_symptoms_against_the_labels():
+    import pandas as pd
+
+    import gloss_recall
+
+    df = pd.DataFrame({"text": ["tez bukhar hai aur ji machlata hai", "sar dard, no fever", "बहुत खुजली है"],
+                       "symptoms": ["high_fever;nausea;headache", "headache", "itching"],
+                       "script": ["latin", "latin", "devanagari"]})
+    r = gloss_recall.score(df)
+    # read: high fever, nausea (row 1); headache (row 2, "sar dard"); itching (row 3); missed: row 1's headache
+    assert r["all"]["symptoms"] == 5 and r["all"]["recall"] == pytest.approx(4 / 5)
+    assert r["all"]["precision"] == 1.0 and r["devanagari"]["recall"] == 1.0
+    assert r["most_missed"] == [("headache", 1)]

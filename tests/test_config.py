@@ -39,6 +39,17 @@ def test_wrong_type_fails():
         config.load_config("cpu", {"samples_per_disease": True})
 
 
+
+def test_trainer_intervals_take_steps_or_a_share_of_the_run():
+    """As transformers' TrainingArguments: a number of steps, or below 1 a share of the run's steps; a share of 1 or
+    more, zero or a negative number names the key."""
+    cfg = config.load_config("smoke", {"sft.eval_steps": "0.25", "sft.save_steps": 3})
+    assert cfg["sft"]["eval_steps"] == 0.25 and cfg["sft"]["save_steps"] == 3
+    for bad, match in (("1.5", "needs a int"), ("0", "share of the run's steps; got 0"),
+                       ("-0.5", "needs a int"), ("-2", "share of the run's steps; got -2")):
+        with pytest.raises(config.ConfigError, match=match):
+            config.load_config("smoke", {"sft.eval_steps": bad})
+
 def test_a_value_outside_its_choices_fails_when_the_config_loads():
     with pytest.raises(config.ConfigError,
                        match="overrides: Config key 'train.gloss_style' is one of brackets, sentence; got 'after'"):

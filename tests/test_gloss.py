@@ -224,3 +224,47 @@ def test_every_variant_alone_is_read_as_its_symptom():
                                             ("bhookh nahi lag rahi", "loss_of_appetite")])
 def test_a_failure_stated_with_another_verb_is_not_a_denial(message, token):
     assert [t for t, _ in glossed_symptoms(message)] == [token]
+
+
+@pytest.mark.parametrize("message, token", [("subah se ji machlata rehta hai", "nausea"),
+                                            ("chalte waqt ladkhada jaati hoon", "unsteadiness"),
+                                            ("chehre pe mawad wale daane nikal rahe", "pus_filled_pimples"),
+                                            ("raat ko baar baar peshab ke liye uthna padta", "polyuria"),
+                                            ("gale ke andar safed parat si hai", "patches_in_throat")])
+def test_an_everyday_wording_is_read_through_the_gloss_readings(message, token, tmp_path):
+    """``hinglish_gloss``: how people write a symptom beyond the lexicon's own Hinglish phrasings, read by the gloss
+    (the verb's stem, so any person and tense); without them, the same message reads as no such symptom."""
+    assert token in [t for t, _ in glossed_symptoms(message)]
+    folder = edited_lexicon(tmp_path / "knowledge", lambda symptoms: [e.pop("hinglish_gloss", None)
+                                                                       for e in symptoms.values()])
+    assert token not in [t for t, _ in glossed_symptoms(message, folder)]
+
+
+def test_gloss_readings_never_reach_a_training_query():
+    """Training rows take the lexicon's ``hinglish`` phrasings only: a reading is the gloss's, so the model's training
+    is the same with or without them."""
+    from medillama.queries import symptom_phrases
+    import random
+
+    lex = knowledge.lexicon()
+    readings = {p for e in lex.values() for p in e.get("hinglish_gloss") or []}
+    assert readings
+    rng = random.Random(0)
+    drawn = {p for _ in range(300) for p in symptom_phrases(sorted(lex), lex, rng, 1.0)}
+    assert drawn and not drawn & readings
+
+
+def test_a_gloss_reading_that_reads_as_another_symptom_is_a_lexicon_problem(tmp_path):
+    from medillama.gloss import variant_problems
+
+    lex = knowledge.lexicon()
+    lex = {**lex, "nausea": {**lex["nausea"], "hinglish_gloss": ["sir dard", "जी मिचलाना", 3]},
+           "vomiting": {**lex["vomiting"], "hinglish_gloss": "ulti jaisa"}}
+    problems = variant_problems(lex)
+    assert "symptom_lexicon: nausea: hinglish_gloss must be a list of strings" in problems
+    assert "symptom_lexicon: vomiting: hinglish_gloss must be a list of strings" in problems
+    lex["nausea"]["hinglish_gloss"] = ["sir dard", "जी मिचलाना"]
+    problems = variant_problems(lex)
+    assert "symptom_lexicon: nausea: Hinglish gloss reading 'sir dard' reads as headache's 'sir dard'" in problems
+    assert "symptom_lexicon: nausea: empty or non-Latin Hinglish gloss reading 'जी मिचलाना'" in problems
+    assert variant_problems(knowledge.lexicon()) == []

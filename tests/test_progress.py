@@ -170,3 +170,21 @@ def test_training_estimate_leaves_out_the_first_steps_one_time_costs(status, upd
     assert last["rate"] == pytest.approx(50.0)  # 200 tokens in steps 2-3's 4 s; with step 1: 300 in 14 s
     t = json.loads(status.read_text())["timings"]["train"]
     assert t["estimate_s"] == pytest.approx(10.0 + 300 / 50.0) and t["train_tokens_per_s"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("every, start, expected", [
+    (200, 0, 5),      # 200, 400, 600, 800 and the last step, 805
+    (0.34, 0, 3),     # a share of the steps: every 274 (274, 548) and the last step
+    (0.25, 0, 4),     # every 202: 202, 404, 606, then 805
+    (161, 0, 5),      # 805 is a multiple: no extra pass at the end
+    (200, 400, 3),    # resumed after step 400: 600, 800, 805
+])
+def test_eval_passes_counts_the_trainers_validation_passes(every, start, expected):
+    """The estimate names the validation-loss passes still to come: the Trainer's own schedule (transformers'
+    DefaultFlowCallback), a share below 1 read as steps of this run."""
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(eval_strategy="steps", eval_steps=every)
+    assert progress.eval_passes(args, SimpleNamespace(max_steps=805), start) == expected
+    assert progress.eval_passes(SimpleNamespace(eval_strategy="no", eval_steps=every),
+                                SimpleNamespace(max_steps=805), start) == 0

@@ -23,6 +23,9 @@ CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.curriculum": ("
            "train.drill_emergency_share": ("train", "drawn"), "train.answer_copies_loss": ("whole", "body"),
            "train.compile": ("none", "layers")}
 # keys that are a share: a value outside [0, 1] fails when the config loads
+# Trainer intervals that, as in transformers' TrainingArguments, are a number of steps or, below 1, a share of the
+# run's steps (so a profile's checkpoints fall at the same places whatever its row count)
+STEPS_OR_SHARE = frozenset({"sft.eval_steps", "sft.save_steps", "sft.logging_steps"})
 SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
 # keys that are a loss weight, a learning-rate multiple or a count of passes: zero or less fails when the config loads
 POSITIVE = ("train.decision_weight", "train.hinglish_weight", "train.embedding_lr_scale", "train.answer_copies")
@@ -76,6 +79,11 @@ def _coerce(key: str, value, default):
     ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
+    if key in STEPS_OR_SHARE and isinstance(value, float) and 0 < value < 1:
+        ok = True
+    if ok and key in STEPS_OR_SHARE and not value > 0:
+        raise ConfigError(f"Config key {key!r} is a number of steps, or below 1 a share of the run's steps; "
+                          f"got {value!r}")
     if not ok:
         raise ConfigError(f"Config key {key!r} needs a {expected.__name__} (default {default!r}); got {value!r}")
     if key in CHOICES and value not in CHOICES[key]:

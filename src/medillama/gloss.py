@@ -47,10 +47,11 @@ JOINING = frozenset(textnorm.word_key(w) for w in
 STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi bhayankar".split())
 MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
 MAX_INSIDE = 4  # such words between two words of a term
-# Hindi words that place or time a symptom but name none alone (a side, walking) and a body part whose one symptom in
-# the lexicon is not what the word says (tongue: ulcers): a keyword made of these, Hindi grammar words and joining
-# words is a fragment of a phrasing, left to the model
-PLACES = frozenset("ek taraf chalne chalte jeebh".split())
+# Hindi words that place or time a symptom but name none alone (a side, walking), a body part whose one symptom in
+# the lexicon is not what the word says (tongue: ulcers) and a shape that several parts take (hollows: in the nails,
+# the cheeks after pimples, sunken eyes): a keyword made of these, Hindi grammar words and joining words is a fragment
+# of a phrasing, left to the model
+PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe".split())
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
 # A variant (a failure that is the symptom, written with its negation: "pet saaf nahi ho raha hai") is read without its
 # progressive ending, the auxiliary after it and a light "ho" before it: a patient writes it in any person, gender and
@@ -109,6 +110,22 @@ def variant_problems(lex: dict) -> list[str]:
                 problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
             else:
                 seen[key] = (token, v)
+    for token, e in lex.items():
+        read = e.get("hinglish_gloss")
+        if read is None:
+            continue
+        if not isinstance(read, list) or not all(isinstance(v, str) for v in read):
+            problems.append(f"symptom_lexicon: {token}: hinglish_gloss must be a list of strings")
+            continue
+        for v in read:
+            key = tuple(textnorm.keys(v))
+            if not v.strip() or not knowledge.is_latin(v) or not key:
+                problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish gloss reading {v!r}")
+            elif key in seen and seen[key][0] != token:
+                other, p = seen[key]
+                problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} reads as {other}'s {p!r}")
+            else:
+                seen.setdefault(key, (token, v))
     return problems
 
 
@@ -124,7 +141,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
         keywords = [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
-        hindi += [stem(v) for v in e.get("hinglish_variants") or []]
+        hindi += [stem(v) for v in e.get("hinglish_variants") or []] + [p.lower() for p in e.get("hinglish_gloss") or []]
         for w in hindi + [k for k in keywords if k not in hindi]:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)

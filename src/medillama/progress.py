@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -210,6 +211,18 @@ class Terminal:
             self.bar = None
 
 
+def eval_passes(args, state, start: int = 0) -> int:
+    """The validation-loss passes the Trainer makes after step ``start``: one at every multiple of its eval interval
+    (``sft.eval_steps``, in steps, or below 1 a share of the run's steps, as ``state.eval_steps`` holds it once
+    training starts) and one at the last step when that is no multiple."""
+    every = getattr(state, "eval_steps", None) or args.eval_steps
+    if args.eval_strategy != "steps" or not every:
+        return 0
+    every = every if every >= 1 else math.ceil(state.max_steps * every)
+    end = state.max_steps
+    return end // every - start // every + (1 if end % every else 0)
+
+
 def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: int = 3):
     """A transformers ``TrainerCallback`` reporting training: step/total, loss, train tokens/s and ETA, then each
     validation-loss pass; after ``measure_steps`` steps beyond the first it notes the estimated training time and
@@ -256,7 +269,7 @@ def training_callback(tokens_per_step: float, tokens_seen=None, measure_steps: i
             if not self.estimated and (done > measure_steps or state.global_step >= state.max_steps):
                 self.estimated = True
                 est = first_s + max(todo * tokens_per_step - first_tokens, 0.0) / tps  # after 1 step: todo / rate
-                evals = (todo // args.eval_steps if args.eval_strategy == "steps" and args.eval_steps else 0)
+                evals = eval_passes(args, state, self.start)
                 measured = f"steps 2-{done}" if steady else f"first {done} step{'s' if done > 1 else ''}"
                 note(f"estimate for training: {todo} steps x ~{tokens_per_step:.0f} tokens / {tps:.0f} train tok/s "
                      f"({measured}) = ~{duration(est)} on this machine"
