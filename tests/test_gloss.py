@@ -268,3 +268,22 @@ def test_a_gloss_reading_that_reads_as_another_symptom_is_a_lexicon_problem(tmp_
     assert "symptom_lexicon: nausea: Hinglish gloss reading 'sir dard' reads as headache's 'sir dard'" in problems
     assert "symptom_lexicon: nausea: empty or non-Latin Hinglish gloss reading 'जी मिचलाना'" in problems
     assert variant_problems(knowledge.lexicon()) == []
+
+
+@pytest.mark.parametrize("message, token", [("khaana khate hi pet phoola hua lagta hai", "distention_of_abdomen"),
+                                            ("subah se pair sooje hue hain", "swollen_legs"),
+                                            ("uthte hi kamra ghumta hai", "spinning_movements")])
+def test_a_terms_last_word_is_read_inflected_from_three_letters_after_its_other_words(message, token):
+    """'pet phool', 'pair sooj', 'kamra ghoom': a three-letter stem is read inflected only after the term's other
+    words (``gloss.MIN_STEM``); alone, a word that short is read only whole."""
+    from medillama import gloss
+
+    assert token in [t for t, _ in glossed_symptoms(message)]
+    assert gloss.MIN_STEM < gloss.MIN_KEY
+    assert glossed_symptoms("mujhe phoola hua lagta hai") == []  # the stem alone places nothing
+
+
+def test_grading_words_are_read_in_their_everyday_spellings():
+    """'bhot', 'bohot' and 'khub' grade as 'bahut' does: they may stand inside a phrasing."""
+    for grade in ("bahut", "bhot", "bohot", "khub"):
+        assert "high_fever" in [t for t, _ in glossed_symptoms(f"kal se bukhar {grade} tez hai")], grade

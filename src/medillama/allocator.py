@@ -30,6 +30,11 @@ OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 MIN_RAM_GIB = 30
 
 
+# With the settings, step 04 also trims every this many training steps (``train.heap_trim_callback``): what a step
+# frees stays for the next one, while the pages that fragmentation leaves free between trims go back to the kernel.
+TRIM_STEPS = 25
+
+
 def ram_gib() -> float:
     """This machine's physical memory, GiB."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -43,6 +48,11 @@ def glibc() -> bool:
 def applies() -> bool:
     """Whether to set them: glibc, enough RAM, and not opted out."""
     return glibc() and os.environ.get(OPT_OUT, "") != "default" and ram_gib() >= MIN_RAM_GIB
+
+
+def active() -> bool:
+    """Whether this process runs with the settings (set for it by its parent, or by ``reexec``)."""
+    return glibc() and all(os.environ.get(k) == v for k, v in SETTINGS.items())
 
 
 def settings() -> dict:

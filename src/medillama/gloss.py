@@ -16,7 +16,8 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
   "dard nahi raha": ``textnorm.denied``);
 - a term whose words are all English (the lexicon's English phrasings use them: "loose motion") is left to the model;
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
-  Hindi grammar words, and only when it has at least ``MIN_KEY`` letters; else it is read as a whole word;
+  Hindi grammar words, and only when it has at least ``MIN_KEY`` letters, or ``MIN_STEM`` after the term's other
+  words ("pet phool" in "pet phoola hua"); else it is read as a whole word;
 - a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside);
 - in Hindi context, words that join or grade (``JOINING``, ``STRONG``, ``MILD``: "mein", "bhi", "karte waqt",
   "bahut", "tez") may stand between a term's words, and a joining word of the term may be missing or another:
@@ -44,7 +45,7 @@ HINDI_WORDS = frozenset(
 # little"), as keys: between a phrasing's words they say where or how much, not which symptom
 JOINING = frozenset(textnorm.word_key(w) for w in
                     "mein me ke ki ka ko se par pe bhi hi sa si toh to bilkul ekdum karte karne waqt samay".split())
-STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi bhayankar".split())
+STRONG = frozenset(textnorm.word_key(w) for w in "bahut bahot bohot bhot tez zyada jyada kaafi khub bhayankar".split())
 MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
 MAX_INSIDE = 4  # such words between two words of a term
 # Hindi words that place or time a symptom but name none alone (a side, walking), a body part whose one symptom in
@@ -59,6 +60,7 @@ ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of in
 PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())
 AUXILIARIES = frozenset(textnorm.word_key(w) for w in "hai hain hoon hu hun tha thi the".split())
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
+MIN_STEM = 3  # the same for the last word of a term of several words, which the words before it place
 _DOUBLED = re.compile(r"(.)\1+")
 
 
@@ -161,10 +163,11 @@ def _term_words(folder) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _same(k: str, t: str, last: bool, hindi: bool, others: set[str]) -> bool:
-    """Whether a message's word key ``k`` reads as the term's word ``t``; its last word also as an inflection, and a
-    word of another symptom's terms (``others``) only with a Hindi ending after it."""
-    return k == t or (last and hindi and len(t) >= MIN_KEY and k.startswith(t)
+def _same(k: str, t: str, last: int, hindi: bool, others: set[str]) -> bool:
+    """Whether a message's word key ``k`` reads as the term's word ``t``; its last word also as an inflection (``last``:
+    the fewest letters such a stem has), and a word of another symptom's terms (``others``) only with a Hindi ending
+    after it."""
+    return k == t or (bool(last) and hindi and len(t) >= last and k.startswith(t)
                       and (k not in others or k[len(t):] in ENDINGS))
 
 
@@ -176,7 +179,9 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
     between = JOINING | (STRONG if not MILD & set(term) else set()) | (MILD if not STRONG & set(term) else set())
     j, n = i, len(term)
     for m, t in enumerate(term):
-        last = m == n - 1
+        # the last word may be inflected: after other words of the term, a stem of MIN_STEM letters ("pet phool" in
+        # "pet phoola hai", "pair sooj" in "pair sooje"); alone, MIN_KEY
+        last = (MIN_KEY if n == 1 else MIN_STEM) if m == n - 1 else 0
         if hindi and 0 < m < n - 1 and t in JOINING:
             continue  # a joining word of the phrasing may be missing or another ('me' for 'mein')
         skipped = 0

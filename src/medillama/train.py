@@ -270,12 +270,15 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
 
 def heap_trim_callback():
     """A ``TrainerCallback`` that trims the heap (``allocator.trim``) before (with step-based saving and evaluation)
-    and after each checkpoint save and validation pass, and at the end of training."""
+    and after each checkpoint save and validation pass, at the end of training, and, where the process runs with the
+    heap settings (``allocator.active``), every ``allocator.TRIM_STEPS`` steps."""
     from transformers import TrainerCallback
+
+    every = allocator.TRIM_STEPS if allocator.active() else 0
 
     class HeapTrim(TrainerCallback):
         def on_step_end(self, args, state, control, **kw):
-            if control.should_save or control.should_evaluate:
+            if control.should_save or control.should_evaluate or (every and state.global_step % every == 0):
                 allocator.trim()
 
         def on_save(self, args, state, control, **kw):
