@@ -36,8 +36,8 @@ def test_opting_out_or_a_small_machine_keeps_glibc_defaults(monkeypatch):
     assert allocator.applies() == glibc
     monkeypatch.setattr(allocator, "ram_gib", lambda: 16.0)  # a laptop: the peak memory the settings add matters more
     assert not allocator.applies()
-    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs: step 04 nears their RAM with them
-    assert not allocator.applies()
+    monkeypatch.setattr(allocator, "ram_gib", lambda: 23.5)  # the developers' VMs: with the heap trimmed every
+    assert allocator.applies() == glibc                      # TRIM_STEPS steps, step 04 stays well inside their RAM
 
 
 def test_trim_gives_the_freed_heap_back():

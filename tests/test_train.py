@@ -562,3 +562,22 @@ def test_the_heap_is_trimmed_around_each_save_and_validation_pass(tokenizer, tmp
     trainer.train()
     each = ["trim {0}", "trim {0}", "evaluated", "trim {0}", "saved"]  # before, after the pass, after the save
     assert events == [e.format(3) for e in each] + [e.format(6) for e in each] + ["trim 6"]
+
+
+def test_with_the_heap_settings_the_heap_is_also_trimmed_every_few_steps(tokenizer, tmp_path, monkeypatch):
+    """Where the process runs with glibc's heap settings, step 04 trims every ``allocator.TRIM_STEPS`` steps too (what
+    fragmentation leaves free goes back to the kernel); without them, only around saves and validation passes."""
+    from medillama import allocator
+
+    trims = []
+    monkeypatch.setattr(allocator, "trim", lambda: trims.append(trainer.state.global_step) or True)
+    monkeypatch.setattr(allocator, "TRIM_STEPS", 2)
+    ds = training_data.to_prompt_completion(rows(8), "alpaca", tokenizer)
+    for active, expected in ((True, [2, 4, 5]), (False, [5])):  # every 2 steps, and at the end
+        monkeypatch.setattr(allocator, "active", lambda: active)
+        trims.clear()
+        trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, None,
+                                     sft(tmp_path, max_steps=5, eval_strategy="no", save_strategy="no"), LORA,
+                                     tmp_path / "out", fused_lm_head=False, use_peft=False)
+        trainer.train()
+        assert trims == expected, (active, trims)

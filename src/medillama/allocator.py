@@ -24,10 +24,10 @@ OPT_OUT = "MEDILLAMA_MALLOC"  # "default": leave glibc's settings alone
 
 
 # The heap reused costs memory, and more the longer step 04 trains: on a 24 GB machine the shipped recipe's step 04
-# came near the whole RAM with the settings, and trimming around its checkpoint saves and validation passes (``trim``)
-# did not hold it far enough below (docs/performance.md). Below this much RAM the settings are left off, so that a
-# run that fits without them keeps its headroom (30: a "32 GB" machine reports about 31 GiB).
-MIN_RAM_GIB = 30
+# came near the whole RAM with the settings when the heap was trimmed only around its checkpoint saves and validation
+# passes; it is also trimmed every TRIM_STEPS steps (docs/experiments.md, row 73). Below this much RAM the settings are
+# left off, so that a run that fits without them keeps its headroom.
+MIN_RAM_GIB = 20
 
 
 # With the settings, step 04 also trims every this many training steps (``train.heap_trim_callback``): what a step
