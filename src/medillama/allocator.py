@@ -51,8 +51,9 @@ def applies() -> bool:
 
 
 def active() -> bool:
-    """Whether this process runs with the settings (set for it by its parent, or by ``reexec``)."""
-    return glibc() and all(os.environ.get(k) == v for k, v in SETTINGS.items())
+    """Whether this process reuses its heap for big tensors (``MALLOC_MMAP_MAX_=0``, set for it by its parent, by
+    ``reexec`` or by hand)."""
+    return glibc() and os.environ.get("MALLOC_MMAP_MAX_") == "0"
 
 
 def settings() -> dict:
@@ -80,8 +81,8 @@ def reexec() -> None:
 def trim() -> bool:
     """Give the heap's free pages back to the kernel now (glibc's ``malloc_trim(0)``); False where glibc is not the C
     library. With the settings, memory freed by one step stays in the process for the next; step 04 trims around each
-    checkpoint save and validation pass (``train.make_trainer``), where other sizes are allocated, so that what those
-    leave free does not add up to the run's peak."""
+    checkpoint save and validation pass, where other sizes are allocated, and every ``TRIM_STEPS`` steps
+    (``train.heap_trim_callback``), so that what fragmentation leaves free does not add up to the run's peak."""
     if not glibc():
         return False
     import ctypes

@@ -22,10 +22,10 @@ ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.curriculum": ("none", "answers_first"),
            "train.drill_emergency_share": ("train", "drawn"), "train.answer_copies_loss": ("whole", "body"),
            "train.compile": ("none", "layers")}
-# keys that are a share: a value outside [0, 1] fails when the config loads
 # Trainer intervals that, as in transformers' TrainingArguments, are a number of steps or, below 1, a share of the
 # run's steps (so a profile's checkpoints fall at the same places whatever its row count)
 STEPS_OR_SHARE = frozenset({"sft.eval_steps", "sft.save_steps", "sft.logging_steps"})
+# keys that are a share: a value outside [0, 1] fails when the config loads
 SHARES = ("train.hinglish_share", "train.gloss_training_share", "train.gloss_training_keep")
 # keys that are a loss weight, a learning-rate multiple or a count of passes: zero or less fails when the config loads
 POSITIVE = ("train.decision_weight", "train.hinglish_weight", "train.embedding_lr_scale", "train.answer_copies")

@@ -16,8 +16,9 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
   "dard nahi raha": ``textnorm.denied``);
 - a term whose words are all English (the lexicon's English phrasings use them: "loose motion") is left to the model;
 - a term's last word may be the start of a longer word (an inflection: "sujan" in "sujana") only in a message with
-  Hindi grammar words, and only when it has at least ``MIN_KEY`` letters, or ``MIN_STEM`` after the term's other
-  words ("pet phool" in "pet phoola hua"); else it is read as a whole word;
+  Hindi grammar words, and only when it has at least ``MIN_KEY`` letters, or, in a ``hinglish_gloss`` reading,
+  ``MIN_STEM`` after its other words with a Hindi ending (``ENDINGS``: "kamra ghoom" in "kamra ghoomta hai", not
+  "sardi lag" in "sardi lagbhag theek hai"); else it is read as a whole word;
 - a one-word term shorter than that is read only in Hindi context, and only as it is spelt (doubled letters aside);
 - in Hindi context, words that join or grade (``JOINING``, ``STRONG``, ``MILD``: "mein", "bhi", "karte waqt",
   "bahut", "tez") may stand between a term's words, and a joining word of the term may be missing or another:
@@ -45,7 +46,8 @@ HINDI_WORDS = frozenset(
 # little"), as keys: between a phrasing's words they say where or how much, not which symptom
 JOINING = frozenset(textnorm.word_key(w) for w in
                     "mein me ke ki ka ko se par pe bhi hi sa si toh to bilkul ekdum karte karne waqt samay".split())
-STRONG = frozenset(textnorm.word_key(w) for w in "bahut bahot bohot bhot tez zyada jyada kaafi khub bhayankar".split())
+# (textnorm.SHORT_FORMS already reads 'bhot', 'bohot' as 'bahut' and 'jyada' as 'zyada')
+STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi khub bhayankar".split())
 MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
 MAX_INSIDE = 4  # such words between two words of a term
 # Hindi words that place or time a symptom but name none alone (a side, walking), a body part whose one symptom in
@@ -60,7 +62,8 @@ ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of in
 PROGRESSIVE = frozenset(textnorm.word_key(w) for w in "raha rahi rahe".split())
 AUXILIARIES = frozenset(textnorm.word_key(w) for w in "hai hain hoon hu hun tha thi the".split())
 MIN_KEY = 4  # letters of a key below which a word is read only whole (and, alone, only as spelt)
-MIN_STEM = 3  # the same for the last word of a term of several words, which the words before it place
+MIN_STEM = 3  # the same for the last word of a gloss reading of several words, which the words before it place,
+# and only with a Hindi ending after it
 _DOUBLED = re.compile(r"(.)\1+")
 
 
@@ -132,9 +135,9 @@ def variant_problems(lex: dict) -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
-    """(term's word keys, its spelling for a short one-word term, symptom token, English gloss) for each Hindi term
-    of the lexicon, longest first."""
+def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
+    """(term's word keys, its spelling for a short one-word term, symptom token, English gloss, whether it is one of
+    the lexicon's ``hinglish_gloss`` readings) for each Hindi term of the lexicon, longest first."""
     lex = knowledge.lexicon(folder)
     english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
     english_keys, english_spelt = {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
@@ -143,13 +146,15 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
         en = " ".join(e.get("en") or []).lower()
         hindi = [p.lower() for p in e.get("hinglish") or []]
         keywords = [k.lower() for k in e.get("keywords") or [] if k.lower() in " ".join(hindi) and k.lower() not in en]
-        hindi += [stem(v) for v in e.get("hinglish_variants") or []] + [p.lower() for p in e.get("hinglish_gloss") or []]
+        read = [p.lower() for p in e.get("hinglish_gloss") or []]
+        hindi += [stem(v) for v in e.get("hinglish_variants") or []] + read
         for w in hindi + [k for k in keywords if k not in hindi]:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)
             fragment = w not in hindi and all(x in PLACES or x in HINDI_WORDS or k in JOINING for k, x in pairs)
             if keys and not fragment and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
-                out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0]))
+                out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0],
+                         w in read))
     return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
 
 
@@ -157,7 +162,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
 def _term_words(folder) -> dict[str, frozenset[str]]:
     """The symptoms whose terms use each word key."""
     out = {}
-    for term, _, token, _ in _terms(folder):
+    for term, _, token, _, _ in _terms(folder):
         for k in term:
             out.setdefault(k, set()).add(token)
     return {k: frozenset(v) for k, v in out.items()}
@@ -168,20 +173,21 @@ def _same(k: str, t: str, last: int, hindi: bool, others: set[str]) -> bool:
     the fewest letters such a stem has), and a word of another symptom's terms (``others``) only with a Hindi ending
     after it."""
     return k == t or (bool(last) and hindi and len(t) >= last and k.startswith(t)
-                      and (k not in others or k[len(t):] in ENDINGS))
+                      and (k[len(t):] in ENDINGS if (k in others or len(t) < MIN_KEY) else True))
 
 
-def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool, others: set[str]) -> int | None:
+def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool, others: set[str],
+         stems: bool = False) -> int | None:
     """Where the term read from word ``i`` of the message ends (keys ``ks``, the words as written ``words``), or None
-    when it is not there."""
+    when it is not there. ``stems``: a ``hinglish_gloss`` reading, whose last word may be a shorter stem."""
     if spelt:  # a short one-word term
         return i + 1 if hindi and _spelt(words[i]) == spelt else None
     between = JOINING | (STRONG if not MILD & set(term) else set()) | (MILD if not STRONG & set(term) else set())
     j, n = i, len(term)
     for m, t in enumerate(term):
-        # the last word may be inflected: after other words of the term, a stem of MIN_STEM letters ("pet phool" in
-        # "pet phoola hai", "pair sooj" in "pair sooje"); alone, MIN_KEY
-        last = (MIN_KEY if n == 1 else MIN_STEM) if m == n - 1 else 0
+        # the last word may be inflected: in a gloss reading, after its other words, a stem of MIN_STEM letters with
+        # a Hindi ending ("kamra ghoom" in "kamra ghoomta hai"); else from MIN_KEY letters
+        last = (MIN_STEM if stems and n > 1 else MIN_KEY) if m == n - 1 else 0
         if hindi and 0 < m < n - 1 and t in JOINING:
             continue  # a joining word of the phrasing may be missing or another ('me' for 'mein')
         skipped = 0
@@ -200,12 +206,12 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first, known = {}, _term_words(folder)
-    for term, spelt, token, english in _terms(folder):
+    for term, spelt, token, english, stems in _terms(folder):
         if token in first:
             continue
         others = {k for k in ks if token not in known.get(k, {token})}
         for i in range(len(ks)):
-            end = _end(term, spelt, ks, words, i, hindi, others)
+            end = _end(term, spelt, ks, words, i, hindi, others, stems)
             if end is not None and not textnorm.denied(ks, i, end, lapsed=True):
                 first[token] = (i, english)
                 break
