@@ -16,9 +16,7 @@ from common import save
 def score(df, folder=None) -> dict:
     """Recall and precision over all labelled symptoms, by script, with the most missed and most wrongly read."""
     from medillama import gloss
-
-    def token(t: str) -> str:  # the dataset's stray spaces ("spotting_ urination"), as step 01 normalises them
-        return t.strip().replace(" ", "")
+    from medillama.ingest import normalise_symptom_token as token  # the dataset's stray spaces, as step 01 reads them
 
     out, missed, extra = {}, Counter(), Counter()
     for script, part in [("all", df), *df.groupby("script")]:

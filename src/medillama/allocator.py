@@ -53,7 +53,7 @@ def applies() -> bool:
 def active() -> bool:
     """Whether this process reuses its heap for big tensors (``MALLOC_MMAP_MAX_=0``, set for it by its parent, by
     ``reexec`` or by hand)."""
-    return glibc() and os.environ.get("MALLOC_MMAP_MAX_") == "0"
+    return glibc() and os.environ.get("MALLOC_MMAP_MAX_") == SETTINGS["MALLOC_MMAP_MAX_"]
 
 
 def settings() -> dict:

@@ -84,10 +84,25 @@ def stem(phrase: str) -> str:
     return " ".join(words)
 
 
+def _listed(lex: dict, field: str, problems: list[str]):
+    """(symptom token, phrasing) for each phrasing of the lexicon's optional list ``field``; a value that is no list of
+    strings is added to ``problems`` instead."""
+    for token, e in lex.items():
+        phrasings = e.get(field)
+        if phrasings is None:
+            continue
+        if not isinstance(phrasings, list) or not all(isinstance(v, str) for v in phrasings):
+            problems.append(f"symptom_lexicon: {token}: {field} must be a list of strings")
+            continue
+        for v in phrasings:
+            yield token, v
+
+
 def variant_problems(lex: dict) -> list[str]:
-    """Problems with the lexicon's ``hinglish_variants`` (empty list = valid): each is a list of Latin phrasings,
-    each a failure written with its negation after a first word that is no grammar word ("santulan nahi raha"), and not
-    written the same (as word keys) as another Hinglish phrasing or variant.
+    """Problems with the lexicon's gloss-only Hinglish (empty list = valid). ``hinglish_variants``: lists of Latin
+    phrasings, each a failure written with its negation after a first word that is no grammar word ("santulan nahi
+    raha"), and not written the same (as word keys) as another Hinglish phrasing or variant. ``hinglish_gloss``: lists
+    of Latin readings, none written as another symptom's phrasing, variant or reading.
     Whether a variant is also read as another symptom is left to the lexicon's review."""
     problems, seen = [], {}
     grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
@@ -95,42 +110,28 @@ def variant_problems(lex: dict) -> list[str]:
     for token, e in lex.items():
         for p in e.get("hinglish") or []:
             seen.setdefault(tuple(textnorm.keys(p)), (token, p))
-    for token, e in lex.items():
-        variants = e.get("hinglish_variants")
-        if variants is None:
-            continue
-        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
-            problems.append(f"symptom_lexicon: {token}: hinglish_variants must be a list of strings")
-            continue
-        for v in variants:
-            pairs = textnorm.keyed_words(stem(v))
-            key = tuple(k for k, _ in pairs)
-            if not v.strip() or not knowledge.is_latin(v) or not key:
-                problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish variant {v!r}")
-            elif not (negation & set(key[1:])) or all(w in grammar or k in grammar for k, w in pairs[:1]):
-                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is no failure written with its "
-                                "negation ('santulan nahi raha'): the gloss reads other Hinglish from `hinglish`")
-            elif key in seen:
-                other, p = seen[key]
-                problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
-            else:
-                seen[key] = (token, v)
-    for token, e in lex.items():
-        read = e.get("hinglish_gloss")
-        if read is None:
-            continue
-        if not isinstance(read, list) or not all(isinstance(v, str) for v in read):
-            problems.append(f"symptom_lexicon: {token}: hinglish_gloss must be a list of strings")
-            continue
-        for v in read:
-            key = tuple(textnorm.keys(v))
-            if not v.strip() or not knowledge.is_latin(v) or not key:
-                problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish gloss reading {v!r}")
-            elif key in seen and seen[key][0] != token:
-                other, p = seen[key]
-                problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} reads as {other}'s {p!r}")
-            else:
-                seen.setdefault(key, (token, v))
+    for token, v in _listed(lex, "hinglish_variants", problems):
+        pairs = textnorm.keyed_words(stem(v))
+        key = tuple(k for k, _ in pairs)
+        if not v.strip() or not knowledge.is_latin(v) or not key:
+            problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish variant {v!r}")
+        elif not (negation & set(key[1:])) or all(w in grammar or k in grammar for k, w in pairs[:1]):
+            problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} is no failure written with its "
+                            "negation ('santulan nahi raha'): the gloss reads other Hinglish from `hinglish`")
+        elif key in seen:
+            other, p = seen[key]
+            problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
+        else:
+            seen[key] = (token, v)
+    for token, v in _listed(lex, "hinglish_gloss", problems):
+        key = tuple(textnorm.keys(v))
+        if not v.strip() or not knowledge.is_latin(v) or not key:
+            problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish gloss reading {v!r}")
+        elif key in seen and seen[key][0] != token:
+            other, p = seen[key]
+            problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} reads as {other}'s {p!r}")
+        else:
+            seen.setdefault(key, (token, v))
     return problems
 
 
