@@ -92,3 +92,19 @@ def test_unknown_profile_and_auto(monkeypatch):
 def test_profile_files_only_use_known_keys():
     for p in config.PROFILES:
         config.load_config(p)  # raises on an unknown key in configs/<p>.yaml
+
+
+def test_a_setting_passed_directly_is_checked_against_the_same_choices_as_the_config():
+    """Functions that take a one-of-a-few setting directly (the gloss style, the trainer's compile and curriculum, the
+    drill rows' emergency share) fail as the config would, naming the key."""
+    from medillama import gloss
+    from medillama.config import CHOICES, check_choice
+    from medillama.training_data import drill_rows
+
+    assert [check_choice("train.compile", v) for v in CHOICES["train.compile"]] == list(CHOICES["train.compile"])
+    with pytest.raises(ValueError, match=r"train.compile: 'all' is not one of none, layers"):
+        check_choice("train.compile", "all")
+    with pytest.raises(ValueError, match=r"train.gloss_style: 'inline' is not one of brackets, sentence"):
+        gloss.hindi_gloss("tez bukhar hai", style="inline")
+    with pytest.raises(ValueError, match=r"train.drill_emergency_share: 'half' is not one of train, drawn"):
+        drill_rows(None, None, None, None, {}, per_disease=1, emergency_share="half")

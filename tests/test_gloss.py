@@ -271,6 +271,18 @@ def test_a_gloss_reading_that_reads_as_another_symptom_is_a_lexicon_problem(tmp_
     assert variant_problems(knowledge.lexicon()) == []
 
 
+def test_a_gloss_reading_made_of_english_words_is_a_lexicon_problem():
+    """The gloss leaves a term of English words to the model, so such a reading is never read: the lexicon check
+    names it, and a reading with one Hindi word passes."""
+    from medillama.gloss import variant_problems
+
+    lex = knowledge.lexicon()
+    lex = {**lex, "stomach_pain": {**lex["stomach_pain"], "hinglish_gloss": ["stomach pain", "stomach mein marod"]}}
+    problems = variant_problems(lex)
+    assert problems == ["symptom_lexicon: stomach_pain: Hinglish gloss reading 'stomach pain' is made of words the "
+                        "lexicon's English phrasings use: the gloss never reads it (the model reads English as written)"]
+
+
 def test_a_gloss_readings_last_word_is_read_inflected_from_three_letters_with_a_hindi_ending(tmp_path):
     """'kamra ghoom' reads 'kamra ghumta hai' (``gloss.MIN_STEM``, a ``hinglish_gloss`` reading); a three-letter stem
     is no prefix of another word ('sardi lag' is not 'sardi lagbhag'), and older terms keep MIN_KEY ('paani bhar' of

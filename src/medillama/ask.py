@@ -86,6 +86,7 @@ def training_config(folder: Path) -> dict:
 
 
 DECODING = ("urgency_bias", "no_repeat_ngram_size")  # step 05's decoding settings that ask repeats
+BEFORE_RECORDED = {"urgency_bias": 0.0}  # how a step 05 that did not record the setting decoded (greedy: no bias)
 
 
 def evaluated_decoding(run: str | None) -> dict:
@@ -97,9 +98,8 @@ def evaluated_decoding(run: str | None) -> dict:
     path = paths.run_dir(run) / "05_evaluate" / "metrics.json" if run else None
     if path is None or not path.exists():
         return {k: defaults[k] for k in DECODING}
-    measured = io.read_json(path)
-    return {"urgency_bias": float(measured.get("urgency_bias") or 0.0),
-            "no_repeat_ngram_size": int(measured.get("no_repeat_ngram_size", defaults["no_repeat_ngram_size"]))}
+    measured, unrecorded = io.read_json(path), {**defaults, **BEFORE_RECORDED}
+    return {k: type(defaults[k])(unrecorded[k] if measured.get(k) is None else measured[k]) for k in DECODING}
 
 
 class Assistant:

@@ -22,6 +22,16 @@ ENV_OVERRIDES = {"MEDILLAMA_RAW_DIR": "ingest.raw_dir"}
 CHOICES = {"train.gloss_style": ("brackets", "sentence"), "train.curriculum": ("none", "answers_first"),
            "train.drill_emergency_share": ("train", "drawn"), "train.answer_copies_loss": ("whole", "body"),
            "train.compile": ("none", "layers")}
+
+
+def check_choice(key: str, value):
+    """``value`` if it is one of ``CHOICES[key]``; else a ValueError naming the config key: for functions that take such
+    a setting directly, not through a loaded config (which fails earlier, in ``ConfigError``)."""
+    if value not in CHOICES[key]:
+        raise ValueError(f"{key}: {value!r} is not one of {', '.join(CHOICES[key])}")
+    return value
+
+
 # Trainer intervals that, as in transformers' TrainingArguments, are a number of steps or, below 1, a share of the
 # run's steps (so a profile's checkpoints fall at the same places whatever its row count)
 STEPS_OR_SHARE = frozenset({"sft.eval_steps", "sft.save_steps", "sft.logging_steps"})

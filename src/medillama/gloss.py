@@ -102,7 +102,8 @@ def variant_problems(lex: dict) -> list[str]:
     """Problems with the lexicon's gloss-only Hinglish (empty list = valid). ``hinglish_variants``: lists of Latin
     phrasings, each a failure written with its negation after a first word that is no grammar word ("santulan nahi
     raha"), and not written the same (as word keys) as another Hinglish phrasing or variant. ``hinglish_gloss``: lists
-    of Latin readings, none written as another symptom's phrasing, variant or reading.
+    of Latin readings, none written as another symptom's phrasing, variant or reading, none made only of English
+    words (never read).
     Whether a variant is also read as another symptom is left to the lexicon's review."""
     problems, seen = [], {}
     grammar = HINDI_WORDS | JOINING | STRONG | MILD | PROGRESSIVE | AUXILIARIES
@@ -123,10 +124,14 @@ def variant_problems(lex: dict) -> list[str]:
             problems.append(f"symptom_lexicon: {token}: Hinglish variant {v!r} reads as {other}'s {p!r}")
         else:
             seen[key] = (token, v)
+    english = _english_words(lex)
     for token, v in _listed(lex, "hinglish_gloss", problems):
         key = tuple(textnorm.keys(v))
         if not v.strip() or not knowledge.is_latin(v) or not key:
             problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish gloss reading {v!r}")
+        elif _is_english([kw for kw in textnorm.keyed_words(v) if kw[0] != textnorm.BREAK], *english):
+            problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} is made of words the lexicon's "
+                            "English phrasings use: the gloss never reads it (the model reads English as written)")
         elif key in seen and seen[key][0] != token:
             other, p = seen[key]
             problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} reads as {other}'s {p!r}")
@@ -135,13 +140,23 @@ def variant_problems(lex: dict) -> list[str]:
     return problems
 
 
+def _english_words(lex: dict) -> tuple[set[str], set[str]]:
+    """The keys (of ``MIN_KEY`` letters or more) and the spellings of the words the lexicon's English phrasings use: a
+    term made only of these is English, left to the model."""
+    english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
+    return {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
+
+
+def _is_english(pairs, english_keys: set[str], english_spelt: set[str]) -> bool:
+    return all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs)
+
+
 @functools.lru_cache(maxsize=None)
 def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
     """(term's word keys, its spelling for a short one-word term, symptom token, English gloss, whether it is one of
     the lexicon's ``hinglish_gloss`` readings) for each Hindi term of the lexicon, longest first."""
     lex = knowledge.lexicon(folder)
-    english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
-    english_keys, english_spelt = {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
+    english_keys, english_spelt = _english_words(lex)
     out = set()
     for token, e in lex.items():
         en = " ".join(e.get("en") or []).lower()
@@ -153,7 +168,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
             pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
             keys = tuple(k for k, _ in pairs)
             fragment = w not in hindi and all(x in PLACES or x in HINDI_WORDS or k in JOINING for k, x in pairs)
-            if keys and not fragment and not all(k in english_keys or _spelt(x) in english_spelt for k, x in pairs):
+            if keys and not fragment and not _is_english(pairs, english_keys, english_spelt):
                 out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0],
                          w in read))
     return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
@@ -227,9 +242,7 @@ LEGACY_STYLE = "brackets"
 
 def check_style(style: str) -> str:
     """``style`` if it is one of ``STYLES``; else a ValueError naming the config key."""
-    if style not in STYLES:
-        raise ValueError(f"train.gloss_style: '{style}' is not one of {', '.join(STYLES)}")
-    return style
+    return config.check_choice("train.gloss_style", style)
 
 
 def hindi_gloss(text: str, folder=None, style: str = LEGACY_STYLE, keep=None) -> str:

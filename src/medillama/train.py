@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from . import allocator, precision, progress
-from .config import CHOICES
+from .config import check_choice
 from .training_data import DECISION_LINES, WHOLE_ANSWER_KINDS
 
 
@@ -186,15 +186,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     return PlainLossSFTTrainer
 
 
-COMPILE = CHOICES["train.compile"]
-
-
-def _compile_choice(how: str) -> str:
-    if how not in COMPILE:
-        raise ValueError(f"train.compile: {how!r} is not one of {', '.join(COMPILE)}")
-    return how
-
-
 def compile_layers(model, how: str) -> list:
     """``train.compile``: ``layers`` compiles each decoder layer of ``model`` for training (torch.compile with
     inductor: the norms, activations, casts and residual adds between the matmuls fused into a few kernels; one graph
@@ -202,7 +193,7 @@ def compile_layers(model, how: str) -> list:
     compiled. Inductor builds its CPU kernels with a C++ compiler: where none is found the model trains eagerly, and a
     graph inductor cannot build runs eagerly (dynamo's suppress_errors, set while ``train()`` runs). Numbers are not
     bit-identical to eager: the fused kernels round differently."""
-    if _compile_choice(how) == "none":
+    if check_choice("train.compile", how) == "none":
         return []
     import torch
 
@@ -255,9 +246,9 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
             raise ValueError(f"train.curriculum answers_first orders rows, not batches: sft.train_sampling_strategy "
                              f"{args.train_sampling_strategy!r} cannot be used with it (random or group_by_length)")
         trainer.first_rows = frozenset(i for i, k in enumerate(train_ds["kind"]) if k in WHOLE_ANSWER_KINDS)
-    elif curriculum != "none":
-        raise ValueError(f"train.curriculum: {curriculum!r} is not one of none, answers_first")
-    trainer.compile_how = _compile_choice(compile_how)
+    else:
+        check_choice("train.curriculum", curriculum)
+    trainer.compile_how = check_choice("train.compile", compile_how)
     if embedding_lr_scale != 1.0:
         scale_embedding_lr(trainer, embedding_lr_scale)
     per_step = (train_tokens(trainer) / max(len(trainer.train_dataset), 1) * args.per_device_train_batch_size

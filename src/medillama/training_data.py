@@ -32,7 +32,7 @@ from . import knowledge
 from .answer import build_prompt, format_decision
 from .balance import symptom_weights
 from .gloss import LEGACY_STYLE, glossed_symptoms, hindi_gloss
-from .config import CHOICES, drills
+from .config import check_choice, drills
 from .queries import persona_query
 
 DRILL_COLUMNS = ["input_text", "output_text", "disease", "symptoms", "triage"]
@@ -240,9 +240,7 @@ def drill_rows(train: pd.DataFrame, heldout: pd.DataFrame, cases: pd.DataFrame, 
     = each disease's drill rows are emergencies in the share its train rows are; ``drawn`` = as the draws fall."""
     if per_disease <= 0:
         return pd.DataFrame(columns=DRILL_COLUMNS)
-    if emergency_share not in CHOICES["train.drill_emergency_share"]:
-        raise ValueError(f"train.drill_emergency_share: '{emergency_share}' is not one of "
-                         f"{', '.join(CHOICES['train.drill_emergency_share'])}")
+    check_choice("train.drill_emergency_share", emergency_share)
     excluded = {frozenset(s) for frame in (train, heldout, cases) for s in frame["symptoms"]}
     weights = symptom_weights(symptoms)
     display = dict(zip(train["disease"], train["condition"]))
