@@ -537,6 +537,8 @@ def test_without_a_cpp_compiler_the_layers_train_eagerly(tokenizer, monkeypatch,
     assert all(la._compiled_call_impl is None for la in model.model.layers)
     assert "no C++ compiler" in capsys.readouterr().out
     assert train.compile_layers(model, "none") == []
+    with pytest.raises(ValueError, match="train.compile: 'all' is not one of none, layers"):
+        train.compile_layers(model, "all")
 
 
 def test_the_heap_is_trimmed_around_each_save_and_validation_pass(tokenizer, tmp_path, monkeypatch):

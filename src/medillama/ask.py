@@ -85,7 +85,7 @@ def training_config(folder: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
-DECODING = ("urgency_bias", "no_repeat_ngram_size")  # step 05's decoding settings that ask repeats
+DECODING = {"urgency_bias": float, "no_repeat_ngram_size": int}  # step 05's decoding settings that ask repeats
 BEFORE_RECORDED = {"urgency_bias": 0.0}  # how a step 05 that did not record the setting decoded (greedy: no bias)
 
 
@@ -99,7 +99,7 @@ def evaluated_decoding(run: str | None) -> dict:
     if path is None or not path.exists():
         return {k: defaults[k] for k in DECODING}
     measured, unrecorded = io.read_json(path), {**defaults, **BEFORE_RECORDED}
-    return {k: type(defaults[k])(unrecorded[k] if measured.get(k) is None else measured[k]) for k in DECODING}
+    return {k: kind(unrecorded[k] if measured.get(k) is None else measured[k]) for k, kind in DECODING.items()}
 
 
 class Assistant:
