@@ -64,9 +64,11 @@ def select_steps(start: str | None, only: str | None) -> list[str]:
 
 
 POLL_S = 0.5
-# the kernel's own log (its stderr is the terminal's): only errors, not "[IPKernelApp] WARNING | Kernel is running
-# over TCP without encryption ..." (ipykernel's kernelapp) at every step
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+# the kernel's own log (its stderr is the terminal's): only critical errors. Not "[IPKernelApp] WARNING | Kernel is
+# running over TCP without encryption ..." (ipykernel's kernelapp) at every step, nor "ERROR | KeyboardInterrupt caught
+# in kernel" where jupyter_client's shutdown interrupts a kernel still finishing a step's last reply (it always sends
+# SIGINT before the shutdown request). A failing cell is reported by papermill, with its traceback, whatever this level.
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 _WORKERS: list[threading.Thread] = []  # papermill's threads: after Ctrl-C they finish writing the notebook
