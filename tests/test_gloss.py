@@ -283,7 +283,7 @@ def test_a_gloss_reading_made_of_english_words_is_a_lexicon_problem():
                         "lexicon's English phrasings use: the gloss never reads it (the model reads English as written)"]
 
 
-def test_a_gloss_readings_last_word_is_read_inflected_from_three_letters_with_a_hindi_ending(tmp_path):
+def test_a_gloss_readings_last_word_is_read_inflected_from_three_letters_with_a_hindi_ending(monkeypatch):
     """'kamra ghoom' reads 'kamra ghumta hai' (``gloss.MIN_STEM``, a ``hinglish_gloss`` reading); a three-letter stem
     is no prefix of another word ('sardi lag' is not 'sardi lagbhag'), and older terms keep MIN_KEY ('paani bhar' of
     fluid overload is not 'paani bharne jaata hoon')."""
@@ -294,14 +294,9 @@ def test_a_gloss_readings_last_word_is_read_inflected_from_three_letters_with_a_
                     "hum sab ghumte hain shaam ko", "mujhe wajan ghatana hai"):
         assert glossed_symptoms(message) == [], message
     # with the stem's minimum at MIN_KEY, the inflected reading is lost: the rule is what reads it
-    folder_terms = gloss._terms(None)
-    assert any(len(t[0]) > 1 and len(t[0][-1]) == gloss.MIN_STEM and t[4] for t in folder_terms)
-    old = gloss.MIN_STEM
-    try:
-        gloss.MIN_STEM = gloss.MIN_KEY
-        assert glossed_symptoms("uthte hi kamra ghumta hai") == []
-    finally:
-        gloss.MIN_STEM = old
+    assert any(len(t[0]) > 1 and len(t[0][-1]) == gloss.MIN_STEM and t[4] for t in gloss._terms(None))
+    monkeypatch.setattr(gloss, "MIN_STEM", gloss.MIN_KEY)
+    assert glossed_symptoms("uthte hi kamra ghumta hai") == []
 
 
 def test_grading_words_are_read_in_their_everyday_spellings():

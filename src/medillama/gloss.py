@@ -129,7 +129,7 @@ def variant_problems(lex: dict) -> list[str]:
         key = tuple(textnorm.keys(v))
         if not v.strip() or not knowledge.is_latin(v) or not key:
             problems.append(f"symptom_lexicon: {token}: empty or non-Latin Hinglish gloss reading {v!r}")
-        elif _is_english([kw for kw in textnorm.keyed_words(v) if kw[0] != textnorm.BREAK], *english):
+        elif _is_english(_pairs(v), *english):
             problems.append(f"symptom_lexicon: {token}: Hinglish gloss reading {v!r} is made of words the lexicon's "
                             "English phrasings use: the gloss never reads it (the model reads English as written)")
         elif key in seen and seen[key][0] != token:
@@ -145,6 +145,11 @@ def _english_words(lex: dict) -> tuple[set[str], set[str]]:
     term made only of these is English, left to the model."""
     english = {kw for e in lex.values() for p in e.get("en") or [] for kw in textnorm.keyed_words(p)}
     return {k for k, _ in english if len(k) >= MIN_KEY}, {_spelt(w) for _, w in english}
+
+
+def _pairs(phrase: str) -> list[tuple[str, str]]:
+    """(key, word as written) of each word of a lexicon phrasing, punctuation breaks left out."""
+    return [kw for kw in textnorm.keyed_words(phrase) if kw[0] != textnorm.BREAK]
 
 
 def _is_english(pairs, english_keys: set[str], english_spelt: set[str]) -> bool:
@@ -165,7 +170,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
         read = [p.lower() for p in e.get("hinglish_gloss") or []]
         hindi += [stem(v) for v in e.get("hinglish_variants") or []] + read
         for w in hindi + [k for k in keywords if k not in hindi]:
-            pairs = [kw for kw in textnorm.keyed_words(w) if kw[0] != textnorm.BREAK]
+            pairs = _pairs(w)
             keys = tuple(k for k, _ in pairs)
             fragment = w not in hindi and all(x in PLACES or x in HINDI_WORDS or k in JOINING for k, x in pairs)
             if keys and not fragment and not _is_english(pairs, english_keys, english_spelt):
@@ -189,7 +194,7 @@ def _same(k: str, t: str, last: int, hindi: bool, others: set[str]) -> bool:
     the fewest letters such a stem has), and a word of another symptom's terms (``others``) only with a Hindi ending
     after it."""
     return k == t or (bool(last) and hindi and len(t) >= last and k.startswith(t)
-                      and (k[len(t):] in ENDINGS if (k in others or len(t) < MIN_KEY) else True))
+                      and (k[len(t):] in ENDINGS or (k not in others and len(t) >= MIN_KEY)))
 
 
 def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool, others: set[str],
