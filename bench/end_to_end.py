@@ -1,4 +1,5 @@
-"""End to end: wall time of each step of runs, from their manifests.
+"""End to end: wall time of each step of runs, from their manifests, and step 04's training speed: train tokens/s
+and, on a CPU, the share of the matmul peak sampled while it trained (``throughput.py``).
 
     python bench/end_to_end.py [--runs cpu smoke]
 """
@@ -10,6 +11,8 @@ from common import save
 from medillama import paths
 
 TARGETS_MIN = {"cpu": 45, "smoke": 5}  # minutes: the issue targets for a fresh run
+TARGET_SHARE = 0.6  # of the matmul peak in the training's precision
+TRAINING = ("train_tokens_per_s", "train_gflops", "matmul_peak_gflops", "matmul_peak_dtype", "share_of_matmul_peak")
 
 
 def main():
@@ -18,14 +21,17 @@ def main():
     a = ap.parse_args()
     result = {}
     for run in a.runs:
-        steps = {}
+        steps, training = {}, {}
         for m in sorted(paths.run_dir(run).glob("*/manifest.json")):
             info = json.loads(m.read_text())
             steps[info["step"]] = {"wall_seconds": info["wall_seconds"], "peak_memory_mb": info["peak_memory_mb"],
                                    "finished": info["finished"]}
+            if info["step"] == "04_finetune":
+                training = {k: info.get("metrics", {})[k] for k in TRAINING if k in info.get("metrics", {})}
         total = sum(s["wall_seconds"] for s in steps.values())
         result[run] = {"steps": steps, "total_minutes": round(total / 60, 1),
-                       "target_minutes": TARGETS_MIN.get(run)}
+                       "target_minutes": TARGETS_MIN.get(run),
+                       "training": {**training, "target_share": TARGET_SHARE} if training else None}
     save("end_to_end", result)
 
 

@@ -10,10 +10,12 @@ megabatch of 50 batches longest first, so fewer than 50 steps would measure only
 This VM's matmul speed drifts by a third within minutes, so besides the peak before and after, the peak is
 sampled every ``--peak-every`` steps during training, in the precision the training's matmuls run in (bf16 under
 autocast; that time is left out of the training time), and the share is also given against the median of those
-samples (``share_of_peak_during``): the machine as fast as it was while training.
+samples (``share_of_peak_during``): the machine as fast as it was while training. Step 04 records the same share
+for its whole training (``throughput.py``).
 
 ``--set train.compile=layers`` (or ``none``) measures step 04's ``train.compile`` (``train.compile_layers``): the
-first steps then include the compile time, so ``step_seconds`` lists every step.
+first step then includes the compile time, so ``step_seconds`` and ``step_tokens`` list every step, and
+``share_of_peak_during_after_first_step`` leaves the first step out.
 
 ``--profile-steps N`` runs torch.profiler over the N steps after the first three and lists the
 operators by their share of the profiled CPU time (``top_operators``): where a step's time goes. The profiled
@@ -24,20 +26,10 @@ import time
 
 from common import add_run_args, parse_run_args, save, splits
 
-from medillama import config, precision, train
+from medillama import config, precision, throughput, train
 from medillama.models import load_for_training, resolve_model  # noqa: F401  (resolve_model: converts the offline model once if needed)
+from medillama.throughput import matmul_peak
 from medillama.training_data import training_rows
-
-
-def matmul_peak(n=2048, repeats=10, dtype="float32") -> float:
-    import torch
-
-    a, b = torch.randn(n, n, dtype=getattr(torch, dtype)), torch.randn(n, n, dtype=getattr(torch, dtype))
-    torch.matmul(a, b)
-    t = time.perf_counter()
-    for _ in range(repeats):
-        torch.matmul(a, b)
-    return 2 * n ** 3 * repeats / (time.perf_counter() - t)
 
 
 # The stock recipe, before this CPU's measurements: LoRA, TRL's fused LM head, fp32, LoRA dropout, batch 4 x 2,
@@ -62,40 +54,20 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
 
     import torch
     from transformers import TrainerCallback
-    from trl import SFTTrainer
-
     from medillama import paths
 
     cfg = config.load_config(profile, overrides)
     chosen = precision.use(precision.for_config(cfg))  # as step 04 does: bf16 autocast where this CPU has native bf16
-    in_use = "bfloat16" if chosen.bf16 else "float32"  # the peak that bounds this training: its matmuls' precision
     print(chosen.describe())
     model, tok = load_for_training(cfg["models"]["base"], "float32", "cpu",
                                    attn_implementation=cfg["train"]["attn_implementation"])
-    n_params = sum(p.numel() for p in model.parameters())
     sft = {**cfg["sft"], "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
            "load_best_model_at_end": False, "logging_steps": 1}
-    # counted per batch: group_by_length's first batches are its longest rows
-    seen = {"tokens": 0, "labelled": 0, "pairs": 0}
-    peaks, peak_seconds, step_seconds = [], [0.0], []
+    # per step: its seconds and the trainer's counts after it (group_by_length's first batches are its longest rows)
+    step_seconds, counts = [], []
     # started and stopped by the callback around steps 4..3+N (a profiler schedule stepped from a Trainer callback
     # recorded no operator inside the steps with torch 2.13)
     prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if profile_steps else None
-
-    class PeakSampler(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kw):
-            if prof is not None and state.global_step == 3:
-                prof.start()
-            self.started = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kw):
-            step_seconds.append(round(time.perf_counter() - self.started, 2))
-            if prof is not None and state.global_step == 3 + profile_steps:
-                prof.stop()
-            if peak_every and state.global_step % peak_every == 0:
-                t = time.perf_counter()
-                peaks.append(matmul_peak(repeats=5, dtype=in_use))
-                peak_seconds[0] += time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as d:
         # The profile's training rows, as step 04 builds them.
@@ -105,45 +77,54 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      decision_weight=cfg["train"]["decision_weight"],
                                      use_peft=cfg["train"]["use_peft"],
                                      embedding_lr_scale=cfg["train"]["embedding_lr_scale"],
-                                     curriculum=cfg["train"]["curriculum"], compile_how=cfg["train"]["compile"])
-        trainer.add_callback(PeakSampler())
-        compute_loss = trainer.compute_loss
+                                     curriculum=cfg["train"]["curriculum"], compile_how=cfg["train"]["compile"],
+                                     peak_every=peak_every)
+        sampler = trainer.peak_sampler
 
-        def counting(model, inputs, *args, **kwargs):
-            lengths = inputs["attention_mask"].sum(dim=1)
-            seen["tokens"] += int(lengths.sum())
-            seen["pairs"] += int((lengths * (lengths + 1)).sum())  # causal attention: query-key pairs x 2
-            seen["labelled"] += int((inputs["labels"][:, 1:] != -100).sum())
-            return compute_loss(model, inputs, *args, **kwargs)
+        class StepLog(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kw):
+                if prof is not None and state.global_step == 3:
+                    prof.start()
+                self.started = time.perf_counter()
 
-        trainer.compute_loss = counting
+            def on_step_end(self, args, state, control, **kw):
+                step_seconds.append(round(time.perf_counter() - self.started, 2))
+                counts.append((trainer.tokens_seen, trainer.labelled_seen, trainer.pairs_seen))
+                if prof is not None and state.global_step == 3 + profile_steps:
+                    prof.stop()
+
+        # just before the peak sampler: a step's seconds leave its peak sample out
+        callbacks = trainer.callback_handler.callbacks
+        callbacks.insert(callbacks.index(sampler), StepLog())
         res = trainer.train()
-        trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    full = not cfg["train"]["use_peft"]  # every weight trained: weight gradients too, no adapter
-    tokens, labelled = seen["tokens"], seen["labelled"]
-    seconds = res.metrics["train_runtime"] - peak_seconds[0]
-    tps = tokens / seconds
-    # LoRA: forward (2N) + backward through the frozen weights for activations only (2N); adapters: forward,
-    # activation and weight gradients (6 per parameter). Full fine-tuning: 6N, every weight has its gradient. The
-    # plain loss projects only labelled positions onto the vocabulary, so the LM head counts only there. Attention scores and values: 4 d per query-key pair forward, x3 with
-    # the backward; causal, padding not counted (what a model with this many tokens must do at least).
-    head = model.get_output_embeddings().weight.numel()
-    head_tokens = tokens if type(trainer) is SFTTrainer else labelled
-    c = model.config
-    attention = 3 * 4 * c.num_hidden_layers * c.hidden_size * seen["pairs"] // 2
-    per = 6 if full else 4
-    adapter = 0 if full else trainable
-    flops = per * (n_params - head) * tokens + per * head * head_tokens + 6 * adapter * tokens + attention
+        model = trainer.model
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+        def flops(tokens, labelled, pairs):
+            return throughput.training_flops(model, tokens, labelled, pairs, trainable=trainable,
+                                             head_on_labelled=trainer.plain_loss)
+
+        total = flops(*counts[-1])
+        # the steps after the first: its compile (train.compile) and first allocations left out
+        later = total - flops(*counts[0])
+        attention = throughput.attention_flops(model, counts[-1][2])
+    tokens, labelled = counts[-1][0], counts[-1][1]
+    seconds = res.metrics["train_runtime"] - sampler.seconds
+    later_seconds = sum(step_seconds[1:])
+    peak = statistics.median(sampler.peaks) if sampler.peaks else None
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
             "labelled_tokens": labelled, "drill_rows": len(drill), "seconds": seconds,
-            "peak_sampling_seconds": peak_seconds[0], "train_tokens_per_s": tps,
-            "model_parameters": n_params, "lm_head_parameters": head, "trainable_parameters": trainable,
-            "full_fine_tuning": full,
-            "attention_share_of_flops": attention / flops,
-            "achieved_gflops": flops / seconds / 1e9,
-            "peak_dtype_during": in_use, "peaks_during_gflops": [p / 1e9 for p in peaks],
-            "share_of_peak_during": flops / seconds / statistics.median(peaks) if peaks else None,
+            "peak_sampling_seconds": sampler.seconds, "train_tokens_per_s": tokens / seconds,
+            "model_parameters": sum(p.numel() for p in model.parameters()),
+            "lm_head_parameters": model.get_output_embeddings().weight.numel(), "trainable_parameters": trainable,
+            "full_fine_tuning": not cfg["train"]["use_peft"],
+            "attention_share_of_flops": attention / total,
+            "achieved_gflops": total / seconds / 1e9,
+            "peak_dtype_during": sampler.dtype, "peaks_during_gflops": [p / 1e9 for p in sampler.peaks],
+            "share_of_peak_during": total / seconds / peak if peak else None,
+            "share_of_peak_during_after_first_step": later / later_seconds / peak if peak and later_seconds else None,
             "precision": chosen.as_dict(), "compile": cfg["train"]["compile"], "step_seconds": step_seconds,
+            "step_tokens": [c[0] - p[0] for c, p in zip(counts, [(0, 0, 0), *counts[:-1]])],
             "top_operators": top_operators(prof) if prof is not None else None,
             "settings": {"bf16": trainer.args.bf16, "batch": sft["per_device_train_batch_size"],
                          "gradient_accumulation_steps": sft["gradient_accumulation_steps"],

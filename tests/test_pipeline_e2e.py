@@ -148,6 +148,9 @@ def test_smoke_chain_interrupted_resumed_outputs_and_skip(smoke_run, root, tmp_p
     # in the notebook
     m4 = json.loads((run / "04_finetune" / "manifest.json").read_text())
     assert m4["metrics"]["masking_ok"] and m4["metrics"]["train_tokens_per_s"] > 0
+    # the training's share of this CPU's matmul peak, sampled while it trained, in the precision it chose
+    assert m4["metrics"]["share_of_matmul_peak"] > 0 and m4["metrics"]["matmul_peak_gflops"] > 0
+    assert m4["metrics"]["matmul_peak_dtype"] in ("float32", "bfloat16")
     assert 0 < m4["counts"]["drill_rows"] <= 2 * ds["disease"].nunique()  # smoke: 2 per disease at most
     assert m4["metrics"]["validation_rows"] == (ds["split"] == "validation").sum()
     assert 0 <= m4["metrics"]["validation_disease_accuracy"] <= 1

@@ -12,7 +12,7 @@ import functools
 import json
 from pathlib import Path
 
-from . import allocator, precision, progress
+from . import allocator, precision, progress, throughput
 from .config import check_choice
 from .training_data import DECISION_LINES, WHOLE_ANSWER_KINDS
 
@@ -99,8 +99,10 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     from trl import SFTTrainer
 
     class CountingSFTTrainer(SFTTrainer):
-        """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA."""
-        tokens_seen = 0
+        """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA, with
+        those of them labelled and causal attention's query-key pairs (``throughput.summary``)."""
+        tokens_seen = labelled_seen = pairs_seen = 0
+        plain_loss = False  # the LM head on every position (TRL's loss)
         compile_how = "none"  # train.compile: compile_layers around train()
         first_rows = None  # indices trained before the rest (AnswersFirstSampler); None: the sampler's order
 
@@ -126,14 +128,22 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
                     layer._compiled_call_impl = None  # what nn.Module.compile set
 
         def training_step(self, model, inputs, num_items_in_batch=None):
-            mask = inputs.get("attention_mask")
-            self.tokens_seen += int(mask.sum()) if mask is not None else int(inputs["input_ids"].numel())
+            import torch
+
+            ids, mask = inputs["input_ids"], inputs.get("attention_mask")
+            lengths = mask.sum(dim=1) if mask is not None else torch.full((len(ids),), ids.shape[1])
+            self.tokens_seen += int(lengths.sum())
+            self.pairs_seen += int((lengths * (lengths + 1)).sum())
+            if inputs.get("labels") is not None:
+                self.labelled_seen += int((inputs["labels"][:, 1:] != -100).sum())
             return super().training_step(model, inputs, num_items_in_batch)
 
     if fused_lm_head and decision_weight == 1.0 and not row_weights:
         return CountingSFTTrainer
 
     class PlainLossSFTTrainer(CountingSFTTrainer):
+        plain_loss = True  # the LM head on the labelled positions only
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             if row_weights:
@@ -215,14 +225,15 @@ def compile_layers(model, how: str) -> list:
 def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out_dir: Path,
                  early_stopping_patience: int = 0, fused_lm_head: bool = True, decision_weight: float = 1.0,
                  use_peft: bool = True, embedding_lr_scale: float = 1.0, curriculum: str = "none",
-                 compile_how: str = "none"):
+                 compile_how: str = "none", peak_every: int = 100):
     """The SFT trainer: a LoRA adapter from ``lora`` (``use_peft``), else every weight of the model is trained (the
     ``lora`` section unused), the token embedding matrix at ``embedding_lr_scale`` times the learning rate.
     ``decision_weight`` > 1 weights the loss of the decision lines that much more in training, as a weighted mean
     over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
     column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training.
     ``curriculum``: ``none`` (rows in the sampler's order) or ``answers_first`` (every whole answer before the
-    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs."""
+    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs. On a CPU the matmul peak is sampled when training
+    begins, every ``peak_every`` steps and when it ends (``trainer.peak_sampler``, for ``throughput.summary``)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
@@ -256,6 +267,10 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
     trainer.add_callback(progress.training_callback(per_step, lambda: trainer.tokens_seen))
     trainer.add_callback(heap_trim_callback())
+    if not cuda:  # the share of this CPU's matmul peak the training reaches (throughput.summary)
+        dtype = "bfloat16" if precision.bf16_enabled() else "float32"
+        trainer.peak_sampler = throughput.peak_sampler(dtype, peak_every)
+        trainer.add_callback(trainer.peak_sampler)
     return trainer
 
 
