@@ -8,10 +8,9 @@ import json
 
 from common import save
 
-from medillama import paths
+from medillama import paths, throughput
 
 TARGETS_MIN = {"cpu": 45, "smoke": 5}  # minutes: the issue targets for a fresh run
-TARGET_SHARE = 0.6  # of the matmul peak in the training's precision
 TRAINING = ("train_tokens_per_s", "train_gflops", "matmul_peak_gflops", "matmul_peak_dtype", "share_of_matmul_peak")
 
 
@@ -31,7 +30,7 @@ def main():
         total = sum(s["wall_seconds"] for s in steps.values())
         result[run] = {"steps": steps, "total_minutes": round(total / 60, 1),
                        "target_minutes": TARGETS_MIN.get(run),
-                       "training": {**training, "target_share": TARGET_SHARE} if training else None}
+                       "training": {**training, "target_share": throughput.TARGET_SHARE} if training else None}
     save("end_to_end", result)
 
 

@@ -79,7 +79,9 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
                                      embedding_lr_scale=cfg["train"]["embedding_lr_scale"],
                                      curriculum=cfg["train"]["curriculum"], compile_how=cfg["train"]["compile"],
                                      peak_every=peak_every)
-        sampler = trainer.peak_sampler
+        sampler = getattr(trainer, "peak_sampler", None)
+        if sampler is None:
+            raise SystemExit("bench/training.py measures a CPU's training: this run trained on a GPU")
 
         class StepLog(TrainerCallback):
             def on_step_begin(self, args, state, control, **kw):
@@ -99,17 +101,12 @@ def measure(overrides: dict, profile: str, run: str, steps: int, peak_every: int
         res = trainer.train()
         model = trainer.model
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-        def flops(tokens, labelled, pairs):
-            return throughput.training_flops(model, tokens, labelled, pairs, trainable=trainable,
-                                             head_on_labelled=trainer.plain_loss)
-
-        total = flops(*counts[-1])
+        total = throughput.training_flops(model, *counts[-1])
         # the steps after the first: its compile (train.compile) and first allocations left out
-        later = total - flops(*counts[0])
+        later = total - throughput.training_flops(model, *counts[0])
         attention = throughput.attention_flops(model, counts[-1][2])
     tokens, labelled = counts[-1][0], counts[-1][1]
-    seconds = res.metrics["train_runtime"] - sampler.seconds
+    seconds = res.metrics["train_runtime"] - sampler.train_seconds
     later_seconds = sum(step_seconds[1:])
     peak = statistics.median(sampler.peaks) if sampler.peaks else None
     return {"overrides": {k: str(v) for k, v in overrides.items()}, "steps": res.global_step, "tokens": tokens,
@@ -160,12 +157,12 @@ def main():
     for r in runs.values():
         r["share_of_fp32_peak"] = r["achieved_gflops"] * 1e9 / peak
         r["share_of_bf16_peak"] = r["achieved_gflops"] * 1e9 / peak_bf16 if peak_bf16 else None
-    result = {"runs": runs, "flops_estimate": "LoRA: 4 x frozen parameters per token (no weight gradients for "
-                                         "frozen layers) + 6 x adapter parameters; full fine-tuning: 6 x parameters; "
-                                         "the LM head only on labelled tokens when the plain loss skips the prompt; "
-                                         "+ causal attention (fwd + bwd)",
+    result = {"runs": runs, "flops_estimate": "a trained weight 6 per token, a frozen one 4 (every weight trained: "
+                                         "6 x parameters; LoRA: 4 x frozen + 6 x adapters); the LM head on labelled "
+                                         "tokens only (both trainers project only those); an untied input embedding "
+                                         "(a lookup) not counted; + causal attention (fwd + bwd), throughput.py",
               "matmul_peak_fp32_gflops": peak / 1e9,
-              "matmul_peak_bf16_gflops": peak_bf16 / 1e9 if peak_bf16 else None, "target_share": 0.6}
+              "matmul_peak_bf16_gflops": peak_bf16 / 1e9 if peak_bf16 else None, "target_share": throughput.TARGET_SHARE}
     if a.stock:
         result["speedup_vs_stock"] = runs["cpu_profile"]["train_tokens_per_s"] / runs["stock"]["train_tokens_per_s"]
     save(a.name, result)

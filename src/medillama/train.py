@@ -102,7 +102,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
         """Counts the tokens each training step was given (``tokens_seen``), for honest tokens/s and ETA, with
         those of them labelled and causal attention's query-key pairs (``throughput.summary``)."""
         tokens_seen = labelled_seen = pairs_seen = 0
-        plain_loss = False  # the LM head on every position (TRL's loss)
         compile_how = "none"  # train.compile: compile_layers around train()
         first_rows = None  # indices trained before the rest (AnswersFirstSampler); None: the sampler's order
 
@@ -142,8 +141,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
         return CountingSFTTrainer
 
     class PlainLossSFTTrainer(CountingSFTTrainer):
-        plain_loss = True  # the LM head on the labelled positions only
-
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             if row_weights:
@@ -232,7 +229,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
     column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training.
     ``curriculum``: ``none`` (rows in the sampler's order) or ``answers_first`` (every whole answer before the
-    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs. On a CPU the matmul peak is sampled when training
+    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs. Training on a CPU samples its matmul peak when it
     begins, every ``peak_every`` steps and when it ends (``trainer.peak_sampler``, for ``throughput.summary``)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
@@ -267,7 +264,7 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     # live progress and the estimate (progress.py), from the tokens the steps actually trained on
     trainer.add_callback(progress.training_callback(per_step, lambda: trainer.tokens_seen))
     trainer.add_callback(heap_trim_callback())
-    if not cuda:  # the share of this CPU's matmul peak the training reaches (throughput.summary)
+    if args.device.type == "cpu":  # the share of this CPU's matmul peak the training reaches (throughput.summary)
         dtype = "bfloat16" if precision.bf16_enabled() else "float32"
         trainer.peak_sampler = throughput.peak_sampler(dtype, peak_every)
         trainer.add_callback(trainer.peak_sampler)
