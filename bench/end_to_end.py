@@ -26,7 +26,8 @@ def main():
             steps[info["step"]] = {"wall_seconds": info["wall_seconds"], "peak_memory_mb": info["peak_memory_mb"],
                                    "finished": info["finished"]}
             if info["step"] == "04_finetune":
-                training = {k: info.get("metrics", {})[k] for k in TRAINING if k in info.get("metrics", {})}
+                metrics = info.get("metrics", {})
+                training = {k: metrics[k] for k in TRAINING if k in metrics}
         total = sum(s["wall_seconds"] for s in steps.values())
         result[run] = {"steps": steps, "total_minutes": round(total / 60, 1),
                        "target_minutes": TARGETS_MIN.get(run),

@@ -28,7 +28,6 @@ from common import add_run_args, parse_run_args, save, splits
 
 from medillama import config, precision, throughput, train
 from medillama.models import load_for_training, resolve_model  # noqa: F401  (resolve_model: converts the offline model once if needed)
-from medillama.throughput import matmul_peak
 from medillama.training_data import training_rows
 
 
@@ -144,16 +143,17 @@ def main():
     a = parse_run_args(ap)
     if a.profile_steps and a.steps < a.profile_steps + 3:
         ap.error(f"--profile-steps {a.profile_steps} needs --steps of at least {a.profile_steps + 3}")
-    peak_before = matmul_peak()
+    peak_before = throughput.matmul_peak()
     runs = {"cpu_profile": measure(dict(kv.split("=", 1) for kv in a.set), a.profile, a.run, a.steps, a.peak_every,
                                    a.profile_steps)}
     if a.stock:
         runs["stock"] = measure(STOCK, a.profile, a.run, a.steps, a.peak_every)
-    peak = max(peak_before, matmul_peak())
+    peak = max(peak_before, throughput.matmul_peak())
     # what bf16 autocast can reach on a CPU with AMX; where bf16 is emulated (slower than fp32 in the precision
     # probe) an emulated 2048-wide bf16 matmul takes most of a minute, so it is measured only if a run trained in bf16
     speed, in_bf16 = precision.probe(), any(r["peak_dtype_during"] == "bfloat16" for r in runs.values())
-    peak_bf16 = matmul_peak(dtype="bfloat16") if in_bf16 or speed["bf16_gflops"] >= speed["fp32_gflops"] else None
+    bf16_fast = in_bf16 or speed["bf16_gflops"] >= speed["fp32_gflops"]
+    peak_bf16 = throughput.matmul_peak(dtype="bfloat16") if bf16_fast else None
     for r in runs.values():
         r["share_of_fp32_peak"] = r["achieved_gflops"] * 1e9 / peak
         r["share_of_bf16_peak"] = r["achieved_gflops"] * 1e9 / peak_bf16 if peak_bf16 else None
@@ -162,7 +162,8 @@ def main():
                                          "tokens only (both trainers project only those); an untied input embedding "
                                          "(a lookup) not counted; + causal attention (fwd + bwd), throughput.py",
               "matmul_peak_fp32_gflops": peak / 1e9,
-              "matmul_peak_bf16_gflops": peak_bf16 / 1e9 if peak_bf16 else None, "target_share": throughput.TARGET_SHARE}
+              "matmul_peak_bf16_gflops": peak_bf16 / 1e9 if peak_bf16 else None,
+              "target_share": throughput.TARGET_SHARE}
     if a.stock:
         result["speedup_vs_stock"] = runs["cpu_profile"]["train_tokens_per_s"] / runs["stock"]["train_tokens_per_s"]
     save(a.name, result)

@@ -1,7 +1,7 @@
 """How close training comes to this machine's matmul peak: the FLOPs a training step must do for the tokens it
 trained on, and the peak of a large matmul in the precision the training's matmuls run in, sampled while it runs.
 
-Step 04 records the share for its whole training (``PeakSampler`` and ``summary``); ``bench/training.py`` the same
+Step 04 records the share for its whole training (``peak_sampler`` and ``summary``); ``bench/training.py`` the same
 for a few steps, one change at a time. A small VM's matmul speed drifts by a third within minutes, so the peak is
 sampled before, during (every ``every`` steps) and after training, and the share is taken against their median: the
 machine as fast as it was while training. Sampling time is left out of the training time.

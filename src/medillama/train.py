@@ -96,6 +96,7 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
     a ``loss_weight`` (``row_weights``: each row's tokens count that many times in the batch's sum), or when the
     fused LM head is switched off: its chunked log-probs are slower than plain cross-entropy on a CPU
     (bench/training.py measures both), while on a GPU they save the memory of the full logits."""
+    import torch
     from trl import SFTTrainer
 
     class CountingSFTTrainer(SFTTrainer):
@@ -127,8 +128,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
                     layer._compiled_call_impl = None  # what nn.Module.compile set
 
         def training_step(self, model, inputs, num_items_in_batch=None):
-            import torch
-
             ids, mask = inputs["input_ids"], inputs.get("attention_mask")
             lengths = mask.sum(dim=1) if mask is not None else torch.full((len(ids),), ids.shape[1])
             self.tokens_seen += int(lengths.sum())
@@ -229,8 +228,9 @@ def make_trainer(model, tokenizer, train_ds, eval_ds, sft: dict, lora: dict, out
     over the batch's tokens (the eval loss stays the plain mean NLL, so runs stay comparable); a ``loss_weight``
     column in ``train_ds`` (``training_data.to_prompt_completion``) weights each row's tokens in training.
     ``curriculum``: ``none`` (rows in the sampler's order) or ``answers_first`` (every whole answer before the
-    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs. Training on a CPU samples its matmul peak when it
-    begins, every ``peak_every`` steps and when it ends (``trainer.peak_sampler``, for ``throughput.summary``)."""
+    decision and drill rows, by the ``kind`` column). ``compile_how``: ``compile_layers`` while ``train()`` runs.
+    Training on a CPU samples its matmul peak when it begins, every ``peak_every`` steps and when it ends
+    (``trainer.peak_sampler``, for ``throughput.summary``)."""
     from peft import LoraConfig
     from transformers import EarlyStoppingCallback
     from trl import SFTConfig
