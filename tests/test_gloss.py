@@ -304,3 +304,55 @@ def test_grading_words_are_read_in_their_everyday_spellings():
     phrasing."""
     for grade in ("bahut", "bhot", "bohot", "khub"):
         assert "high_fever" in [t for t, _ in glossed_symptoms(f"kal se bukhar {grade} tez hai")], grade
+
+
+@pytest.mark.parametrize("message, token", [
+    ("jodon me itna dard ki uth nahi paata", "joint_pain"),       # the pain words after the place
+    ("gardan me lagataar dard rehta hai", "neck_pain"),
+    ("kamar bhi dukhti hai roz", "back_pain"),                      # an inflected 'dukh'
+    ("दादी के घुटनों में हर समय दर्द रहता है", "knee_pain"),          # Devanagari, romanised first
+])
+def test_a_body_part_is_read_as_its_pain_with_a_word_of_pain_near(message, token):
+    assert token in [t for t, _ in glossed_symptoms(message)]
+
+
+@pytest.mark.parametrize("message, token", [
+    ("bete ke chehre aur peeth pe laal rash hai", "back_pain"),      # a rash on the back is no back pain
+    ("kamar pe belt wali jagah khujli hoti hai", "back_pain"),
+    ("gardan me gilti nikal aayi hai", "neck_pain"),                 # a lump in the neck is no neck pain
+    ("papa ke ghutne sooj gaye hai", "knee_pain"),
+    ("peeth pe daane hai. sir me dard bhi hai", "back_pain"),       # the pain is another clause's
+])
+def test_a_body_part_alone_is_no_pain(message, token):
+    assert token not in [t for t, _ in glossed_symptoms(message)]
+
+
+def test_a_body_part_keyword_is_read_only_by_that_rule(monkeypatch):
+    """Without the pain-word rule, a pain's body-part keyword reads alone: the rule is what keeps it out."""
+    from medillama import gloss
+
+    message = "bete ke chehre aur peeth pe laal rash hai"
+    assert "back_pain" not in [t for t, _ in glossed_symptoms(message)]
+    monkeypatch.setattr(gloss, "BODY_PARTS", frozenset())
+    gloss._terms.cache_clear()
+    try:
+        assert "back_pain" in [t for t, _ in glossed_symptoms(message)]
+    finally:
+        monkeypatch.undo()
+        gloss._terms.cache_clear()
+
+
+@pytest.mark.parametrize("message, token", [
+    ("papa ka achanak daayan haath aur pair kaam nahi kar raha, sar me tez dard", "weakness_of_one_body_side"),
+    ("मेरी माँ के शरीर का बायाँ हिस्सा अचानक कमजोर हो गया है", "weakness_of_one_body_side"),
+    ("chacha ko khoon wali ulti hui aur potty kaali aa rahi hai", "stomach_bleeding"),
+])
+def test_a_red_flag_sign_in_hindi_is_read_as_its_symptom(message, token):
+    assert token in [t for t, _ in glossed_symptoms(message)]
+    assert hindi_gloss(message, style="sentence").startswith("I have ")
+
+
+@pytest.mark.parametrize("message", ["My father suddenly cannot move his right arm and leg.",
+                                     "He vomited blood this morning and his stool is black."])
+def test_a_red_flag_sign_in_english_is_left_to_the_model(message):
+    assert glossed_symptoms(message) == []

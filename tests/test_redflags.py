@@ -772,3 +772,13 @@ def test_hiding_leaves_other_groups_their_words():
 def test_the_dataset_reading_denies_what_each_mention_denies(text, denied):
     assert redflags._denied_symptoms(textnorm.romanise(text)) & {"sweating", "breathlessness", "chest_pain",
                                                                   "headache", "irritability", "stomach_bleeding"} == denied
+
+
+@pytest.mark.parametrize("message, flagged", [
+    ("I keep vomiting and my urine is dark like tea", False),                    # jaundice's dark urine, not blood
+    ("hararat rehti hai, khana dekhte hi matli, peshab dark aur chamdi peeli", False),
+    ("ulti kaali kaali aa rahi hai", True),                                        # dark vomit is still the sign
+    ("dark vomit like coffee grounds since morning", True),
+])
+def test_dark_urine_beside_vomiting_is_no_vomited_blood(message, flagged):
+    assert ("vomiting_blood_or_black_stools" in redflags.signs_in_text(message)) is flagged

@@ -27,14 +27,18 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
 - a keyword taken from a phrasing is read alone only when it holds a word other than place words (``PLACES``), Hindi
   grammar and joining words: "ek taraf" of "ek taraf kamzori" is not one-sided weakness in "sir ke ek taraf dard";
 - a word another symptom's terms use is read as the last word's inflection only with a Hindi ending after it
-  (``ENDINGS``): "bukhar" is not an inflection of "bhookh".
+  (``ENDINGS``): "bukhar" is not an inflection of "bhookh";
+- a pain's keyword that names only a body part ("peeth", "gardan mein") is read only with a word of pain near it
+  (``BODY_PARTS``, ``PAIN``): a rash on the back is no back pain;
+- in a message in Hindi, the signs of the red flags in ``SIGN_READINGS`` (redflags.py, the banner's reader) are read
+  as their one dataset symptom: "daayan haath aur pair kaam nahi kar raha" is weakness of one body side.
 """
 from __future__ import annotations
 
 import functools
 import re
 
-from . import config, knowledge, textnorm
+from . import config, knowledge, redflags, textnorm
 
 # Hindi grammar words, as written (lower case, Devanagari romanised), that no English sentence uses: a message holding
 # one is written in Hindi. Compared as written, not by spelling key: keys fold 'been' into 'bhi' and 'she' into 'se'.
@@ -55,6 +59,20 @@ MAX_INSIDE = 4  # such words between two words of a term
 # the cheeks after pimples, sunken eyes): a keyword made of these, Hindi grammar words and joining words is a fragment
 # of a phrasing, left to the model
 PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe".split())
+# A body part, or where on it, is no pain alone: a keyword of a pain's phrasings made of these ("peeth", "gardan mein",
+# "naabhi") is read only with a word of pain (``PAIN``) in its clause, at most ``MAX_INSIDE`` words before or after it
+# ("jodon me itna dard", "kamar bhi dukhti hai"), not in "peeth pe laal dane" or "gardan me gilti"
+BODY_PARTS = frozenset(
+    "kamar peeth naabhi nabhi jodo ghutn honth koolhe kulhe pindli gardan maaspeshiyan naak aas paas chehre aankhon "
+    "maathe gaal aage peeche naakhun pet nichle peshab thaili mein".split())
+PAIN = frozenset(textnorm.word_key(w) for w in "dard dardd durd peeda pida pain pains paining ache aching hurt hurts "
+                 "hurting sore".split())
+PAIN_STEMS = tuple(textnorm.word_key(w) for w in ("dukh", "dukkh"))  # dukhta, dukhti, dukhte, dukhna, dukhe
+# Red flags whose signs (red_flag_words.yaml, written and checked on many blind writers' messages) describe their one
+# dataset symptom itself: in a message in Hindi, a sign of one is read as that symptom ("daayan haath aur pair kaam nahi
+# kar raha": weakness of one body side; "khoon ki ulti": blood in the vomit). Signs that infer the symptom from what
+# the person cannot do (unconsciousness, confusion, slurred speech: "uth nahi paata", "jawab nahi de rahe") are not.
+SIGN_READINGS = ("one_sided_weakness", "vomiting_blood_or_black_stools")
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
 # A variant (a failure that is the symptom, written with its negation: "pet saaf nahi ho raha hai") is read without its
 # progressive ending, the auxiliary after it and a light "ho" before it: a patient writes it in any person, gender and
@@ -157,9 +175,10 @@ def _is_english(pairs, english_keys: set[str], english_spelt: set[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
+def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool, bool], ...]:
     """(term's word keys, its spelling for a short one-word term, symptom token, English gloss, whether it is one of
-    the lexicon's ``hinglish_gloss`` readings) for each Hindi term of the lexicon, longest first."""
+    the lexicon's ``hinglish_gloss`` readings, whether it is a pain's keyword naming only a body part, read only with
+    a word of pain near it) for each Hindi term of the lexicon, longest first."""
     lex = knowledge.lexicon(folder)
     english_keys, english_spelt = _english_words(lex)
     out = set()
@@ -173,9 +192,11 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
             pairs = _pairs(w)
             keys = tuple(k for k, _ in pairs)
             fragment = w not in hindi and all(x in PLACES or x in HINDI_WORDS or k in JOINING for k, x in pairs)
+            where_only = (w not in hindi and "pain" in e["en"][0].lower()
+                          and all(x in BODY_PARTS or x in HINDI_WORDS or k in JOINING for k, x in pairs))
             if keys and not fragment and not _is_english(pairs, english_keys, english_spelt):
                 out.add((keys, _spelt(w) if len(keys) == 1 and len(keys[0]) < MIN_KEY else "", token, e["en"][0],
-                         w in read))
+                         w in read, where_only))
     return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0], t[2])))
 
 
@@ -183,7 +204,7 @@ def _terms(folder) -> tuple[tuple[tuple[str, ...], str, str, str, bool], ...]:
 def _term_words(folder) -> dict[str, frozenset[str]]:
     """The symptoms whose terms use each word key."""
     out = {}
-    for term, _, token, _, _ in _terms(folder):
+    for term, _, token, _, _, _ in _terms(folder):
         for k in term:
             out.setdefault(k, set()).add(token)
     return {k: frozenset(v) for k, v in out.items()}
@@ -221,22 +242,44 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
     return j
 
 
+def _is_pain(k: str) -> bool:
+    return k in PAIN or k.startswith(PAIN_STEMS)
+
+
+def _pain_near(ks: list[str], i: int, end: int) -> bool:
+    """Whether a word of pain stands in the clause of words ``i:end``, at most ``MAX_INSIDE`` words before or after."""
+    after = ks[end:end + MAX_INSIDE + 1]
+    before = ks[max(0, i - MAX_INSIDE - 1):i][::-1]
+    return any(_is_pain(k) for side in (after, before)
+               for k in (side[:side.index(textnorm.BREAK)] if textnorm.BREAK in side else side))
+
+
 def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     """(symptom token, English gloss) of each symptom the message states in Hindi words, in the message's order."""
     pairs = textnorm.keyed_words(text, breaks=True)
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first, known = {}, _term_words(folder)
-    for term, spelt, token, english, stems in _terms(folder):
+    for term, spelt, token, english, stems, where_only in _terms(folder):
         if token in first:
             continue
         others = {k for k in ks if token not in known.get(k, {token})}
         for i in range(len(ks)):
             end = _end(term, spelt, ks, words, i, hindi, others, stems)
-            if end is not None and not textnorm.denied(ks, i, end, lapsed=True):
+            if end is not None and (not where_only or _pain_near(ks, i, end)) \
+                    and not textnorm.denied(ks, i, end, lapsed=True):
                 first[token] = (i, english)
                 break
+    if hindi:
+        for token in _sign_tokens(redflags.signs_in_text(text), folder):
+            first.setdefault(token, (len(ks), knowledge.lexicon(folder)[token]["en"][0]))
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
+
+
+def _sign_tokens(flags: list[str], folder=None) -> list[str]:
+    """The dataset symptom of each red flag of ``SIGN_READINGS`` among ``flags``."""
+    rules = {r["id"]: r for r in knowledge.triage_rules(folder).get("red_flags") or []}
+    return [rules[f]["all_of"][0] for f in SIGN_READINGS if f in flags]
 
 
 # How the gloss is written beside the message (``train.gloss_style``): in brackets after it, or first, in the English
