@@ -351,22 +351,6 @@ def test_checkpoints_of_another_fingerprint_are_not_resumed(tmp_path):
     assert train.last_checkpoint(ck, "bbb") is None
 
 
-def test_trained_tokens_count_only_the_steps_this_run_trained(tmp_path):
-    from types import SimpleNamespace
-
-    from datasets import Dataset
-
-    trainer = SimpleNamespace(train_dataset=Dataset.from_dict({"input_ids": [[1, 2, 3], [4], [5, 6]]}))
-    sft = {"max_steps": -1, "num_train_epochs": 2.0, "per_device_train_batch_size": 2,
-           "gradient_accumulation_steps": 1}
-    assert train.trained_tokens(trainer, 10, sft) == 12.0  # 6 tokens x 2 epochs
-    ck = tmp_path / "checkpoint-4"
-    ck.mkdir()
-    (ck / "trainer_state.json").write_text('{"global_step": 4}')
-    assert train.trained_tokens(trainer, 10, sft, str(ck)) == pytest.approx(12.0 * 6 / 10)
-    assert train.trained_tokens(trainer, 3, {**sft, "max_steps": 3}) == pytest.approx(3 * 2 * 6 / 3)
-
-
 def test_varied_decision_passes_keep_the_first_and_ask_anew(tokenizer, tmp_path):
     tr = symptom_rows()
     tcfg = train_cfg(decision_copies=3, varied_queries=True)

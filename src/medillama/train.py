@@ -115,8 +115,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
         def train(self, *args, **kwargs):
             import contextlib
 
-            import torch
-
             layers = compile_layers(self.model, self.compile_how)
             # while compiled, a graph inductor cannot build runs eagerly rather than failing the run
             scope = torch._dynamo.config.patch(suppress_errors=True) if layers else contextlib.nullcontext()
@@ -151,7 +149,6 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
                 self._signature_columns = [*self._signature_columns, "loss_weight"]
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            import torch
             import torch.nn.functional as F
 
             inputs = {**inputs, "use_cache": False}
@@ -403,17 +400,3 @@ def last_checkpoint(out_dir: Path, key: str | None = None) -> str | None:
 
 def train_tokens(trainer) -> int:
     return int(sum(len(x) for x in trainer.train_dataset["input_ids"]))
-
-
-def trained_tokens(trainer, global_step: int, sft: dict, resumed_from: str | None = None) -> float:
-    """Tokens this ``trainer.train`` call trained on, for tokens/s: the split's tokens x epochs (with ``max_steps``:
-    steps x effective batch x mean row length). A run resumed from a checkpoint trained only the steps after it,
-    so it counts their share (tokens taken as spread evenly over steps)."""
-    n = train_tokens(trainer)
-    if sft["max_steps"] < 0:
-        tokens = n * sft["num_train_epochs"]
-    else:
-        tokens = (global_step * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
-                  * n / len(trainer.train_dataset))
-    start = json.loads((Path(resumed_from) / "trainer_state.json").read_text())["global_step"] if resumed_from else 0
-    return tokens * (global_step - start) / global_step if global_step else 0.0
