@@ -782,3 +782,14 @@ def test_the_dataset_reading_denies_what_each_mention_denies(text, denied):
 ])
 def test_dark_urine_beside_vomiting_is_no_vomited_blood(message, flagged):
     assert ("vomiting_blood_or_black_stools" in redflags.signs_in_text(message)) is flagged
+
+
+@pytest.mark.parametrize("message, flagged", [
+    ("Dadi ka left side bilkul dheela pad gaya, ek baar ulti bhi hui", True),       # one side gone limp
+    ("meri maa ka ek side ka haath aur pair bilkul dheela pad gaya", True),
+    ("बाईं तरफ का हाथ ढीला पड़ गया", True),                                          # Devanagari's left beside a side
+    ("pant dheela pad gaya hai, weight kam hua", False),                             # loose clothes are no limb
+    ("mera bhai haath se kamzor hai bachpan se", False),                             # 'bhai' is no left ('baain')
+])
+def test_one_side_gone_limp_is_one_sided_weakness(message, flagged):
+    assert ("one_sided_weakness" in redflags.signs_in_text(message)) is flagged
