@@ -321,7 +321,11 @@ def test_a_body_part_is_read_as_its_pain_with_a_word_of_pain_near(message, token
     ("kamar pe belt wali jagah khujli hoti hai", "back_pain"),
     ("gardan me gilti nikal aayi hai", "neck_pain"),                 # a lump in the neck is no neck pain
     ("papa ke ghutne sooj gaye hai", "knee_pain"),
-    ("peeth pe daane hai. sir me dard bhi hai", "back_pain"),       # the pain is another clause's
+    ("kamar pe rash hai. dard bhi", "back_pain"),                   # the pain is another clause's
+    ("gardan me gilti hai aur sir dard bhi", "neck_pain"),           # ... or another part's
+    ("sir dard hai peeth pe daane hai", "back_pain"),
+    ("kamar mein dard nahi hai, bas bukhar", "back_pain"),           # denied with its pain
+    ("ghutno me dard nahi hai", "knee_pain"),
 ])
 def test_a_body_part_alone_is_no_pain(message, token):
     assert token not in [t for t, _ in glossed_symptoms(message)]
@@ -342,14 +346,28 @@ def test_a_body_part_keyword_is_read_only_by_that_rule(monkeypatch):
         gloss._terms.cache_clear()
 
 
-@pytest.mark.parametrize("message, token", [
-    ("papa ka achanak daayan haath aur pair kaam nahi kar raha, sar me tez dard", "weakness_of_one_body_side"),
-    ("मेरी माँ के शरीर का बायाँ हिस्सा अचानक कमजोर हो गया है", "weakness_of_one_body_side"),
-    ("chacha ko khoon wali ulti hui aur potty kaali aa rahi hai", "stomach_bleeding"),
+@pytest.mark.parametrize("message, token, english", [
+    ("papa ka achanak daayan haath aur pair kaam nahi kar raha, sar me tez dard", "weakness_of_one_body_side",
+     "weakness on one side of my body"),
+    ("मेरी माँ के शरीर का बायाँ हिस्सा अचानक कमजोर हो गया है", "weakness_of_one_body_side",
+     "weakness on one side of my body"),
+    ("chacha ko khoon wali ulti hui hai subah se", "stomach_bleeding", "blood in my vomit"),
+    ("3 din se kaali potty aa rahi hai", "stomach_bleeding", "black, tar-like stools"),
 ])
-def test_a_red_flag_sign_in_hindi_is_read_as_its_symptom(message, token):
-    assert token in [t for t, _ in glossed_symptoms(message)]
+def test_a_red_flag_sign_in_hindi_is_read_as_its_symptom(message, token, english):
+    assert (token, english) in glossed_symptoms(message)
+    assert english in knowledge.lexicon()[token]["en"]  # the lexicon's own phrasing, not a new one
     assert hindi_gloss(message, style="sentence").startswith("I have ")
+
+
+@pytest.mark.parametrize("message", [
+    "stroke ka risk hai kya? BP 160 hai",                                    # a stroke named is no weakness stated
+    "mere dost ko stroke aaya tha, mujhe bhi dar lag raha hai",
+    "achanak haath pair dheele pad gaye, sugar low thi",                     # weak limbs, no side: low sugar too
+    "sugar ki dawai ke baad achanak kamzori, pasina aur haath kaanp rahe hain",
+])
+def test_a_sign_that_does_not_state_the_symptom_is_not_read_as_it(message):
+    assert "weakness_of_one_body_side" not in [t for t, _ in glossed_symptoms(message)]
 
 
 @pytest.mark.parametrize("message", ["My father suddenly cannot move his right arm and leg.",

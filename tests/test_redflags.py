@@ -777,19 +777,30 @@ def test_the_dataset_reading_denies_what_each_mention_denies(text, denied):
 @pytest.mark.parametrize("message, flagged", [
     ("I keep vomiting and my urine is dark like tea", False),                    # jaundice's dark urine, not blood
     ("hararat rehti hai, khana dekhte hi matli, peshab dark aur chamdi peeli", False),
+    ("bukhaar ke saath ulti, urine ekdum dark, aur body pe khujli", False),
     ("ulti kaali kaali aa rahi hai", True),                                        # dark vomit is still the sign
     ("dark vomit like coffee grounds since morning", True),
+    ("kaali ulti ho rahi hai aur peshab kam aa raha hai", True),                  # urine beside it, not dark
+    ("black vomit twice, urine also dark", True),
 ])
 def test_dark_urine_beside_vomiting_is_no_vomited_blood(message, flagged):
     assert ("vomiting_blood_or_black_stools" in redflags.signs_in_text(message)) is flagged
 
 
+def test_dark_urine_hides_no_stated_dataset_symptom():
+    """The dark urine phrase hides only the word 'dark' from the dark-vomit sign: blood in the vomit stated the
+    dataset's way beside dark urine keeps its flag."""
+    assert "vomiting_blood_or_black_stools" in redflags.dataset_flags_in_text(
+        "there is blood in my vomit and my urine is dark")
+
+
 @pytest.mark.parametrize("message, flagged", [
     ("Dadi ka left side bilkul dheela pad gaya, ek baar ulti bhi hui", True),       # one side gone limp
     ("meri maa ka ek side ka haath aur pair bilkul dheela pad gaya", True),
-    ("बाईं तरफ का हाथ ढीला पड़ गया", True),                                          # Devanagari's left beside a side
+    ("दायाँ हाथ पैर ढीला पड़ गया अचानक", True),
     ("pant dheela pad gaya hai, weight kam hua", False),                             # loose clothes are no limb
-    ("mera bhai haath se kamzor hai bachpan se", False),                             # 'bhai' is no left ('baain')
+    ("dawai ke aadhe ghante baad bukhar dheela pad gaya", False),                    # a fever eased, half an hour
+    ("aadhe ghante mein pet dard thoda dheela pad gaya", False),                     # a pain eased
 ])
 def test_one_side_gone_limp_is_one_sided_weakness(message, flagged):
     assert ("one_sided_weakness" in redflags.signs_in_text(message)) is flagged

@@ -83,3 +83,18 @@ def test_a_training_records_its_tokens_and_its_share_of_the_peak_sampled_while_i
     assert got["matmul_peak_gflops"] == 3.0 and got["matmul_peak_dtype"] == "float32"
     assert got["share_of_matmul_peak"] == pytest.approx(flops / 3e9 / seconds, rel=1e-3)
     assert got["share_of_matmul_peak"] == pytest.approx(got["train_gflops"] / 3.0, rel=1e-2)
+
+
+def test_each_training_call_counts_its_own_tokens(tokenizer, tmp_path, monkeypatch):  # noqa: F811
+    """A training cell run again in the same kernel (after Ctrl-C, say) reports the tokens of its own steps over its
+    own runtime, not those of both calls."""
+    monkeypatch.setattr(throughput, "matmul_peak", lambda dtype: 1e9)
+    ds = training_data.to_prompt_completion(rows(2), "alpaca", tokenizer)
+    trainer = train.make_trainer(tiny_model(tokenizer), tokenizer, ds, ds,
+                                 sft(tmp_path, max_steps=-1, num_train_epochs=1), LORA, tmp_path / "out",
+                                 use_peft=False)
+    lengths = sum(len(x) for x in trainer.train_dataset["input_ids"])
+    trainer.train()
+    assert trainer.tokens_seen == lengths
+    trainer.train()
+    assert trainer.tokens_seen == lengths

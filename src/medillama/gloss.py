@@ -29,9 +29,9 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
 - a word another symptom's terms use is read as the last word's inflection only with a Hindi ending after it
   (``ENDINGS``): "bukhar" is not an inflection of "bhookh";
 - a pain's keyword that names only a body part ("peeth", "gardan mein") is read only with a word of pain near it
-  (``BODY_PARTS``, ``PAIN``): a rash on the back is no back pain;
-- in a message in Hindi, the signs of the red flags in ``SIGN_READINGS`` (redflags.py, the banner's reader) are read
-  as their one dataset symptom: "daayan haath aur pair kaam nahi kar raha" is weakness of one body side.
+  (``BODY_PARTS``, ``PAIN``), and denied with it: a rash on the back is no back pain;
+- in a message in Hindi, the banner's signs in ``SIGN_READINGS`` (redflags.py) are read as the symptoms they
+  describe: "daayan haath aur pair kaam nahi kar raha" is weakness of one body side.
 """
 from __future__ import annotations
 
@@ -60,19 +60,29 @@ MAX_INSIDE = 4  # such words between two words of a term
 # of a phrasing, left to the model
 PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe".split())
 # A body part, or where on it, is no pain alone: a keyword of a pain's phrasings made of these ("peeth", "gardan mein",
-# "naabhi") is read only with a word of pain (``PAIN``) in its clause, at most ``MAX_INSIDE`` words before or after it
-# ("jodon me itna dard", "kamar bhi dukhti hai"), not in "peeth pe laal dane" or "gardan me gilti"
+# "naabhi") is read only with a word of pain (``PAIN``) after it in its clause, with at most ``MAX_INSIDE`` words and no
+# other part of the body between ("jodon me itna dard", "kamar bhi dukhti hai"), not in "peeth pe laal dane" or
+# "gardan me gilti"
 BODY_PARTS = frozenset(
     "kamar peeth naabhi nabhi jodo ghutn honth koolhe kulhe pindli gardan maaspeshiyan naak aas paas chehre aankhon "
     "maathe gaal aage peeche naakhun pet nichle peshab thaili mein".split())
-PAIN = frozenset(textnorm.word_key(w) for w in "dard dardd durd peeda pida pain pains paining ache aching hurt hurts "
-                 "hurting sore".split())
+PAIN = frozenset(textnorm.word_key(w) for w in "dard dardd durd peeda pida takleef taklif tees marod ainthan pain pains "
+                 "paining ache aching hurt hurts hurting sore".split())
 PAIN_STEMS = tuple(textnorm.word_key(w) for w in ("dukh", "dukkh"))  # dukhta, dukhti, dukhte, dukhna, dukhe
-# Red flags whose signs (red_flag_words.yaml, written and checked on many blind writers' messages) describe their one
-# dataset symptom itself: in a message in Hindi, a sign of one is read as that symptom ("daayan haath aur pair kaam nahi
-# kar raha": weakness of one body side; "khoon ki ulti": blood in the vomit). Signs that infer the symptom from what
-# the person cannot do (unconsciousness, confusion, slurred speech: "uth nahi paata", "jawab nahi de rahe") are not.
-SIGN_READINGS = ("one_sided_weakness", "vomiting_blood_or_black_stools")
+# Parts of the body a word of pain may belong to instead: the window for a body part's pain ends at another
+PARTS = frozenset(textnorm.word_key(w) for w in "kamar peeth naabhi nabhi jodo jodon ghutne ghutno honth koolhe kulhe "
+                  "pindli gardan naak chehre aankh aankhon maathe gaal naakhun pet sir sar chhati seena seene gala "
+                  "gale haath pair taang sharir badan".split())
+# Signs of the banner (redflags.py: patterns over red_flag_words.yaml's groups, written and checked on many blind
+# writers' messages) that describe a dataset symptom itself, as (symptom, the lexicon's English phrasing of it, the
+# patterns): in a message in Hindi, one stated is read as that symptom ("daayan haath aur pair kaam nahi kar raha",
+# "khoon ki ulti"). Signs that infer a symptom (a stroke named, sudden weakness of a limb, not answering) are not.
+SIGN_READINGS = (
+    ("weakness_of_one_body_side", "weakness on one side of my body", ("one_side~weak_numb !history !dental",)),
+    ("stomach_bleeding", "blood in my vomit", ("nausea_vomit~blood !history", "nausea_vomit~black !history",
+                                               "nausea_vomit~coffee !history")),
+    ("stomach_bleeding", "black, tar-like stools", ("stool~black !iron !history",)),
+)
 ENDINGS = frozenset("a i e o na ni ne no ta ti te ya yi ye pa".split())  # of inflected words, as keys
 # A variant (a failure that is the symptom, written with its negation: "pet saaf nahi ho raha hai") is read without its
 # progressive ending, the auxiliary after it and a light "ho" before it: a patient writes it in any person, gender and
@@ -246,16 +256,22 @@ def _is_pain(k: str) -> bool:
     return k in PAIN or k.startswith(PAIN_STEMS)
 
 
-def _pain_near(ks: list[str], i: int, end: int) -> bool:
-    """Whether a word of pain stands in the clause of words ``i:end``, at most ``MAX_INSIDE`` words before or after."""
-    after = ks[end:end + MAX_INSIDE + 1]
-    before = ks[max(0, i - MAX_INSIDE - 1):i][::-1]
-    return any(_is_pain(k) for side in (after, before)
-               for k in (side[:side.index(textnorm.BREAK)] if textnorm.BREAK in side else side))
+def _pain_at(ks: list[str], end: int) -> int | None:
+    """Where a word of pain stands for the body part whose words end at ``end``: after it, in its clause, with at most
+    ``MAX_INSIDE`` words between and no other part of the body ("gardan me gilti hai aur sir dard" is no neck pain);
+    None if none does. Only after it: in Hindi the part comes first ("kamar dukhti hai"), and a pain before a part is
+    most often another part's ("sir dard hai, peeth pe daane")."""
+    for j in range(end, min(end + MAX_INSIDE + 1, len(ks))):
+        if ks[j] == textnorm.BREAK or ks[j] in PARTS:
+            return None
+        if _is_pain(ks[j]):
+            return j
+    return None
 
 
 def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
-    """(symptom token, English gloss) of each symptom the message states in Hindi words, in the message's order."""
+    """(symptom token, English gloss) of each symptom a message in Hindi states: those in Hindi words in the
+    message's order, then those the banner's signs read (``SIGN_READINGS``, whatever words state them)."""
     pairs = textnorm.keyed_words(text, breaks=True)
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
@@ -266,20 +282,21 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
         others = {k for k in ks if token not in known.get(k, {token})}
         for i in range(len(ks)):
             end = _end(term, spelt, ks, words, i, hindi, others, stems)
-            if end is not None and (not where_only or _pain_near(ks, i, end)) \
-                    and not textnorm.denied(ks, i, end, lapsed=True):
+            if end is None:
+                continue
+            if where_only:  # the part and its pain read as one: "kamar mein dard nahi hai" denies both
+                p = _pain_at(ks, end)
+                if p is None:
+                    continue
+                end = p + 1
+            if not textnorm.denied(ks, i, end, lapsed=True):
                 first[token] = (i, english)
                 break
-    if hindi:
-        for token in _sign_tokens(redflags.signs_in_text(text), folder):
-            first.setdefault(token, (len(ks), knowledge.lexicon(folder)[token]["en"][0]))
+    if hindi:  # after the lexicon's readings, in their order
+        for token, english, patterns in SIGN_READINGS:
+            if token not in first and redflags.states(text, patterns, folder):
+                first[token] = (len(ks), english)
     return [(t, e) for t, (i, e) in sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))]
-
-
-def _sign_tokens(flags: list[str], folder=None) -> list[str]:
-    """The dataset symptom of each red flag of ``SIGN_READINGS`` among ``flags``."""
-    rules = {r["id"]: r for r in knowledge.triage_rules(folder).get("red_flags") or []}
-    return [rules[f]["all_of"][0] for f in SIGN_READINGS if f in flags]
 
 
 # How the gloss is written beside the message (``train.gloss_style``): in brackets after it, or first, in the English

@@ -397,6 +397,16 @@ def signs_in_text(text: str, folder=None, stated: bool = False) -> list[str]:
     return out
 
 
+def states(text: str, patterns, folder=None) -> bool:
+    """Whether a message states one of ``patterns`` (sign patterns written as triage.yaml writes a flag's ``signs``),
+    read as ``signs_in_text`` reads them: not in a question about symptoms in general, nor where the person is said to
+    be fine now."""
+    found = groups_in(text, folder)
+    if "general_question" in found or "resolved" in found:
+        return False
+    return any(all(_slot_holds(s, found) for s in _pattern(p)) for p in patterns)
+
+
 def dataset_flags_in_text(text: str, folder=None) -> list[str]:
     """Ids of the red flags whose dataset symptoms a message states in the lexicon's phrasings, unless it denies
     them ("no chest pain"), speaks of the past ("had a stroke in 2019") or holds what a sign of the flag excludes

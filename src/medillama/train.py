@@ -115,6 +115,8 @@ def trainer_class(fused_lm_head: bool, decision_weight: float, row_weights: bool
         def train(self, *args, **kwargs):
             import contextlib
 
+            # counted per call: a cell re-run after Ctrl-C reports its own steps over its own runtime
+            self.tokens_seen = self.labelled_seen = self.pairs_seen = 0
             layers = compile_layers(self.model, self.compile_how)
             # while compiled, a graph inductor cannot build runs eagerly rather than failing the run
             scope = torch._dynamo.config.patch(suppress_errors=True) if layers else contextlib.nullcontext()
