@@ -63,16 +63,15 @@ PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe".split())
 # "naabhi") is read only with a word of pain (``PAIN``) after it in its clause, with at most ``MAX_INSIDE`` words and no
 # other part of the body between ("jodon me itna dard", "kamar bhi dukhti hai"), not in "peeth pe laal dane" or
 # "gardan me gilti"
-BODY_PARTS = frozenset(
-    "kamar peeth naabhi nabhi jodo ghutn honth koolhe kulhe pindli gardan maaspeshiyan naak aas paas chehre aankhon "
-    "maathe gaal aage peeche naakhun pet nichle peshab thaili mein".split())
+_PARTS = ("kamar peeth naabhi nabhi jodo jodon ghutn ghutne ghutno honth koolhe kulhe pindli gardan maaspeshiyan naak "
+          "chehre aankh aankhon maathe gaal naakhun pet sir sar chhati seena seene gala gale haath pair taang sharir "
+          "badan").split()
+BODY_PARTS = frozenset(_PARTS + "aas paas aage peeche nichle mein peshab thaili".split())  # as written, with places
 PAIN = frozenset(textnorm.word_key(w) for w in "dard dardd durd peeda pida takleef taklif tees marod ainthan pain pains "
                  "paining ache aching hurt hurts hurting sore".split())
 PAIN_STEMS = tuple(textnorm.word_key(w) for w in ("dukh", "dukkh"))  # dukhta, dukhti, dukhte, dukhna, dukhe
-# Parts of the body a word of pain may belong to instead: the window for a body part's pain ends at another
-PARTS = frozenset(textnorm.word_key(w) for w in "kamar peeth naabhi nabhi jodo jodon ghutne ghutno honth koolhe kulhe "
-                  "pindli gardan naak chehre aankh aankhon maathe gaal naakhun pet sir sar chhati seena seene gala "
-                  "gale haath pair taang sharir badan".split())
+# the window for a body part's pain ends at another part, whose pain it would be
+PARTS = frozenset(map(textnorm.word_key, _PARTS))
 # Signs of the banner (redflags.py: patterns over red_flag_words.yaml's groups, written and checked on many blind
 # writers' messages) that describe a dataset symptom itself, as (symptom, the lexicon's English phrasing of it, the
 # patterns): in a message in Hindi, one stated is read as that symptom ("daayan haath aur pair kaam nahi kar raha",
