@@ -59,6 +59,15 @@ def test_a_denied_symptom_is_not_glossed(message):
     assert "vomiting" not in found and ("cough" in found) == ("khansi" in message)  # the denial stays in its clause
 
 
+@pytest.mark.parametrize("message, token", [("ulti nahi hui thi, par aaj subah ulti hui", "vomiting"),
+                                            ("kal bukhar nahi tha lekin aaj tez bukhar hai", "high_fever"),
+                                            ("pehle khansi nahi thi, ab khansi bahut hai", "cough")])
+def test_a_term_denied_where_it_first_stands_is_read_where_it_is_stated(message, token):
+    # a term is tried at each place its first word stands, not only the first
+    assert token in [t for t, _ in glossed_symptoms(message)]
+    assert token not in [t for t, _ in glossed_symptoms(message.split(",")[0].split(" lekin")[0])]
+
+
 def test_a_term_is_read_inside_one_clause():
     assert glossed_symptoms("gas. Bana hai") == glossed_symptoms("gas") == []
 

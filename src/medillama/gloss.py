@@ -275,11 +275,25 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first, known = {}, _term_words(folder)
+    at = {}  # where each word key of the message stands: a term is tried only where its first word can be read
+    for i, k in enumerate(ks):
+        at.setdefault(k, []).append(i)
+    spelt_at = {}
+    for i, w in enumerate(words):
+        spelt_at.setdefault(_spelt(w), []).append(i)
     for term, spelt, token, english, stems, where_only in _terms(folder):
         if token in first:
             continue
+        if spelt:
+            starts = spelt_at.get(spelt, []) if hindi else []
+        elif len(term) > 1:  # a first word of several is read only as itself
+            starts = at.get(term[0], [])
+        else:  # one word, maybe inflected
+            starts = sorted(i for k, where in at.items() if k.startswith(term[0]) for i in where)
+        if not starts:
+            continue
         others = {k for k in ks if token not in known.get(k, {token})}
-        for i in range(len(ks)):
+        for i in starts:
             end = _end(term, spelt, ks, words, i, hindi, others, stems)
             if end is None:
                 continue
