@@ -340,6 +340,26 @@ def test_a_body_part_alone_is_no_pain(message, token):
     assert token not in [t for t, _ in glossed_symptoms(message)]
 
 
+@pytest.mark.parametrize("message, tokens", [
+    ("aankhen aur chamdi dono peeli ho gayi hain", {"yellowing_of_eyes", "yellowish_skin"}),
+    ("बहू की आँखें और चमड़ी दोनों पीली पड़ गई हैं", {"yellowing_of_eyes", "yellowish_skin"}),
+    ("maa ki gardan aur kamar dono me dard", {"neck_pain", "back_pain"}),   # two parts share their pain
+    ("gardan aur peeth me durd rehta h", {"neck_pain", "back_pain"}),
+])
+def test_two_parts_joined_by_aur_share_what_follows(message, tokens):
+    assert tokens <= {t for t, _ in glossed_symptoms(message)}
+
+
+@pytest.mark.parametrize("message, token", [
+    ("aankhen aur chamdi dono theek hai, bas bukhar", "yellowing_of_eyes"),
+    ("aankhen aur chamdi dono peeli nahi hai", "yellowing_of_eyes"),        # denied
+    ("gardan me gilti hai aur kamar pe daane", "neck_pain"),                # no pain word after the parts
+    ("gardan aur kamar pe laal rash hai", "back_pain"),
+])
+def test_joined_parts_read_nothing_without_their_symptom(message, token):
+    assert token not in [t for t, _ in glossed_symptoms(message)]
+
+
 def test_a_body_part_keyword_is_read_only_by_that_rule(monkeypatch):
     """Without the pain-word rule, a pain's body-part keyword reads alone: the rule is what keeps it out."""
     from medillama import gloss

@@ -30,6 +30,8 @@ Latin-script Hindi collides with English and with other Hindi words once spellin
   (``ENDINGS``): "bukhar" is not an inflection of "bhookh";
 - a pain's keyword that names only a body part ("peeth", "gardan mein") is read only with a word of pain near it
   (``BODY_PARTS``, ``PAIN``), and denied with it: a rash on the back is no back pain;
+- two body parts joined by "aur" share what follows them (``COORDINATED``): "aankhen aur chamdi dono peeli" is yellow
+  eyes and yellow skin, "gardan aur kamar dono mein dard" neck and back pain;
 - in a message in Hindi, the banner's signs in ``SIGN_READINGS`` (redflags.py) are read as the symptoms they
   describe: "daayan haath aur pair kaam nahi kar raha" is weakness of one body side.
 """
@@ -49,7 +51,7 @@ HINDI_WORDS = frozenset(
 # Hindi words that join (postpositions, particles, "while doing") and that grade ("very", "severe"; "mild", "a
 # little"), as keys: between a phrasing's words they say where or how much, not which symptom
 JOINING = frozenset(textnorm.word_key(w) for w in
-                    "mein me ke ki ka ko se par pe bhi hi sa si toh to bilkul ekdum karte karne waqt samay".split())
+                    "mein me ke ki ka ko se par pe bhi hi sa si toh to bilkul ekdum karte karne waqt samay dono".split())
 # (textnorm.SHORT_FORMS already reads 'bhot', 'bohot' as 'bahut' and 'jyada' as 'zyada')
 STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi khub bhayankar".split())
 MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
@@ -72,6 +74,10 @@ PAIN = frozenset(textnorm.word_key(w) for w in "dard dardd durd peeda pida takle
 PAIN_STEMS = tuple(textnorm.word_key(w) for w in ("dukh", "dukkh"))  # dukhta, dukhti, dukhte, dukhna, dukhe
 # the window for a body part's pain ends at another part, whose pain it would be
 PARTS = frozenset(map(textnorm.word_key, _PARTS))
+# Two parts joined by "aur" share what is said after them ("aankhen aur chamdi dono peeli", "gardan aur kamar dono mein
+# dard"): a term that starts with a part is read past "aur" and another part right after it
+COORDINATED = PARTS | frozenset(map(textnorm.word_key, "aankhen aankhein chamdi twacha skin jod".split()))
+AND = textnorm.word_key("aur")
 # Signs of the banner (redflags.py: patterns over red_flag_words.yaml's groups, written and checked on many blind
 # writers' messages) that describe a dataset symptom itself, as (symptom, the lexicon's English phrasing of it, the
 # patterns): in a message in Hindi, one stated is read as that symptom ("daayan haath aur pair kaam nahi kar raha",
@@ -241,6 +247,8 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
         last = (MIN_STEM if stems and n > 1 else MIN_KEY) if m == n - 1 else 0
         if hindi and 0 < m < n - 1 and t in JOINING:
             continue  # a joining word of the phrasing may be missing or another ('me' for 'mein')
+        if m == 1 and hindi and term[0] in COORDINATED and _joined_part(ks, j):
+            j += 2  # "aankhen aur chamdi (dono) peeli": the first part's reading, past the second
         skipped = 0
         while m and hindi and j < len(ks) and ks[j] in between and skipped < MAX_INSIDE \
                 and not _same(ks[j], t, last, hindi, others):
@@ -249,6 +257,11 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
             return None
         j += 1
     return j
+
+
+def _joined_part(ks: list[str], j: int) -> bool:
+    """Whether "aur" and another body part stand at word ``j``."""
+    return j + 1 < len(ks) and ks[j] == AND and ks[j + 1] in COORDINATED
 
 
 def _is_pain(k: str) -> bool:
@@ -260,6 +273,8 @@ def _pain_at(ks: list[str], end: int) -> int | None:
     ``MAX_INSIDE`` words between and no other part of the body ("gardan me gilti hai aur sir dard" is no neck pain);
     None if none does. Only after it: in Hindi the part comes first ("kamar dukhti hai"), and a pain before a part is
     most often another part's ("sir dard hai, peeth pe daane")."""
+    if _joined_part(ks, end):  # "gardan aur kamar dono mein dard": both parts' pain
+        end += 2
     for j in range(end, min(end + MAX_INSIDE + 1, len(ks))):
         if ks[j] == textnorm.BREAK or ks[j] in PARTS:
             return None
