@@ -53,6 +53,7 @@ def run(tmp_path, monkeypatch):
     (rdir / "05_evaluate").mkdir()
     (rdir / "04_finetune" / "manifest.json").write_text(json.dumps(
         {"profile": "cpu", "finished": "2026-11-27T10:00:00+00:00", "git_commit": "abc1234def56",
+         "precision": {"autocast": "bf16", "device": "cpu", "reason": "native bf16 (amx_bf16)"},
          "metrics": {"validation_disease_accuracy": 0.9125, "probe_accuracy": 0.8415, "masking_ok": True,
                      "probe_hinglish_accuracy": 0.6586, "probe_hinglish_unglossed_accuracy": 0.5122}}))
     (rdir / "05_evaluate" / "manifest.json").write_text(json.dumps(
@@ -141,6 +142,7 @@ def test_results_markdown_sections_and_provenance(run):
     assert md.startswith("# Results: run `demo`")
     assert "- Run `demo`, profile `cpu`, step 05 finished 2026-11-28" in md and "`abc1234def56` (manifests)" in md
     assert "`python -m medillama report --run demo --markdown docs/results.md`" in md
+    assert "- Trained in bf16 autocast on cpu (native bf16 (amx_bf16)) (step 04's manifest)" in md  # the CPU's path
     sections = [line for line in md.splitlines() if line.startswith("## ")]
     assert sections == ["## What fine-tuning bought", "## Fine-tuned vs the TF-IDF baselines",
                         "## Unsupported facts", "## All other metrics",

@@ -77,7 +77,7 @@ PARTS = frozenset(map(textnorm.word_key, _PARTS))
 # Two parts joined by "aur" share what is said after them ("aankhen aur chamdi dono peeli", "gardan aur kamar dono mein
 # dard"): a term that starts with a part is read past "aur" and another part right after it
 COORDINATED = PARTS | frozenset(map(textnorm.word_key, "aankhen aankhein chamdi twacha skin jod".split()))
-AND = textnorm.word_key("aur")
+AND = frozenset(map(textnorm.word_key, ("aur", "or")))  # "or" as Hinglish often spells "aur", in Hindi context only
 # Signs of the banner (redflags.py: patterns over red_flag_words.yaml's groups, written and checked on many blind
 # writers' messages) that describe a dataset symptom itself, as (symptom, the lexicon's English phrasing of it, the
 # patterns): in a message in Hindi, one stated is read as that symptom ("daayan haath aur pair kaam nahi kar raha",
@@ -245,10 +245,10 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
         # the last word may be inflected: in a gloss reading, after its other words, a stem of MIN_STEM letters with
         # a Hindi ending ("kamra ghoom" in "kamra ghoomta hai"); else from MIN_KEY letters
         last = (MIN_STEM if stems and n > 1 else MIN_KEY) if m == n - 1 else 0
+        if m == 1 and hindi and term[0] in COORDINATED and t not in AND and _joined_part(ks, j):
+            j += 2  # "aankhen aur chamdi (dono) peeli": the first part's reading, past the second
         if hindi and 0 < m < n - 1 and t in JOINING:
             continue  # a joining word of the phrasing may be missing or another ('me' for 'mein')
-        if m == 1 and hindi and term[0] in COORDINATED and _joined_part(ks, j):
-            j += 2  # "aankhen aur chamdi (dono) peeli": the first part's reading, past the second
         skipped = 0
         while m and hindi and j < len(ks) and ks[j] in between and skipped < MAX_INSIDE \
                 and not _same(ks[j], t, last, hindi, others):
@@ -261,7 +261,7 @@ def _end(term, spelt: str, ks: list[str], words: list[str], i: int, hindi: bool,
 
 def _joined_part(ks: list[str], j: int) -> bool:
     """Whether "aur" and another body part stand at word ``j``."""
-    return j + 1 < len(ks) and ks[j] == AND and ks[j + 1] in COORDINATED
+    return j + 1 < len(ks) and ks[j] in AND and ks[j + 1] in COORDINATED
 
 
 def _is_pain(k: str) -> bool:
