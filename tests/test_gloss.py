@@ -174,6 +174,14 @@ def test_place_words_alone_are_no_symptom():
     assert glossed_symptoms("chest me bahut dard hai") == []  # all-English terms stay unread
 
 
+@pytest.mark.parametrize("message", ["purane daano ke daag reh gaye hain", "peshab me khoon ke halke daag hai",
+                                     "pair pe bina chot ke neele daag padte hain", "gale me safed safed daag hai"])
+def test_a_mark_alone_is_no_discoloured_patch(message):
+    # 'daag' (a mark) is a scar, a bruise, blood spots or a throat's patches as often as a patch of skin
+    assert "dischromic_patches" not in [t for t, _ in glossed_symptoms(message)]
+    assert "dischromic_patches" in [t for t, _ in glossed_symptoms("chamdi par daag ho gaye hai")]  # with the skin
+
+
 def test_a_grade_is_not_read_past_its_opposite():
     assert [t for t, _ in glossed_symptoms("bahut halka bukhar hai")] == ["mild_fever"]  # not 'bahut tez bukhar'
     assert [t for t, _ in glossed_symptoms("bahut tez bukhar hai")] == ["high_fever"]

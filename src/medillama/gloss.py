@@ -57,10 +57,11 @@ STRONG = frozenset(textnorm.word_key(w) for w in "bahut tez zyada kaafi khub bha
 MILD = frozenset(textnorm.word_key(w) for w in "halka halki halke thoda thodi".split())
 MAX_INSIDE = 4  # such words between two words of a term
 # Hindi words that place or time a symptom but name none alone (a side, walking), a body part whose one symptom in
-# the lexicon is not what the word says (tongue: ulcers) and a shape that several parts take (hollows: in the nails,
-# the cheeks after pimples, sunken eyes): a keyword made of these, Hindi grammar words and joining words is a fragment
-# of a phrasing, left to the model
-PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe".split())
+# the lexicon is not what the word says (tongue: ulcers) and a shape or mark that several parts take (hollows: in the
+# nails, the cheeks after pimples, sunken eyes; a mark: a pimple's scar, a bruise, blood spots in urine, white patches
+# in the throat): a keyword made of these, Hindi grammar words and joining words is a fragment of a phrasing, left to
+# the model
+PLACES = frozenset("ek taraf chalne chalte jeebh gaddhe daag".split())
 # A body part, or where on it, is no pain alone: a keyword of a pain's phrasings made of these ("peeth", "gardan mein",
 # "naabhi") is read only with a word of pain (``PAIN``) after it in its clause, with at most ``MAX_INSIDE`` words and no
 # other part of the body between ("jodon me itna dard", "kamar bhi dukhti hai"), not in "peeth pe laal dane" or
