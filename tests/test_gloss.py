@@ -182,6 +182,13 @@ def test_a_mark_alone_is_no_discoloured_patch(message):
     assert "dischromic_patches" in [t for t, _ in glossed_symptoms("chamdi par daag ho gaye hai")]  # with the skin
 
 
+@pytest.mark.parametrize("message, token", [("sr me bht drd h 2 din se", "headache"), ("tez bkhr h kal se", "high_fever"),
+                                            ("bhuk nhi lgti 1 hafte se", "loss_of_appetite"),
+                                            ("peshab krte waqt bht jln hoti h", "burning_micturition")])
+def test_symptom_words_typed_without_vowels_are_read(message, token):
+    assert token in [t for t, _ in glossed_symptoms(message)]
+
+
 def test_a_grade_is_not_read_past_its_opposite():
     assert [t for t, _ in glossed_symptoms("bahut halka bukhar hai")] == ["mild_fever"]  # not 'bahut tez bukhar'
     assert [t for t, _ in glossed_symptoms("bahut tez bukhar hai")] == ["high_fever"]

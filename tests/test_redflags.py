@@ -330,8 +330,7 @@ def test_a_burden_of_work_a_railway_line_a_pool_or_a_kitchen_cut_raise_no_banner
     # asking whether to take a sleeping pill is no poisoning ("taken" and "take" share a key: a bare "taken" read
     # every "take" as swallowed); having taken one is
     ("can I take sleeping pills for jet lag", []),
-    pytest.param("should i take neend ki goliyan daily", [], marks=pytest.mark.xfail(
-        strict=True, reason="B69: the classifier refit with w40 reads it at 0.600, a known false alarm")),
+    ("should i take neend ki goliyan daily", []),  # B69's false alarm of the refit, gone since B72's refit
     ("she had taken rat poison in the morning", ["poisoning_or_snakebite"]),
     ("I have taken too many sleeping pills", ["poisoning_or_snakebite"]),
     # 'now fine' cancels other signs, but a poison's harm can come hours later (nhs_poisoning): triage.yaml `lasting`
@@ -784,6 +783,17 @@ def test_the_dataset_reading_denies_what_each_mention_denies(text, denied):
     ("black vomit twice, urine also dark", True),
 ])
 def test_dark_urine_beside_vomiting_is_no_vomited_blood(message, flagged):
+    assert ("vomiting_blood_or_black_stools" in redflags.signs_in_text(message)) is flagged
+
+
+@pytest.mark.parametrize("message, flagged", [
+    ("बेटी को बुखार है, पेट में दर्द है और उल्टी भी हुई। क्या खून की जाँच करवाएँ?", False),  # a blood test asked about
+    ("ulti ho rahi hai 2 din se, kya blood test karwa lu?", False),
+    ("vomiting since morning, doctor asked for a blood test and CBC", False),
+    ("khoon ki ulti hui, blood test bhi karwaya", True),                           # blood vomited, a test beside it
+    ("I vomited blood, should I get a blood test?", True),
+])
+def test_a_blood_test_beside_vomiting_is_no_vomited_blood(message, flagged):
     assert ("vomiting_blood_or_black_stools" in redflags.signs_in_text(message)) is flagged
 
 

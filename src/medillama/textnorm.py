@@ -91,7 +91,12 @@ _NASAL = re.compile(r"(?<=.)([aeiou])n(?=[^aeiouyg]|$)")  # not -ing
 SHORT_FORMS = {"nhi": "nahi", "nai": "nahi", "nahee": "nahi", "rha": "raha", "rhi": "rahi", "rhe": "rahe",
                "gya": "gaya", "gyi": "gayi", "gye": "gaye", "kr": "kar", "krna": "karna", "h": "hai", "hy": "hai",
                "bhot": "bahut", "bohot": "bahut", "bahot": "bahut", "bht": "bahut", "jyada": "zyada", "jada": "zyada",
-               "pr": "par", "mai": "mein", "bhi": "bhi", "k": "ke", "ni": "nahi"}
+               "pr": "par", "mai": "mein", "bhi": "bhi", "k": "ke", "ni": "nahi",
+               # symptom words typed in a hurry, vowels dropped (blind writers' h8)
+               "drd": "dard", "bkhr": "bukhar", "bkhar": "bukhar", "bukhr": "bukhar", "lgti": "lagti", "lgta": "lagta",
+               "lgte": "lagte", "psina": "pasina", "thkan": "thakaan", "kmzori": "kamzori", "kmjori": "kamzori",
+               "jln": "jalan", "sujn": "sujan", "mchlata": "machlata", "blgm": "balgam", "sr": "sar",
+               "krte": "karte", "krta": "karta", "krti": "karti"}
 
 
 @functools.lru_cache(maxsize=65536)
