@@ -95,7 +95,7 @@ SHORT_FORMS = {"nhi": "nahi", "nai": "nahi", "nahee": "nahi", "rha": "raha", "rh
                # symptom words typed in a hurry, vowels dropped (blind writers' h8)
                "drd": "dard", "bkhr": "bukhar", "bkhar": "bukhar", "bukhr": "bukhar", "lgti": "lagti", "lgta": "lagta",
                "lgte": "lagte", "psina": "pasina", "thkan": "thakaan", "kmzori": "kamzori", "kmjori": "kamzori",
-               "jln": "jalan", "sujn": "sujan", "mchlata": "machlata", "blgm": "balgam", "sr": "sar",
+               "jln": "jalan", "sujn": "sujan", "mchlata": "machlata", "blgm": "balgam",
                "krte": "karte", "krta": "karta", "krti": "karti"}
 
 
