@@ -77,7 +77,7 @@ PAIN_STEMS = tuple(textnorm.word_key(w) for w in ("dukh", "dukkh"))  # dukhta, d
 PARTS = frozenset(map(textnorm.word_key, _PARTS))
 # Two parts joined by "aur" share what is said after them ("aankhen aur chamdi dono peeli", "gardan aur kamar dono mein
 # dard"): a term that starts with a part is read past "aur" and another part right after it
-COORDINATED = PARTS | frozenset(map(textnorm.word_key, "aankhen aankhein chamdi twacha skin jod".split()))
+COORDINATED = PARTS | frozenset(map(textnorm.word_key, "aankhen chamdi twacha skin jod".split()))
 AND = frozenset(map(textnorm.word_key, ("aur", "or")))  # "or" as Hinglish often spells "aur", in Hindi context only
 # Signs of the banner (redflags.py: patterns over red_flag_words.yaml's groups, written and checked on many blind
 # writers' messages) that describe a dataset symptom itself, as (symptom, the lexicon's English phrasing of it, the
@@ -284,6 +284,14 @@ def _pain_at(ks: list[str], end: int) -> int | None:
     return None
 
 
+def _positions(items) -> dict[str, list[int]]:
+    """The places each item stands in a sequence, in order."""
+    out = {}
+    for i, x in enumerate(items):
+        out.setdefault(x, []).append(i)
+    return out
+
+
 def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     """(symptom token, English gloss) of each symptom a message in Hindi states: those in Hindi words in the
     message's order, then those the banner's signs read (``SIGN_READINGS``, whatever words state them)."""
@@ -291,12 +299,8 @@ def glossed_symptoms(text: str, folder=None) -> list[tuple[str, str]]:
     ks, words = [k for k, _ in pairs], [w for _, w in pairs]
     hindi = textnorm.has_devanagari(text) or any(w in HINDI_WORDS for w in words)
     first, known = {}, _term_words(folder)
-    at = {}  # where each word key of the message stands: a term is tried only where its first word can be read
-    for i, k in enumerate(ks):
-        at.setdefault(k, []).append(i)
-    spelt_at = {}
-    for i, w in enumerate(words):
-        spelt_at.setdefault(_spelt(w), []).append(i)
+    # where each word key and spelling of the message stands: a term is tried only where its first word can be read
+    at, spelt_at = _positions(ks), _positions(map(_spelt, words))
     for term, spelt, token, english, stems, where_only in _terms(folder):
         if token in first:
             continue
